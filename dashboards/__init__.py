@@ -1,0 +1,1 @@
+"""The web surfaces (Dash on Flask): the wall, and the monitoring routes."""

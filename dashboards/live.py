@@ -1,0 +1,126 @@
+"""Live state of the web process: the newest KPI snapshot of every partition and the
+pipeline counters of every process, read from their topics by a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from ioc.kpi.live import UnitFigures, merge, province_total
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveState:
+    partials: dict[int, tuple[datetime, dict[str, UnitFigures]]] = field(default_factory=dict)
+    stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    connected: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def apply_snapshot(self, payload: dict[str, Any]) -> None:
+        at = datetime.fromisoformat(payload["computed_at"])
+        units = {u: UnitFigures.from_json(f) for u, f in payload.get("units", {}).items()}
+        with self.lock:
+            old = self.partials.get(int(payload["partition"]))
+            if old is None or old[0] <= at:
+                self.partials[int(payload["partition"])] = (at, units)
+
+    def apply_stats(self, payload: dict[str, Any]) -> None:
+        with self.lock:
+            self.stats[(payload["component"], payload["instance"])] = dict(payload.get("counters", {}))
+
+    def figures(self) -> tuple[datetime | None, dict[str, UnitFigures]]:
+        """Per-unit figures summed over partitions, and the time of the oldest partial
+        (the wall is only as fresh as its stalest partition)."""
+        with self.lock:
+            parts = list(self.partials.values())
+        if not parts:
+            return None, {}
+        return min(at for at, _ in parts), merge(units for _, units in parts)
+
+    def summary(self) -> dict[str, Any]:
+        updated, per_unit = self.figures()
+        total = province_total(per_unit)
+        return {
+            "updated_at": updated.isoformat() if updated else None,
+            "age_s": (time.time() - updated.timestamp()) if updated else None,
+            "province": {**total.to_json(), "ontime_rate": total.ontime_rate},
+            "units": {u: {**f.to_json(), "ontime_rate": f.ontime_rate} for u, f in sorted(per_unit.items())},
+        }
+
+    def counter_total(self, component: str, name: str) -> int:
+        with self.lock:
+            return sum(c.get(name, 0) for (comp, _), c in self.stats.items() if comp == component)
+
+
+class LiveFeed:
+    """Background thread with its own event loop that keeps a :class:`LiveState` current."""
+
+    def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState) -> None:
+        self.bootstrap = bootstrap
+        self.topics = (snapshots_topic, stats_topic)
+        self.state = state
+        self._thread = threading.Thread(target=self._main, name="live-feed", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> "LiveFeed":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        try:
+            self._loop.run_until_complete(self._run())
+        finally:
+            self._loop.close()
+
+    async def _run(self) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            consumer = AIOKafkaConsumer(*self.topics, bootstrap_servers=self.bootstrap, group_id=None,
+                                        auto_offset_reset="latest", enable_auto_commit=False)
+            try:
+                await consumer.start()
+                # Counters are cumulative heartbeats: the last few seconds are enough.
+                await consumer.seek_to_end()
+                self.state.connected = True
+                while not self._stop.is_set():
+                    batches = await consumer.getmany(timeout_ms=250)
+                    for tp, messages in batches.items():
+                        for msg in messages:
+                            self._apply(tp.topic, msg.value)
+            except Exception as exc:  # noqa: BLE001 - broker gone: reconnect, keep serving
+                log.warning("live feed: %s; reconnecting", exc)
+                self.state.connected = False
+                try:
+                    await asyncio.wait_for(self._stop.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+            finally:
+                await consumer.stop()
+
+    def _apply(self, topic: str, value: bytes | None) -> None:
+        try:
+            payload = json.loads(value or b"{}")
+            if topic == self.topics[0]:
+                self.state.apply_snapshot(payload)
+            else:
+                self.state.apply_stats(payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("live feed: unreadable message on %s: %s", topic, exc)

@@ -1,0 +1,185 @@
+"""The web process: Flask + Dash wall, /healthz, /metrics, and (embedded mode) the sink.
+
+chDB admits one process per data directory, so in embedded mode this process owns the
+warehouse: it runs the sink in a background thread and answers the wall's queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import dash
+import flask
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from dashboards import wall
+from dashboards.live import LiveFeed, LiveState
+from ioc.config import Settings
+from ioc.sim.dossiers import SAMPLE_UNITS
+from ioc.topics import Topics
+from ioc.warehouse.backends import Warehouse
+from ioc.warehouse.queries import received_per_day, table_counts
+from ioc.warehouse.sink import WarehouseSink, run_sink
+
+log = logging.getLogger(__name__)
+
+PIPELINE_COUNTERS = (
+    # metric name, component, counter, help
+    ("ioc_events_produced", "simulator", "produced", "Dossier events produced to the broker"),
+    ("ioc_events_consumed", "worker", "consumed", "Dossier events consumed by the stream agents"),
+    ("ioc_events_dead_lettered", "worker", "dead_lettered", "Events rejected to the dead-letter topic"),
+    ("ioc_events_stored", "sink", "stored", "Dossier events stored in the warehouse"),
+)
+
+
+class PipelineCollector:
+    def __init__(self, state: LiveState) -> None:
+        self.state = state
+
+    def collect(self) -> Any:
+        for name, component, counter, help_text in PIPELINE_COUNTERS:
+            family = CounterMetricFamily(name, help_text)
+            family.add_metric([], self.state.counter_total(component, counter))
+            yield family
+        age = self.state.summary()["age_s"]
+        gauge = GaugeMetricFamily("ioc_kpi_snapshot_age_seconds", "Age of the oldest live KPI partial")
+        gauge.add_metric([], float("nan") if age is None else age)
+        yield gauge
+
+
+class SinkThread:
+    def __init__(self, sink: WarehouseSink, bootstrap: str, stats_topic: str) -> None:
+        self.sink = sink
+        self.bootstrap = bootstrap
+        self.stats_topic = stats_topic
+        self.error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._main, name="warehouse-sink", daemon=True)
+
+    def start(self) -> "SinkThread":
+        self._thread.start()
+        return self
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            instance = f"{socket.gethostname()}-{os.getpid()}"
+            self._loop.run_until_complete(run_sink(self.sink, self.bootstrap, self.stats_topic, instance))
+        except BaseException as exc:  # noqa: BLE001 - reported by /healthz
+            self.error = exc
+            log.exception("warehouse sink stopped")
+        finally:
+            self._loop.close()
+
+    def stop(self, timeout: float = 6.0) -> None:
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(self.sink.stop)
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+
+@dataclass
+class WebProcess:
+    settings: Settings
+    bootstrap: str
+    warehouse: Warehouse
+    with_sink: bool
+    state: LiveState = field(default_factory=LiveState)
+    feed: LiveFeed | None = None
+    sink: SinkThread | None = None
+
+    def build(self) -> flask.Flask:
+        topics = Topics.from_settings(self.settings.kafka)
+        server = flask.Flask("ioc")
+        registry = CollectorRegistry()
+        registry.register(PipelineCollector(self.state))  # type: ignore[arg-type]
+
+        @server.get("/healthz")
+        def healthz() -> Any:
+            summary = self.state.summary()
+            checks = {
+                "broker": self.state.connected,
+                "sink": (self.sink.alive and self.sink.error is None) if self.sink else None,
+                "snapshot_age_s": summary["age_s"],
+            }
+            ok = self.state.connected and (self.sink is None or checks["sink"])
+            return flask.jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200 if ok else 503
+
+        @server.get("/metrics")
+        def metrics() -> Any:
+            return flask.Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
+
+        @server.get("/api/v1/live")
+        def live() -> Any:
+            # Aggregates only (counts per unit); no dossier or applicant data.
+            return flask.jsonify(self.state.summary())
+
+        @server.get("/api/v1/warehouse/counts")
+        def counts() -> Any:
+            return flask.jsonify(table_counts(self.warehouse))
+
+        @server.get("/wall")
+        def wall_alias() -> Any:
+            return flask.redirect("/")
+
+        app = dash.Dash(
+            "ioc-wall", server=server, url_base_pathname="/", title="IOC — Trung tâm điều hành",
+            assets_folder=os.path.join(os.path.dirname(__file__), "assets"), serve_locally=True,
+            update_title=None,
+        )
+        app.layout = wall.layout(self.settings.web.wall_refresh_ms)
+        names = {u.code: u.name for u in SAMPLE_UNITS}
+        wall.register(
+            app, self.state, self.settings.web.stale_after_s,
+            lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
+        )
+        return server
+
+    def start_background(self) -> None:
+        topics = Topics.from_settings(self.settings.kafka)
+        self.feed = LiveFeed(self.bootstrap, topics.kpi_snapshots, topics.pipeline_stats, self.state).start()
+        if self.with_sink:
+            ch = self.settings.clickhouse
+            sink = WarehouseSink(self.bootstrap, topics, self.warehouse, f"{self.settings.worker.app_id}-sink",
+                                 ch.batch_rows, ch.batch_seconds)
+            self.sink = SinkThread(sink, self.bootstrap, topics.pipeline_stats).start()
+
+    def stop_background(self) -> None:
+        if self.sink:
+            self.sink.stop()
+        if self.feed:
+            self.feed.stop()
+
+
+def serve(web: WebProcess) -> None:
+    """Serve until SIGTERM/SIGINT, then stop the sink (flushing its batch) and the feed."""
+    from waitress.server import create_server
+
+    server = web.build()
+    web.start_background()
+    httpd = create_server(server, host=web.settings.web.host, port=web.settings.web.port, threads=8)
+
+    def shutdown(*_: Any) -> None:
+        httpd.close()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        httpd.run()
+    except (OSError, ValueError, KeyboardInterrupt):
+        pass  # the listening socket closed under the loop: we are stopping
+    finally:
+        web.stop_background()
+        web.warehouse.close()

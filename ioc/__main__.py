@@ -1,0 +1,3 @@
+from ioc.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The composition root of `ioc up`: starts the parts in order, watches them, stops them.
+
+    broker (embedded Tansu, or an existing cluster) -> topics
+    -> warehouse (embedded chDB owned by the web process, or a ClickHouse server + a sink process)
+    -> stream worker (Faust) -> web (wall, /healthz, /metrics) -> simulator
+
+Every part but the broker binary is this same program (`ioc run PART`) in a child process
+of its own, so a crash of one is seen, and Ctrl-C stops them all in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ioc.broker.admin import ensure_topics
+from ioc.broker.embedded import EmbeddedBroker
+from ioc.config import Settings
+from ioc.errors import DependencyError
+from ioc.process import require_free_port, spawn, stop, wait_until
+from ioc.topics import topic_specs
+
+log = logging.getLogger(__name__)
+
+STOP_BUDGET_S = 9.0  # the contract: everything stopped within 10 s of Ctrl-C
+
+
+def settings_env(overrides: dict[str, Any], prefix: str = "IOC_") -> dict[str, str]:
+    """Command-line overrides as the IOC_SECTION__KEY variables children read."""
+    env: dict[str, str] = {}
+    for key, value in overrides.items():
+        name = f"{prefix}{key.upper()}"
+        if isinstance(value, dict):
+            env.update(settings_env(value, name + "__"))
+        elif value is not None:
+            env[name] = str(value)
+    return env
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@dataclass
+class IocApp:
+    settings: Settings
+    config_path: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    broker: EmbeddedBroker | None = None
+    children: list[Child] = field(default_factory=list)
+    bootstrap: str = ""
+
+    @property
+    def log_dir(self) -> Path:
+        return Path(self.settings.data_dir) / "logs"
+
+    def _child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+        if self.config_path:
+            env["IOC_CONFIG"] = str(Path(self.config_path).resolve())
+        env.update({k: v for k, v in os.environ.items() if k.startswith("IOC_")})
+        env.update(settings_env(self.overrides))
+        env["IOC_KAFKA_BOOTSTRAP"] = self.bootstrap
+        env["IOC_DATA_DIR"] = str(Path(self.settings.data_dir).resolve())
+        return env
+
+    def _start_child(self, name: str, *args: str) -> Child:
+        log_path = self.log_dir / f"{name}.log"
+        proc = spawn([sys.executable, "-m", "ioc", *args], log_path=log_path, env=self._child_env())
+        child = Child(name, proc, log_path)
+        self.children.append(child)
+        return child
+
+    # -- start -------------------------------------------------------------------------
+    def start(self) -> None:
+        s = self.settings
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        require_free_port(s.web.host, s.web.port, "web app")
+        self.start_broker()
+        self.start_warehouse()
+        self._start_child("worker", "run", "worker")
+        web = self._start_child("web", "run", "web", *(["--with-sink"] if s.embedded_clickhouse else []))
+        self.wait_web(web)
+        if s.simulator.enabled:
+            self._start_child("simulator", "simulate", "--rate", str(s.simulator.rate), "--seed", str(s.simulator.seed),
+                              "--backfill-days", str(s.simulator.backfill_days))
+
+    def start_broker(self) -> None:
+        s = self.settings
+        if s.embedded_kafka:
+            self.broker = EmbeddedBroker(s.kafka.embedded_port, log_path=self.log_dir / "broker.log").start()
+            self.bootstrap = self.broker.bootstrap
+        else:
+            self.bootstrap = str(s.kafka.bootstrap)
+        ensure_topics(self.bootstrap, topic_specs(s.kafka), s.kafka.replication_factor)
+
+    def start_warehouse(self) -> None:
+        s = self.settings
+        if s.embedded_clickhouse:
+            return  # the web process opens chDB: one process per data directory
+        from ioc.warehouse.backends import open_warehouse
+
+        open_warehouse(s.clickhouse.url, s.data_dir, s.clickhouse.database).close()  # reachable, schema ready
+        self._start_child("sink", "run", "sink")
+
+    def wait_web(self, web: Child, timeout: float = 60.0) -> None:
+        url = f"http://{self.settings.web.host}:{self.settings.web.port}/healthz"
+
+        def answers() -> bool:
+            try:
+                urllib.request.urlopen(url, timeout=1)
+            except urllib.error.HTTPError:
+                return True  # 503 while the feed connects: the server is up
+            return True
+
+        wait_until(answers, timeout, f"web app (see {web.log_path})", interval=0.2,
+                   alive=lambda: web.proc.poll() is None)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"http://{self.settings.web.host}:{self.settings.web.port}"
+        return {"wall": f"{base}/", "health": f"{base}/healthz", "metrics": f"{base}/metrics",
+                "kafka": self.bootstrap,
+                "warehouse": self.settings.clickhouse.url or str(Path(self.settings.data_dir, "chdb").resolve())}
+
+    # -- run and stop ------------------------------------------------------------------
+    def watch(self, stopping: "list[bool]") -> int:
+        """Block until a stop is asked (returns 0) or a child dies (returns 1)."""
+        while not stopping[0]:
+            for child in self.children:
+                if child.proc.poll() is not None:
+                    if child.name == "simulator" and child.proc.returncode == 0:
+                        continue
+                    print(f"ioc: {child.name} exited with status {child.proc.returncode}; see {child.log_path}",
+                          file=sys.stderr)
+                    return 1
+            if self.broker and self.broker.proc and self.broker.proc.poll() is not None:
+                print("ioc: the embedded Kafka broker exited; see " + str(self.log_dir / "broker.log"), file=sys.stderr)
+                return 1
+            time.sleep(0.2)
+        return 0
+
+    def stop(self) -> None:
+        """Producers first, then consumers (the sink flushes its batch), then the broker."""
+        deadline = time.monotonic() + STOP_BUDGET_S
+        order = [["simulator"], ["worker", "web", "sink"]]
+        for group in order:
+            procs = [c.proc for c in self.children if c.name in group and c.proc.poll() is None]
+            for p in procs:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            for p in procs:
+                stop(p, timeout=max(0.5, deadline - time.monotonic() - 1.0))
+        if self.broker:
+            self.broker.stop()
+
+
+def run_up(app: IocApp) -> int:
+    stopping = [False]
+
+    def on_signal(*_: Any) -> None:
+        stopping[0] = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        app.start()
+        urls = app.urls
+        print(f"IOC running — tường hiển thị / wall: {urls['wall']}", flush=True)
+        print(f"  health {urls['health']}  metrics {urls['metrics']}", flush=True)
+        print(f"  kafka {urls['kafka']}  warehouse {urls['warehouse']}  logs {app.log_dir}", flush=True)
+        print("  Ctrl-C to stop", flush=True)
+        status = app.watch(stopping)
+    except DependencyError:
+        app.stop()
+        raise
+    app.stop()
+    print("ioc: stopped", flush=True)
+    return status

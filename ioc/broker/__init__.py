@@ -1,0 +1,1 @@
+"""Kafka wiring: the embedded broker, topic administration and batched publishing."""

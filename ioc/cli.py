@@ -1,0 +1,193 @@
+"""The `ioc` command line (contracts.md §1).
+
+Exit status: 0 success, 2 bad arguments or input (one line naming the problem),
+1 anything else (one line too; never a traceback for something the user can fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from ioc.config import Settings, load_settings
+from ioc.errors import IocError, UserInputError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, status 2
+        raise UserInputError(f"{self.prog}: {message}")
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="ioc", description="Smart operations centre (IOC): stream, warehouse, wall.")
+    p.add_argument("--config", help="settings YAML file (also IOC_CONFIG)")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    up = sub.add_parser("up", help="start the whole operations centre on this machine")
+    up.add_argument("--kafka", metavar="HOST:PORT[,...]", help="use this Kafka cluster (IOC_KAFKA_BOOTSTRAP)")
+    up.add_argument("--clickhouse", metavar="URL", help="clickhouse://user:pass@host:9000/db (IOC_CLICKHOUSE_URL)")
+    up.add_argument("--port", type=int, help="web port (default 8050)")
+    up.add_argument("--data-dir", help="where the embedded warehouse and logs live")
+    up.add_argument("--no-simulator", action="store_true", help="do not start the simulators")
+
+    run = sub.add_parser("run", help="run one part (used by `ioc up`; also for production deployments)")
+    run.add_argument("part", choices=["worker", "web", "sink"])
+    run.add_argument("--with-sink", action="store_true", help="web: also run the warehouse sink (embedded chDB)")
+
+    sim = sub.add_parser("simulate", help="simulated dossier events to the broker or a file")
+    sim.add_argument("--scale", choices=["province", "national"], default="province")
+    sim.add_argument("--rate", type=float, help="live events per second")
+    sim.add_argument("--seconds", type=float, help="stop after N seconds")
+    sim.add_argument("--seed", type=int)
+    sim.add_argument("--backfill-days", type=int, help="days of history simulated first")
+    sim.add_argument("--out", help="write JSONL to this file instead of the broker")
+
+    wh = sub.add_parser("warehouse", help="warehouse maintenance")
+    wh.add_argument("action", choices=["init", "counts"])
+    wh.add_argument("--clickhouse", metavar="URL")
+    wh.add_argument("--data-dir")
+
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    o: dict[str, Any] = {}
+    if getattr(args, "kafka", None):
+        o.setdefault("kafka", {})["bootstrap"] = args.kafka
+    if getattr(args, "clickhouse", None):
+        o.setdefault("clickhouse", {})["url"] = args.clickhouse
+    if getattr(args, "port", None) is not None:
+        o.setdefault("web", {})["port"] = args.port
+    if getattr(args, "data_dir", None):
+        o["data_dir"] = args.data_dir
+    if getattr(args, "no_simulator", False):
+        o.setdefault("simulator", {})["enabled"] = False
+    return o
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings, overrides: dict[str, Any]) -> int:
+    from ioc.app import IocApp, run_up
+
+    return run_up(IocApp(settings, args.config, overrides))
+
+
+def _bootstrap(settings: Settings) -> str:
+    if not settings.kafka.bootstrap:
+        raise UserInputError("no Kafka to talk to: set IOC_KAFKA_BOOTSTRAP or kafka.bootstrap (or use `ioc up`)")
+    return settings.kafka.bootstrap
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bootstrap = _bootstrap(settings)
+    if args.part == "worker":
+        import faust
+
+        from streams.app import create_app
+
+        app = create_app(settings, bootstrap)
+        worker = faust.Worker(app, loglevel="info", quiet=True)
+        worker.execute_from_commandline()
+        return 0
+    from ioc.warehouse.backends import open_warehouse
+
+    warehouse = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    if args.part == "web":
+        from dashboards.server import WebProcess, serve
+
+        serve(WebProcess(settings, bootstrap, warehouse, with_sink=args.with_sink))
+        return 0
+    # sink
+    import os
+    import socket
+
+    from ioc.topics import Topics
+    from ioc.warehouse.sink import WarehouseSink, run_sink
+
+    topics = Topics.from_settings(settings.kafka)
+    ch = settings.clickhouse
+    sink = WarehouseSink(bootstrap, topics, warehouse, f"{settings.worker.app_id}-sink", ch.batch_rows, ch.batch_seconds)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, sink.stop)
+        await run_sink(sink, bootstrap, topics.pipeline_stats, f"{socket.gethostname()}-{os.getpid()}")
+
+    try:
+        asyncio.run(main())
+    finally:
+        warehouse.close()
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from ioc.sim import runner
+    from ioc.topics import Topics
+
+    sim = settings.simulator
+    rate = args.rate if args.rate is not None else sim.rate
+    seed = args.seed if args.seed is not None else sim.seed
+    backfill = args.backfill_days if args.backfill_days is not None else sim.backfill_days
+    if rate <= 0:
+        raise UserInputError("ioc simulate: --rate must be positive")
+    if args.out:
+        out = Path(args.out)
+        if not out.parent.exists():
+            raise UserInputError(f"ioc simulate: --out {out}: directory {out.parent} does not exist")
+        n = runner.write_file(out, args.seconds if args.seconds is not None else 60.0, rate, seed, backfill)
+        print(json.dumps({"events": n, "out": str(out)}))
+        return 0
+    bootstrap = _bootstrap(settings)
+    stop = asyncio.Event()
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await runner.run_to_broker(bootstrap, Topics.from_settings(settings.kafka), args.seconds, rate, seed,
+                                          backfill, stop)
+
+    n = asyncio.run(main())
+    print(json.dumps({"events": n}))
+    return 0
+
+
+def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
+    from ioc.warehouse.backends import open_warehouse
+    from ioc.warehouse.queries import table_counts
+
+    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    try:
+        if args.action == "counts":
+            print(json.dumps(table_counts(wh)))
+    finally:
+        wh.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        overrides = _overrides(args)
+        settings = load_settings(args.config, overrides=overrides)
+        if args.command == "up":
+            return cmd_up(args, settings, overrides)
+        if args.command == "run":
+            return cmd_run(args, settings)
+        if args.command == "simulate":
+            return cmd_simulate(args, settings)
+        if args.command == "warehouse":
+            return cmd_warehouse(args, settings)
+        raise UserInputError(f"ioc: unknown command {args.command}")
+    except IocError as exc:
+        print(f"ioc: {exc}" if not str(exc).startswith("ioc") else str(exc), file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,172 @@
+"""Typed settings: a YAML file overlaid by ``IOC_*`` environment variables.
+
+Unknown keys are rejected with the file (or variable) and the key named, so a typo never
+silently falls back to a default. With no settings at all every part runs embedded.
+
+Environment: ``IOC_SECTION__KEY=value`` sets ``section.key``; the contract names
+``IOC_KAFKA_BOOTSTRAP``, ``IOC_CLICKHOUSE_URL`` and ``IOC_OPERATOR_TOKEN`` are aliases.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from ioc.errors import ConfigError
+
+ENV_PREFIX = "IOC_"
+ENV_ALIASES = {
+    "IOC_KAFKA_BOOTSTRAP": ("kafka", "bootstrap"),
+    "IOC_CLICKHOUSE_URL": ("clickhouse", "url"),
+    "IOC_OPERATOR_TOKEN": ("web", "operator_token"),
+}
+# Variables that configure the process around us, not the settings tree.
+ENV_IGNORED = {"IOC_CONFIG"}
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TopicPartitions(StrictModel):
+    dossier_events: int = Field(4, ge=1, le=1024)
+    service_metrics: int = Field(2, ge=1, le=1024)
+    camera_events: int = Field(2, ge=1, le=1024)
+    kpi_snapshots: int = Field(1, ge=1, le=64)
+    alerts: int = Field(1, ge=1, le=64)
+    alert_actions: int = Field(1, ge=1, le=64)
+    deadletter: int = Field(1, ge=1, le=64)
+    pipeline_stats: int = Field(1, ge=1, le=64)
+
+
+class KafkaSettings(StrictModel):
+    bootstrap: str | None = Field(
+        None, description="HOST:PORT[,...] of an existing cluster; empty runs the embedded broker"
+    )
+    embedded_port: int = Field(9092, ge=0, le=65535, description="port of the embedded broker (0: any free)")
+    topic_prefix: str = Field("ioc", pattern=r"^[A-Za-z0-9._-]+$")
+    partitions: TopicPartitions = TopicPartitions()
+    replication_factor: int = Field(1, ge=1, le=5)
+    # Faust joins a consumer group slowly with default timeouts on small brokers.
+    session_timeout_s: float = Field(10.0, gt=0)
+    rebalance_timeout_s: float = Field(10.0, gt=0)
+
+
+class ClickHouseSettings(StrictModel):
+    url: str | None = Field(
+        None, description="clickhouse://user:pass@host:9000/db; empty uses embedded chDB"
+    )
+    database: str = Field("ioc", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    batch_rows: int = Field(10_000, ge=1, description="flush the sink when a batch has this many rows")
+    batch_seconds: float = Field(1.0, gt=0, description="...or when the oldest row waited this long")
+
+
+class WebSettings(StrictModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8050, ge=0, le=65535)
+    operator_token: SecretStr | None = None
+    wall_refresh_ms: int = Field(1000, ge=200, le=60_000)
+    stale_after_s: float = Field(5.0, gt=0, description="a figure older than this is shown as stale")
+
+
+class SimulatorSettings(StrictModel):
+    enabled: bool = True
+    rate: float = Field(20.0, gt=0, description="live dossier events per second")
+    seed: int = 1
+    backfill_days: int = Field(
+        14, ge=0, le=400, description="history simulated at start so the wall has a month in progress"
+    )
+
+
+class WorkerSettings(StrictModel):
+    app_id: str = Field("ioc-streams", pattern=r"^[A-Za-z0-9._-]+$")
+    snapshot_interval_s: float = Field(1.0, gt=0)
+
+
+class Settings(StrictModel):
+    data_dir: Path = Field(Path("var"), description="embedded warehouse and logs live here")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    kafka: KafkaSettings = KafkaSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    web: WebSettings = WebSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @property
+    def embedded_kafka(self) -> bool:
+        return not self.kafka.bootstrap
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return not self.clickhouse.url
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = data
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"setting {'.'.join(path)}: {part} is not a section")
+        node = child
+    node[path[-1]] = value
+
+
+def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """Settings from ``IOC_*`` variables, and which variable set which key (for errors)."""
+    data: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
+    for name, value in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in ENV_IGNORED:
+            continue
+        path = ENV_ALIASES.get(name) or tuple(p.lower() for p in name[len(ENV_PREFIX):].split("__"))
+        _set_path(data, path, value)
+        origin[path] = name
+    return data, origin
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read settings: file, then environment, then explicit overrides (command-line flags)."""
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("IOC_CONFIG")
+    file_data: dict[str, Any] = {}
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read settings file ({exc.strerror})") from None
+        try:
+            file_data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(file_data, dict):
+            raise ConfigError(f"{path}: the settings file must be a mapping of sections")
+    env_data, env_origin = env_overrides(environ)
+    data = _merge(_merge(file_data, env_data), overrides or {})
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = tuple(str(p) for p in err["loc"])
+        dotted = ".".join(key)
+        where = env_origin.get(key) or (str(path) if path else "settings")
+        if err["type"] == "extra_forbidden":
+            raise ConfigError(f"{where}: unknown setting '{dotted}'") from None
+        raise ConfigError(f"{where}: setting '{dotted}': {err['msg']}") from None

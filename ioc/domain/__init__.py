@@ -1,0 +1,1 @@
+"""The dossier domain: events, state, calendar and on-time rules (pure, no I/O)."""

@@ -1,0 +1,124 @@
+"""Dossier state: the fold of a dossier's events.
+
+The state keeps the few facts of each event (status, time, id) rather than a running
+"current status", so that it is a function of the *set* of events: the same events in any
+order, or delivered twice, give the same state. Everything else is derived when judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from ioc.domain.events import DossierEvent, LegalDuration, Status
+
+
+@dataclass(frozen=True)
+class StatusFact:
+    status: int
+    at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True)
+class DossierState:
+    dossier_code: str
+    unit_code: str
+    procedure_code: str
+    facts: tuple[StatusFact, ...] = ()
+    due_at: datetime | None = None
+    legal_duration: LegalDuration | None = None
+    channel: int | None = None
+    # Attributes any event may carry (digitised, e-result, rating, ...):
+    # name -> [occurred_at ISO, event_id, value] of the latest event that set it.
+    flags: dict[str, list[Any]] = field(default_factory=dict)
+
+    def flag(self, name: str) -> Any:
+        entry = self.flags.get(name)
+        return entry[2] if entry else None
+
+    @property
+    def event_ids(self) -> frozenset[str]:
+        return frozenset(f.event_id for f in self.facts)
+
+    def first(self, *statuses: int) -> datetime | None:
+        times = [f.at for f in self.facts if f.status in statuses]
+        return min(times) if times else None
+
+    def times_of(self, status: int) -> list[datetime]:
+        return sorted(f.at for f in self.facts if f.status == status)
+
+    @property
+    def received_at(self) -> datetime | None:
+        return self.first(Status.RECEIVED)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dossier_code": self.dossier_code,
+            "unit_code": self.unit_code,
+            "procedure_code": self.procedure_code,
+            "facts": [[f.status, f.at.isoformat(), f.event_id] for f in self.facts],
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "legal_duration": self.legal_duration.model_dump() if self.legal_duration else None,
+            "channel": self.channel,
+            "flags": self.flags,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "DossierState":
+        return cls(
+            dossier_code=data["dossier_code"],
+            unit_code=data["unit_code"],
+            procedure_code=data["procedure_code"],
+            facts=tuple(
+                StatusFact(s, datetime.fromisoformat(at), eid) for s, at, eid in data["facts"]
+            ),
+            due_at=datetime.fromisoformat(data["due_at"]) if data.get("due_at") else None,
+            legal_duration=LegalDuration(**data["legal_duration"]) if data.get("legal_duration") else None,
+            channel=data.get("channel"),
+            flags=dict(data.get("flags") or {}),
+        )
+
+
+_FLAG_FIELDS = (
+    "agency_code", "fee_amount", "online_payment", "digitized", "e_result",
+    "reused_data", "population_db", "rating", "complaint",
+)
+
+
+def _stamp_key(stamp: list[str]) -> tuple[datetime, str]:
+    return (datetime.fromisoformat(stamp[0]), stamp[1])
+
+
+def _fact_key(f: StatusFact) -> tuple[datetime, int, str]:
+    return (f.at, f.status, f.event_id)
+
+
+def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState:
+    """The state after ``event``; an event already applied (same ``event_id``) changes nothing."""
+    if state is None:
+        state = DossierState(event.dossier_code, event.unit_code, event.procedure_code)
+    elif event.event_id in state.event_ids:
+        return state
+    facts = tuple(sorted(state.facts + (StatusFact(int(event.status), event.occurred_at, event.event_id),), key=_fact_key))
+    # Attributes: the value carried by the latest event (by event time, then id) wins, so
+    # the result does not depend on arrival order.
+    stamp = [event.occurred_at.isoformat(), event.event_id]
+    flags = dict(state.flags)
+    for name in _FLAG_FIELDS:
+        value = getattr(event, name)
+        if value is not None and (name not in flags or _stamp_key(stamp) > _stamp_key(flags[name][:2])):
+            flags[name] = [*stamp, value]
+    # The appointment is fixed at reception; a later re-appointment does not move the
+    # deadline the dossier is judged against, so the earliest one given stands.
+    due_at = event.due_at if state.due_at is None else min(state.due_at, event.due_at or state.due_at)
+    channel = state.channel if event.channel is None else event.channel if state.channel is None else min(state.channel, event.channel)
+    return replace(
+        state,
+        facts=facts,
+        due_at=due_at,
+        legal_duration=state.legal_duration or event.legal_duration,
+        channel=channel,
+        flags=flags,
+    )

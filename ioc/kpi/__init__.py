@@ -1,0 +1,1 @@
+"""KPI logic: pure functions over dossier states (no I/O)."""

@@ -1,0 +1,1 @@
+"""Simulators of the province's sources (dossier lifecycles for now)."""

@@ -1,0 +1,54 @@
+"""Topic names and partition counts, derived from the settings in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ioc.config import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Topics:
+    dossier_events: str
+    service_metrics: str
+    camera_events: str
+    camera_frames: str
+    kpi_snapshots: str
+    alerts: str
+    alert_actions: str
+    deadletter: str
+    pipeline_stats: str
+
+    @classmethod
+    def from_settings(cls, kafka: KafkaSettings) -> "Topics":
+        p = kafka.topic_prefix
+        return cls(
+            dossier_events=f"{p}.dossier.events",
+            service_metrics=f"{p}.service.metrics",
+            camera_events=f"{p}.camera.events",
+            camera_frames=f"{p}.camera.frames",
+            kpi_snapshots=f"{p}.kpi.snapshots",
+            alerts=f"{p}.alerts",
+            alert_actions=f"{p}.alert.actions",
+            deadletter=f"{p}.deadletter",
+            pipeline_stats=f"{p}.pipeline.stats",
+        )
+
+
+def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
+    """Every topic with its partition count and config, as the admin client creates them."""
+    t = Topics.from_settings(kafka)
+    n = kafka.partitions
+    compact = {"cleanup.policy": "compact"}
+    return {
+        t.dossier_events: {"partitions": n.dossier_events, "config": {}},
+        t.service_metrics: {"partitions": n.service_metrics, "config": {}},
+        t.camera_events: {"partitions": n.camera_events, "config": {}},
+        # Thumbnails: only the newest frame per camera matters.
+        t.camera_frames: {"partitions": n.camera_events, "config": compact},
+        t.kpi_snapshots: {"partitions": n.kpi_snapshots, "config": {}},
+        t.alerts: {"partitions": n.alerts, "config": {}},
+        t.alert_actions: {"partitions": n.alert_actions, "config": {}},
+        t.deadletter: {"partitions": n.deadletter, "config": {}},
+        t.pipeline_stats: {"partitions": n.pipeline_stats, "config": {}},
+    }

@@ -1,0 +1,163 @@
+"""Two engines behind one small interface: ``execute``, ``query``, ``insert``, ``close``.
+
+Queries are written once with ClickHouse's server-side parameter syntax ``{name:Type}``;
+chDB binds them itself, and for the native protocol they become clickhouse-driver's
+client-side ``%(name)s`` (ClickHouse 18.16 has no server-side parameters).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Protocol, Sequence
+from urllib.parse import urlparse
+
+from ioc.errors import DependencyError
+from ioc.warehouse.schema import MODERN, Dialect, Table, create_statements
+
+Row = dict[str, Any]
+
+
+class Warehouse(Protocol):
+    dialect: Dialect
+    database: str
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def ensure_schema(wh: Warehouse) -> None:
+    for sql in create_statements(wh.database, wh.dialect):
+        wh.execute(sql)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+class ChdbWarehouse:
+    """Embedded ClickHouse (chDB) under a data directory.
+
+    chDB lets exactly one process open a data directory, so the process that owns it (the
+    web process in `ioc up`) runs both the sink and the queries of the others.
+    """
+
+    _open_path: Path | None = None
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path, database: str = "ioc") -> None:
+        import chdb
+
+        self.path = Path(path).resolve()
+        self.database = database
+        self.dialect = MODERN
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = chdb.connect(str(self.path))
+        except RuntimeError as exc:
+            raise DependencyError(f"embedded warehouse {self.path} cannot be opened: {exc}") from None
+        # chDB connections may be shared by threads, but one query at a time per connection.
+        self._qlock = threading.Lock()
+
+    def _run(self, sql: str, fmt: str, params: dict[str, Any] | None) -> Any:
+        with self._qlock:
+            return self._conn.query(sql, fmt, params=params or None)
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._run(sql, "CSV", params)
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        sql = f"{sql.rstrip().rstrip(';')}\nSETTINGS output_format_json_quote_64bit_integers = 0"
+        result = self._run(sql, "JSONCompact", params)
+        raw = result.bytes() if hasattr(result, "bytes") else bytes(result)
+        if not raw:
+            return []
+        return [tuple(r) for r in json.loads(raw)["data"]]
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        body = "\n".join(json.dumps(r, default=_json_default, ensure_ascii=False) for r in rows)
+        cols = ", ".join(table.column_names)
+        self._run(
+            f"INSERT INTO {self.database}.{table.name} ({cols}) "
+            f"SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow\n{body}",
+            "CSV",
+            None,
+        )
+
+    def close(self) -> None:
+        with self._qlock:
+            self._conn.close()
+
+
+_PARAM = re.compile(r"\{(\w+):[^}]+\}")
+
+
+class NativeWarehouse:
+    """A ClickHouse server or cluster over the native protocol (clickhouse-driver)."""
+
+    def __init__(self, url: str, database: str = "ioc") -> None:
+        from clickhouse_driver import Client
+        from clickhouse_driver.errors import Error as DriverError
+
+        parsed = urlparse(url)
+        if parsed.scheme not in ("clickhouse", "clickhouses"):
+            raise DependencyError(f"ClickHouse URL must start with clickhouse://, got {url!r}")
+        self.database = parsed.path.strip("/") or database
+        self.where = f"{parsed.hostname}:{parsed.port or 9000}"
+        # Connect to the server's default database: ours may not exist yet.
+        self._client = Client.from_url(parsed._replace(path="/default").geturl(), settings={"use_numpy": False})
+        self._lock = threading.Lock()
+        try:
+            (version,), = self._client.execute("SELECT version()")
+        except (DriverError, OSError, EOFError) as exc:
+            raise DependencyError(f"ClickHouse at {self.where} is unreachable ({exc.__class__.__name__})") from None
+        self.version = str(version)
+        self.dialect = Dialect.for_version(self.version)
+
+    @staticmethod
+    def _convert(sql: str) -> str:
+        return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+    def execute(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._client.execute(self._convert(sql), params or {})
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return [tuple(r) for r in self._client.execute(self._convert(sql), params or {})]
+
+    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        cols = table.column_names
+        data = [tuple(_native_value(r.get(c)) for c in cols) for r in rows]
+        with self._lock:
+            self._client.execute(f"INSERT INTO {self.database}.{table.name} ({', '.join(cols)}) VALUES", data)
+
+    def close(self) -> None:
+        self._client.disconnect()
+
+
+def _native_value(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
+
+
+def open_warehouse(url: str | None, data_dir: Path, database: str = "ioc") -> Warehouse:
+    """The configured engine with its schema in place."""
+    wh: Warehouse = NativeWarehouse(url, database) if url else ChdbWarehouse(Path(data_dir) / "chdb", database)
+    ensure_schema(wh)
+    return wh
+
+

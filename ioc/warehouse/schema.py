@@ -1,0 +1,153 @@
+"""The warehouse schema, defined once and rendered per engine dialect.
+
+Types are written as for a current ClickHouse (chDB 26 or a server >= 20.x). Debian's
+ClickHouse 18.16, used in tests of the native-protocol path, cannot run some of them, so
+the legacy dialect rewrites them:
+  * ``LowCardinality(T)`` (19.x+) -> ``T``
+  * ``DateTime64(3, tz)`` (20.1+) -> ``DateTime(tz)``: millisecond precision is lost there
+  * column ``CODEC(...)`` (19.11+) and table ``TTL`` (19.6+) are dropped
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+TZ = "Asia/Ho_Chi_Minh"
+TS = f"DateTime64(3, '{TZ}')"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    low_cardinality: bool = True
+    datetime64: bool = True
+    codecs: bool = True
+    ttl: bool = True
+
+    @classmethod
+    def for_version(cls, version: str) -> "Dialect":
+        major, minor = (int(x) for x in version.split(".")[:2])
+        if (major, minor) < (20, 1):
+            return LEGACY
+        return MODERN
+
+
+MODERN = Dialect("modern")
+LEGACY = Dialect("clickhouse-18", low_cardinality=False, datetime64=False, codecs=False, ttl=False)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    codec: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    engine: str
+    order_by: str
+    partition_by: str | None = None
+    ttl: str | None = None
+    comment: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def render_type(type_: str, dialect: Dialect) -> str:
+    if not dialect.low_cardinality:
+        type_ = re.sub(r"LowCardinality\((.*)\)", r"\1", type_)
+    if not dialect.datetime64:
+        type_ = re.sub(r"DateTime64\(\d+(?:,\s*('[^']*'))?\)", lambda m: f"DateTime({m.group(1) or ''})".replace("()", ""), type_)
+    return type_
+
+
+def render_create(table: Table, database: str, dialect: Dialect) -> str:
+    cols = []
+    for c in table.columns:
+        line = f"    {c.name} {render_type(c.type, dialect)}"
+        if c.codec and dialect.codecs:
+            line += f" CODEC({c.codec})"
+        cols.append(line)
+    sql = f"CREATE TABLE IF NOT EXISTS {database}.{table.name}\n(\n" + ",\n".join(cols) + f"\n)\nENGINE = {table.engine}\n"
+    if table.partition_by:
+        sql += f"PARTITION BY {table.partition_by}\n"
+    sql += f"ORDER BY {table.order_by}\n"
+    if table.ttl and dialect.ttl:
+        sql += f"TTL {table.ttl}\n"
+    if table.settings:
+        sql += "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in table.settings.items()) + "\n"
+    return sql
+
+
+DOSSIER_EVENTS = Table(
+    name="dossier_events",
+    comment="every valid dossier event, once (ReplacingMergeTree on the event id)",
+    columns=(
+        Column("event_id", "String"),
+        Column("dossier_code", "String"),
+        Column("status", "UInt8"),
+        Column("occurred_at", TS, codec="Delta, ZSTD"),
+        Column("unit_code", "LowCardinality(String)"),
+        Column("procedure_code", "LowCardinality(String)"),
+        Column("agency_code", "LowCardinality(String)"),
+        Column("channel", "UInt8"),
+        Column("due_at", f"Nullable({TS})"),
+        Column("payload", "String", codec="ZSTD(3)"),
+        Column("ingested_at", TS),
+    ),
+    # The same event stored twice shares partition and sorting key, so merges collapse it;
+    # queries count distinct event ids so they are exact before the merge too.
+    engine="ReplacingMergeTree(ingested_at)",
+    partition_by="toYYYYMM(occurred_at)",
+    order_by="(unit_code, dossier_code, event_id)",
+)
+
+KPI_SNAPSHOTS = Table(
+    name="kpi_snapshots",
+    comment="the live figures of each unit as the stream agents emitted them",
+    columns=(
+        Column("computed_at", TS, codec="Delta, ZSTD"),
+        Column("source_partition", "UInt16"),
+        Column("unit_code", "LowCardinality(String)"),
+        Column("received_today", "UInt32"),
+        Column("finished_today", "UInt32"),
+        Column("in_processing", "UInt32"),
+        Column("due_today", "UInt32"),
+        Column("overdue", "UInt32"),
+        Column("ontime_numerator", "UInt32"),
+        Column("ontime_denominator", "UInt32"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(computed_at)",
+    order_by="(unit_code, computed_at, source_partition)",
+    ttl="toDateTime(computed_at) + INTERVAL 400 DAY",
+)
+
+DEADLETTER = Table(
+    name="deadletter",
+    comment="rejected input with the reason, as published on the dead-letter topic",
+    columns=(
+        Column("rejected_at", TS),
+        Column("source_topic", "LowCardinality(String)"),
+        Column("source_partition", "UInt16"),
+        Column("source_offset", "UInt64"),
+        Column("reason", "String"),
+        Column("raw", "String", codec="ZSTD(3)"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(rejected_at)",
+    order_by="(source_topic, rejected_at)",
+)
+
+TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER)
+
+
+def create_statements(database: str, dialect: Dialect) -> list[str]:
+    return [f"CREATE DATABASE IF NOT EXISTS {database}"] + [render_create(t, database, dialect) for t in TABLES]

@@ -1,0 +1,1 @@
+"""The Faust stream application: thin agents around the pure core in ``ioc``."""

@@ -1,0 +1,33 @@
+"""Builds the Faust application from the settings (no I/O at import time)."""
+
+from __future__ import annotations
+
+import faust
+
+from ioc.config import Settings
+
+
+def create_app(settings: Settings, bootstrap: str) -> faust.App:
+    kafka = settings.kafka
+    app = faust.App(
+        settings.worker.app_id,
+        broker=[f"kafka://{host}" for host in bootstrap.split(",")],
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        topic_partitions=kafka.partitions.dossier_events,
+        topic_replication_factor=kafka.replication_factor,
+        # Short group timeouts: the default ones make a worker wait a minute to join.
+        broker_session_timeout=kafka.session_timeout_s,
+        broker_rebalance_timeout=kafka.rebalance_timeout_s,
+        broker_heartbeat_interval=1.0,
+        broker_commit_interval=1.0,
+        stream_recovery_delay=0.2,
+        consumer_auto_offset_reset="earliest",
+        table_cleanup_interval=60.0,
+        timezone=settings.timezone,
+    )
+    from streams.agents import register_dossier_agents
+
+    register_dossier_agents(app, settings)
+    return app
