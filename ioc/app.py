@@ -163,9 +163,10 @@ class IocApp:
                 except ProcessLookupError:
                     pass
             for p in procs:
-                stop(p, timeout=max(0.5, deadline - time.monotonic() - 1.0))
+                # Whatever has not stopped by then is killed: the budget is a promise.
+                stop(p, timeout=max(0.2, deadline - time.monotonic() - 1.5))
         if self.broker:
-            self.broker.stop()
+            self.broker.stop(timeout=max(0.5, deadline - time.monotonic()))
 
 
 def run_up(app: IocApp) -> int:

@@ -75,10 +75,10 @@ class WebSettings(StrictModel):
 
 class SimulatorSettings(StrictModel):
     enabled: bool = True
-    rate: float = Field(20.0, gt=0, description="live dossier events per second")
+    rate: float = Field(2.0, gt=0, description="live dossier events per second")
     seed: int = 1
     backfill_days: int = Field(
-        14, ge=0, le=400, description="history simulated at start so the wall has a month in progress"
+        7, ge=0, le=400, description="history simulated at start so the wall has a month in progress"
     )
 
 

@@ -47,7 +47,7 @@ class EmbeddedBroker:
                    f"embedded Kafka broker on {self.bootstrap}", alive=lambda: proc.poll() is None)
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 8.0) -> None:
         if self.proc is not None:
-            stop(self.proc)
+            stop(self.proc, timeout)
             self.proc = None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Iterator
 
+from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.outcome import LOCAL_TZ
 
 
@@ -58,21 +59,9 @@ SAMPLE_PROCEDURES = (
 OFFICE_HOURS = ((time(7, 30), time(11, 30)), (time(13, 30), time(17, 0)))
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """Deadline: ``days`` working days (Mon-Fri) after reception, at 17:00 local time.
-    Holidays and swap days come from the working-day calendar of the 766 engine."""
-    day = start.astimezone(LOCAL_TZ)
-    left = max(days, 1)
-    while left:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day.replace(hour=17, minute=0, second=0, microsecond=0)
-
-
-def in_office_hours(at: datetime) -> bool:
+def in_office_hours(at: datetime, calendar: WorkingCalendar) -> bool:
     local = at.astimezone(LOCAL_TZ)
-    return local.weekday() < 5 and any(a <= local.time() < b for a, b in OFFICE_HOURS)
+    return calendar.is_working_day(local) and any(a <= local.time() < b for a, b in OFFICE_HOURS)
 
 
 class DossierSimulator:
@@ -88,6 +77,7 @@ class DossierSimulator:
         self._seq = itertools.count()
         self._daily: dict[tuple[str, str], int] = {}
         self._uuid_ns = uuid.UUID(int=seed)
+        self.calendar = WorkingCalendar()
 
     # -- scheduling --------------------------------------------------------------------
     def _event(self, code: str, unit: Unit, proc: Procedure, status: int, at: datetime, **extra: Any) -> None:
@@ -113,7 +103,7 @@ class DossierSimulator:
         self._daily[key] = self._daily.get(key, 0) + 1
         code = f"{unit.code}-{key[1]}-{self._daily[key]:04d}"
         channel = rng.choices((1, 2, 3), (0.45, 0.53, 0.02))[0]
-        due = add_working_days(at, proc.working_days)
+        due = self.calendar.add_working_days(at, proc.working_days)
         common = {"channel": channel, "agency_code": unit.code}
         if channel == 2:
             self._event(code, unit, proc, 1, at - timedelta(minutes=rng.uniform(5, 600)), **common)
@@ -157,7 +147,7 @@ class DossierSimulator:
         t = start
         while True:
             t += timedelta(seconds=self.rng.expovariate(rate_per_s))
-            while not in_office_hours(t) and t < end:
+            while not in_office_hours(t, self.calendar) and t < end:
                 t += timedelta(minutes=15)
             if t >= end:
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -178,7 +179,7 @@ def test_calendar_days_and_months_roll_to_a_working_day() -> None:
         lambda: CAL.add_duration(vn(2026, 10, 9), -2, "day"),
     ],
 )
-def test_bad_inputs_raise_value_error(call) -> None:  # type: ignore[no-untyped-def]
+def test_bad_inputs_raise_value_error(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
         call()
 

