@@ -46,12 +46,13 @@ def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from clickhouse_driver import Client
 
     root = tmp_path_factory.mktemp("clickhouse")
-    tcp, http = free_port(), free_port()
+    tcp, http, interserver = free_port(), free_port(), free_port()
     argv = [
         _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
         f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",
         f"--format_schema_path={root}/format_schemas/",
-        f"--tcp_port={tcp}", f"--http_port={http}", "--listen_host=127.0.0.1",
+        f"--tcp_port={tcp}", f"--http_port={http}", f"--interserver_http_port={interserver}",
+        "--listen_host=127.0.0.1",
         f"--logger.log={root}/server.log", f"--logger.errorlog={root}/server.err.log", "--logger.console=0",
     ]
     proc = spawn(argv, log_path=root / "stdout.log")

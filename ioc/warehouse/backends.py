@@ -117,7 +117,7 @@ class NativeWarehouse:
         self.database = parsed.path.strip("/") or database
         self.where = f"{parsed.hostname}:{parsed.port or 9000}"
         # Connect to the server's default database: ours may not exist yet.
-        self._client = Client.from_url(parsed._replace(path="/default").geturl(), settings={"use_numpy": False})
+        self._client = Client.from_url(parsed._replace(path="/default").geturl())
         self._lock = threading.Lock()
         try:
             (version,), = self._client.execute("SELECT version()")

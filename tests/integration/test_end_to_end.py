@@ -1,0 +1,119 @@
+"""The whole path on real parts: events produced with a Kafka client are validated and
+counted by the Faust agent, land in ClickHouse (both engines), and move the figures that
+the running Dash app serves; Ctrl-C then stops everything within 10 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+import requests
+
+from ioc.process import free_port
+from ioc.topics import Topics
+from ioc.config import KafkaSettings
+
+from tests.helpers import dossier_events, poll, produce, produce_raw, read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def start_ioc_up(args: list[str], env_extra: dict[str, str], log_path) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env.update(env_extra)
+    return subprocess.Popen([sys.executable, "-m", "ioc", "up", *args], stdout=open(log_path, "wb"),
+                            stderr=subprocess.STDOUT, env=env)
+
+
+def stop_and_check_nothing_left(proc: subprocess.Popen) -> float:
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    assert descendants, "ioc up started no child process"
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=15)
+    took = time.monotonic() - started
+    psutil.wait_procs(descendants, timeout=1)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"left running after Ctrl-C: {[p.cmdline() for p in alive]}"
+    return took
+
+
+def dash_refresh(base: str) -> dict[str, str]:
+    """Call the wall's refresh callback over HTTP as the browser does, by its declared spec."""
+    deps = requests.get(f"{base}/_dash-dependencies", timeout=5).json()
+    spec = next(d for d in deps if any(i["id"] == "wall-tick" for i in d["inputs"]))
+    outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
+               for part in spec["output"].strip(".").split("...")]
+    body = {"output": spec["output"], "outputs": outputs,
+            "inputs": [{"id": "wall-tick", "property": "n_intervals", "value": 1}],
+            "changedPropIds": ["wall-tick.n_intervals"], "state": []}
+    r = requests.post(f"{base}/_dash-update-component", json=body, timeout=10)
+    r.raise_for_status()
+    resp = r.json()["response"]
+    return {k: v["children"] for k, v in resp.items() if isinstance(v.get("children"), (str, int))}
+
+
+BAD_MESSAGES = [
+    b"this is not json",
+    json.dumps({"event_id": "bad-1", "dossier_code": "X", "status": 42, "occurred_at": "2026-10-08T09:00:00+07:00",
+                "unit_code": "H44.07", "procedure_code": "1.001612"}).encode(),
+    json.dumps([{"event_id": "bad-2", "dossier_code": "Y", "status": 2, "occurred_at": "2026-10-08T09:00:00",
+                 "unit_code": "H44.07", "procedure_code": "1.001612"}]).encode(),
+]
+BAD_REASONS = ("not UTF-8 JSON", "status: Input should be", "occurred_at: must be ISO-8601 with a UTC offset")
+
+
+@pytest.mark.parametrize("engine", ["chdb", "native"])
+def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, unique, tmp_path):
+    port = free_port()
+    env = {"IOC_KAFKA__TOPIC_PREFIX": unique, "IOC_WORKER__APP_ID": unique,
+           "IOC_CLICKHOUSE__DATABASE": unique, "IOC_CLICKHOUSE__BATCH_SECONDS": "0.5"}
+    args = ["--kafka", kafka_bootstrap, "--port", str(port), "--data-dir", str(tmp_path / "data"), "--no-simulator"]
+    if engine == "native":
+        args += ["--clickhouse", request.getfixturevalue("clickhouse_url").rsplit("/", 1)[0] + f"/{unique}"]
+    proc = start_ioc_up(args, env, tmp_path / "up.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        poll(lambda: requests.get(f"{base}/healthz", timeout=2).status_code, lambda s: s == 200, 90,
+             f"/healthz (log: {tmp_path / 'up.log'})")
+        topics = Topics.from_settings(KafkaSettings(topic_prefix=unique))
+
+        events = dossier_events(60, finished_every=3)  # 60 received, 20 of them finished
+        assert produce(kafka_bootstrap, topics.dossier_events, events) == 80
+        produce_raw(kafka_bootstrap, topics.dossier_events, BAD_MESSAGES)
+
+        live = poll(lambda: requests.get(f"{base}/api/v1/live", timeout=2).json(),
+                    lambda s: s["province"]["in_processing"] == 40, 60, "live figures")
+        assert live["province"]["ontime_denominator"] == 60
+        assert live["province"]["ontime_numerator"] == 60
+        assert live["units"]["H44.07"]["in_processing"] == 40
+
+        counts = poll(lambda: requests.get(f"{base}/api/v1/warehouse/counts", timeout=5).json(),
+                      lambda c: c["dossier_events"] == 80 and c["deadletter"] == 3 and c["kpi_snapshots"] > 0,
+                      60, "warehouse rows")
+        assert counts["dossier_event_rows"] == 80
+
+        dead = read_topic(kafka_bootstrap, topics.deadletter, lambda v: len(v) >= 3)
+        for reason in BAD_REASONS:
+            assert any(reason in d["reason"] for d in dead), (reason, [d["reason"] for d in dead])
+
+        def metric(text: str, name: str) -> float:
+            return next(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + " "))
+
+        text = poll(lambda: requests.get(f"{base}/metrics", timeout=2).text,
+                    lambda t: metric(t, "ioc_events_stored_total") == 80, 30, "/metrics stored")
+        assert metric(text, "ioc_events_consumed_total") >= 80
+        assert metric(text, "ioc_events_dead_lettered_total") == 3
+        tiles = dash_refresh(base)
+        assert tiles["tile-in_processing"] == "40"
+        assert tiles["tile-ontime_rate"] == "100,00 %"
+    finally:
+        took = stop_and_check_nothing_left(proc)
+    assert took < 10, f"stopping took {took:.1f} s"
+    assert proc.returncode == 0, (tmp_path / "up.log").read_text()[-2000:]

@@ -1,0 +1,64 @@
+"""One schema and one set of queries on both engines: chDB and a real ClickHouse server."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from ioc.warehouse.backends import ChdbWarehouse, NativeWarehouse, ensure_schema
+from ioc.warehouse.queries import received_per_day, table_counts
+from ioc.warehouse.schema import DOSSIER_EVENTS, LEGACY
+from ioc.warehouse.sink import dossier_rows
+from ioc.wire import encode_batch
+
+from tests.helpers import dossier_events
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory):
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=["chdb", "native"])
+def warehouse(request, unique, chdb_path):
+    if request.param == "chdb":
+        wh = ChdbWarehouse(chdb_path, database=unique)
+    else:
+        url = request.getfixturevalue("clickhouse_url")
+        wh = NativeWarehouse(url.rsplit("/", 1)[0] + f"/{unique}")
+    ensure_schema(wh)
+    yield wh
+    wh.execute(f"DROP DATABASE IF EXISTS {unique}")
+    wh.close()
+
+
+def test_native_path_runs_on_the_real_old_server(clickhouse_url):
+    wh = NativeWarehouse(clickhouse_url)
+    try:
+        assert wh.version.startswith("18.") and wh.dialect is LEGACY
+    finally:
+        wh.close()
+
+
+def test_rows_round_trip_and_duplicates_are_counted_once(warehouse):
+    now = datetime.now(timezone(timedelta(hours=7)))
+    events = dossier_events(20, now=now, finished_every=2)  # 20 received + 10 finished
+    rows = dossier_rows(encode_batch(events), datetime.now(timezone.utc))
+    assert len(rows) == 30
+    warehouse.insert(DOSSIER_EVENTS, rows)
+    warehouse.insert(DOSSIER_EVENTS, rows[:7])  # a replayed batch
+    counts = table_counts(warehouse)
+    assert counts["dossier_events"] == 30
+    assert counts["dossier_event_rows"] in (30, 37)  # before or after the merge
+    per_day = dict(received_per_day(warehouse, date.today() - timedelta(days=2)))
+    assert per_day[now.date().isoformat()] == 20
+
+
+def test_unreachable_server_is_one_clear_error():
+    from ioc.errors import DependencyError
+    from ioc.process import free_port
+
+    port = free_port()
+    with pytest.raises(DependencyError, match=f"127.0.0.1:{port} is unreachable"):
+        NativeWarehouse(f"clickhouse://default:@127.0.0.1:{port}/x")
