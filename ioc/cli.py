@@ -19,6 +19,12 @@ from ioc.config import Settings, load_settings
 from ioc.errors import IocError, UserInputError
 
 
+def count(text: str) -> int | float:
+    """A count from the command line: whole numbers stay integers in the JSON output."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, status 2
         raise UserInputError(f"{self.prog}: {message}")
@@ -47,6 +53,14 @@ def build_parser() -> Parser:
     sim.add_argument("--seed", type=int)
     sim.add_argument("--backfill-days", type=int, help="days of history simulated first")
     sim.add_argument("--out", help="write JSONL to this file instead of the broker")
+
+    kpi = sub.add_parser("kpi", help="Decision 766 indicators")
+    kpi.add_argument("action", choices=["score"], help="score: the portal's scoring rule alone")
+    kpi.add_argument("--indicator", help="indicator id, e.g. 2.1")
+    kpi.add_argument("--numerator", type=count)
+    kpi.add_argument("--denominator", type=count)
+    kpi.add_argument("--input", help="JSONL file of {indicator, numerator, denominator}")
+    kpi.add_argument("--format", choices=["json"], default="json")
 
     wh = sub.add_parser("warehouse", help="warehouse maintenance")
     wh.add_argument("action", choices=["init", "counts"])
@@ -159,6 +173,21 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from ioc.commands.kpi_score import score_file, score_one
+
+    if args.input:
+        if args.indicator or args.numerator is not None or args.denominator is not None:
+            raise UserInputError("ioc kpi score: give either --input or --indicator/--numerator/--denominator")
+        for line in score_file(Path(args.input)):
+            print(line)
+        return 0
+    if not args.indicator or args.numerator is None or args.denominator is None:
+        raise UserInputError("ioc kpi score: --indicator, --numerator and --denominator are required (or --input)")
+    print(score_one(args.indicator, args.numerator, args.denominator))
+    return 0
+
+
 def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.warehouse.backends import open_warehouse
     from ioc.warehouse.queries import table_counts
@@ -183,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, settings)
         if args.command == "simulate":
             return cmd_simulate(args, settings)
+        if args.command == "kpi":
+            return cmd_kpi(args)
         if args.command == "warehouse":
             return cmd_warehouse(args, settings)
         raise UserInputError(f"ioc: unknown command {args.command}")

@@ -8,6 +8,7 @@ client-side ``%(name)s`` (ClickHouse 18.16 has no server-side parameters).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from datetime import date, datetime
@@ -119,10 +120,16 @@ class NativeWarehouse:
         # Connect to the server's default database: ours may not exist yet.
         self._client = Client.from_url(parsed._replace(path="/default").geturl())
         self._lock = threading.Lock()
+        # The driver logs each failed attempt with a traceback; our one line says it all.
+        driver_log = logging.getLogger("clickhouse_driver.connection")
+        level = driver_log.level
+        driver_log.setLevel(logging.CRITICAL)
         try:
             (version,), = self._client.execute("SELECT version()")
         except (DriverError, OSError, EOFError) as exc:
             raise DependencyError(f"ClickHouse at {self.where} is unreachable ({exc.__class__.__name__})") from None
+        finally:
+            driver_log.setLevel(level)
         self.version = str(version)
         self.dialect = Dialect.for_version(self.version)
 

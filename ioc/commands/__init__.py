@@ -1,0 +1,1 @@
+"""Command implementations kept out of the argument parsing."""
