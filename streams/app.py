@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import faust
 
 from ioc.config import Settings
@@ -13,6 +15,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
         settings.worker.app_id,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
         store="memory://",
+        datadir=str(Path(settings.data_dir) / "faust"),
         autodiscover=False,
         web_enabled=False,
         topic_partitions=kafka.partitions.dossier_events,
