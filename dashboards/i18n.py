@@ -8,6 +8,7 @@ TEXT: dict[str, dict[str, str]] = {
     "received_today": {"vi": "Tiếp nhận hôm nay", "en": "Received today"},
     "in_processing": {"vi": "Đang giải quyết", "en": "In processing"},
     "due_today": {"vi": "Đến hạn hôm nay", "en": "Due today"},
+    "at_risk": {"vi": "Sắp đến hạn", "en": "At risk"},
     "overdue": {"vi": "Quá hạn", "en": "Overdue"},
     "ontime_rate": {"vi": "Tỷ lệ đúng hạn (tháng)", "en": "On-time rate (month)"},
     "finished_today": {"vi": "Giải quyết xong hôm nay", "en": "Finished today"},

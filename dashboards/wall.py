@@ -15,7 +15,9 @@ from dashboards.i18n import t
 from dashboards.live import LiveState
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-TILES = ("received_today", "in_processing", "due_today", "overdue", "ontime_rate")
+TILES = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "ontime_rate")
+# Tiles whose non-zero value needs attention, and how much.
+TILE_TONE = {"at_risk": "warn", "overdue": "bad"}
 
 
 def fmt_int(n: int | None) -> str:
@@ -83,6 +85,7 @@ def trend_figure(points: list[tuple[str, int]]) -> go.Figure:
 def register(app: dash.Dash, state: LiveState, stale_after_s: float,
              trend: Callable[[], list[tuple[str, int]]], unit_names: dict[str, str]) -> None:
     outputs = [Output(f"tile-{k}", "children") for k in TILES] + [
+        Output(f"tile-box-{k}", "className") for k in TILES] + [
         Output("wall-tiles", "className"), Output("wall-freshness", "children"),
         Output("wall-freshness", "className"), Output("wall-clock", "children"), Output("wall-units", "children"),
     ]
@@ -93,13 +96,15 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float,
         now = datetime.now(LOCAL_TZ)
         clock = now.strftime("%H:%M:%S %d/%m/%Y")
         if summary["updated_at"] is None:
-            return ["—"] * len(TILES) + ["tiles stale", t("waiting"), "freshness stale-text", clock, None]
+            return ["—"] * len(TILES) + ["tile"] * len(TILES) + [
+                "tiles stale", t("waiting"), "freshness stale-text", clock, None]
         p = summary["province"]
         values = [fmt_rate(p[k]) if k == "ontime_rate" else fmt_int(p[k]) for k in TILES]
         updated = datetime.fromisoformat(summary["updated_at"]).astimezone(LOCAL_TZ)
         stale = summary["age_s"] > stale_after_s
         fresh = f"{t('updated')} {updated:%H:%M:%S}" + (f" — {t('stale')}" if stale else "")
-        return values + [
+        tones = [f"tile {TILE_TONE[k]}" if k in TILE_TONE and p[k] else "tile" for k in TILES]
+        return values + tones + [
             "tiles stale" if stale else "tiles", fresh,
             "freshness stale-text" if stale else "freshness", clock, unit_table(summary["units"], unit_names),
         ]

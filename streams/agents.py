@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import socket
-from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,7 +20,7 @@ from ioc.broker.publisher import stats_message
 from ioc.config import Settings
 from ioc.domain.dossier import DossierState, apply_event
 from ioc.domain.events import EventRejected, parse_event
-from ioc.kpi.live import figures_for
+from ioc.kpi.live import LiveFigures
 from ioc.topics import Topics
 from ioc.wire import UndecodableMessage, decode_batch
 
@@ -53,11 +52,23 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
     deadletter = app.topic(topics.deadletter, value_serializer="raw")
     snapshots = app.topic(topics.kpi_snapshots, value_serializer="raw")
     stats = app.topic(topics.pipeline_stats, value_serializer="raw")
-    # Source of truth, recovered from its changelog; the decoded states are a cache of it.
+    # Source of truth, recovered from its changelog; LiveFigures (one per partition this
+    # worker owns) holds the decoded states and their running figures.
     table = app.Table("dossiers", default=None, partitions=partitions)
-    decoded: dict[str, DossierState] = {}
+    live: dict[int, LiveFigures] = {}
     counters = {"consumed": 0, "dead_lettered": 0}
     instance = f"{socket.gethostname()}-{os.getpid()}"
+
+    def live_for(partition: int) -> LiveFigures:
+        """The partition's figures, rebuilt from the (recovered) table the first time."""
+        figures = live.get(partition)
+        if figures is None:
+            figures = live[partition] = LiveFigures()
+            now = datetime.now(timezone.utc)
+            for value in table.values():
+                if value is not None and value["partition"] == partition:
+                    figures.update(DossierState.from_json(value["state"]), now)
+        return figures
 
     async def reject(reason: str, raw: Any, message: Any) -> None:
         counters["dead_lettered"] += 1
@@ -72,40 +83,30 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
             except UndecodableMessage as exc:
                 await reject(str(exc), (event.value or b"").decode("utf-8", "replace"), message)
                 continue
+            figures = live_for(message.partition)
+            now = datetime.now(timezone.utc)
             for item in items:
                 try:
                     ev = parse_event(item)
                 except EventRejected as exc:
                     await reject(exc.reason, item, message)
                     continue
-                code = ev.dossier_code
-                state = decoded.get(code)
-                if state is None and table.get(code) is not None:
-                    state = DossierState.from_json(table[code]["state"])
-                new = apply_event(state, ev)
                 counters["consumed"] += 1
+                state = figures.get(ev.dossier_code)
+                new = apply_event(state, ev)
                 if new is state:
                     continue  # a redelivered event: nothing changes
-                decoded[code] = new
-                table[code] = {"partition": message.partition, "state": new.to_json()}
+                figures.update(new, now)
+                table[ev.dossier_code] = {"partition": message.partition, "state": new.to_json()}
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_snapshots() -> None:
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.dossier_events)
-        by_partition: dict[int, list[DossierState]] = defaultdict(list)
-        seen: set[str] = set()
-        for code, value in table.items():
-            if value is None:
-                continue
-            state = decoded.get(code)
-            if state is None:
-                state = decoded[code] = DossierState.from_json(value["state"])
-            by_partition[value["partition"]].append(state)
-            seen.add(code)
-        for code in set(decoded) - seen:  # partitions moved to another worker
-            decoded.pop(code, None)
+        for partition in set(live) - set(assigned):  # moved to another worker
+            del live[partition]
         now = datetime.now(timezone.utc)
         for partition in assigned:
-            figures = figures_for(by_partition.get(partition, ()), now)
-            await snapshots.send(value=snapshot_message(partition, now, figures))
+            figures = live_for(partition)
+            figures.advance(now)
+            await snapshots.send(value=snapshot_message(partition, now, figures.figures()))
         await stats.send(value=stats_message("worker", instance, dict(counters)))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ioc.kpi.live import FIGURE_NAMES
+
 TZ = "Asia/Ho_Chi_Minh"
 TS = f"DateTime64(3, '{TZ}')"
 
@@ -116,13 +118,8 @@ KPI_SNAPSHOTS = Table(
         Column("computed_at", TS, codec="Delta, ZSTD"),
         Column("source_partition", "UInt16"),
         Column("unit_code", "LowCardinality(String)"),
-        Column("received_today", "UInt32"),
-        Column("finished_today", "UInt32"),
-        Column("in_processing", "UInt32"),
-        Column("due_today", "UInt32"),
-        Column("overdue", "UInt32"),
-        Column("ontime_numerator", "UInt32"),
-        Column("ontime_denominator", "UInt32"),
+        # One column per live figure, so a new figure is a new column, not an edit here.
+        *(Column(name, "UInt64") for name in FIGURE_NAMES),
     ),
     engine="MergeTree",
     partition_by="toYYYYMM(computed_at)",

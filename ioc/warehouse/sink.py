@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc.domain.events import EventRejected, parse_event
+from ioc.kpi.live import FIGURE_NAMES
 from ioc.topics import Topics
 from ioc.warehouse.backends import Row, Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, Table
@@ -27,8 +28,6 @@ from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)
 
-_SNAPSHOT_FIELDS = ("received_today", "finished_today", "in_processing", "due_today", "overdue",
-                    "ontime_numerator", "ontime_denominator")
 
 
 def dossier_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
@@ -64,7 +63,7 @@ def snapshot_rows(value: bytes | None) -> list[Row]:
     computed_at = datetime.fromisoformat(data["computed_at"])
     return [
         {"computed_at": computed_at, "source_partition": int(data.get("partition", 0)), "unit_code": unit,
-         **{k: int(fig.get(k, 0)) for k in _SNAPSHOT_FIELDS}}
+         **{k: int(fig.get(k, 0)) for k in FIGURE_NAMES}}
         for unit, fig in data.get("units", {}).items()
     ]
 

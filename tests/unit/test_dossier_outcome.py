@@ -4,7 +4,7 @@ All times are local (+07:00). 2026-10-05 is a Monday.
 """
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,9 +141,40 @@ def test_live_figures_hand_computed():
     assert (u1.received_today, u1.in_processing, u1.due_today, u1.overdue, u1.finished_today) == (1, 3, 1, 1, 1)
     # 2.1 month to date: A, B within time; C overdue; D late -> 2 of 4
     assert (u1.ontime_numerator, u1.ontime_denominator) == (2, 4)
-    assert figs["U2"] == UnitFigures()
+    # At risk: open, within time, due by the end of the next working day (Mon 12 Oct): B only
+    assert u1.at_risk == 1
+    # Finished this month: D, late, Mon 5 Oct 09:00 -> Fri 9 Oct 09:00 = 4 days = 345,600 s
+    assert (u1.early, u1.on_time, u1.late, u1.processing_seconds) == (0, 0, 1, 345_600)
+    # E ended last month: it no longer counts anywhere
+    assert "U2" not in figs
     total = merge([figs, {"U1": UnitFigures(received_today=2)}])
     assert total["U1"].received_today == 3
+
+
+def test_incremental_figures_equal_full_recomputation_over_time():
+    from ioc.kpi.live import LiveFigures
+
+    states = [
+        fold([received("A", when="2026-10-09T08:00:00", due="2026-10-16T17:00:00")]),
+        fold([received("B")]),
+        fold([received("C", due="2026-10-08T17:00:00")]),
+        fold([received("D", due="2026-10-08T17:00:00"), ev(9, 9, "2026-10-09T09:00:00", "D")]),
+        fold([received("F", when="2026-09-29T09:00:00", due="2026-10-02T17:00:00"),
+              ev(9, 9, "2026-09-30T09:00:00", "F")]),
+        fold([received("G", when="2026-10-09T08:00:00", due="2026-10-09T16:00:00"),
+              ev(9, 9, "2026-10-12T10:00:00", "G")]),  # its end is dated after "now"
+    ]
+    start = at("2026-09-30T08:00:00")
+    live = LiveFigures()
+    for s in states:
+        live.update(s, start)
+    t = start
+    while t < at("2026-11-03T00:00:00"):
+        t += timedelta(hours=5, minutes=17)
+        live.advance(t)
+        assert live.figures() == figures_for(states, t), t
+    # Between changes it recomputes only what changed, not every dossier every step.
+    assert live.recomputed < len(states) * 160 / 2
 
 
 def test_shuffled_partitions_merge_to_the_same_totals():
