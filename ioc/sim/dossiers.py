@@ -1,20 +1,27 @@
-"""A dossier-lifecycle simulator: arrivals in office hours, reception, processing,
-supplements, and an end early, on time or late against the appointment.
+"""A calibrated dossier-lifecycle simulator (figures from domain.md §3.2, tagged there [I]).
 
-SAMPLE DATA: the units and procedures below are illustrative (codes in the national
-formats, figures from domain.md §3.2); the calibrated, country-scale simulator and the
-real reference data belong to the Decision 766 work.
+Arrivals: working days only, a morning peak (08:00-10:30) and a smaller afternoon one
+(13:30-15:00), Monday busier than Friday, surges at month and quarter end and before Tết.
+Online submissions happen at any hour, evenings and weekends included, and are received at
+the next office hour. Each dossier then lives its whole life: reception with appointment,
+processing, perhaps a supplement (rarely two), refusal, withdrawal or stop, and an end
+early, on time or late (late more often for land and construction), the result returned,
+digitisation, e-result, online payment and, for some, a rating or a complaint that follow
+lateness and supplements. Deterministic for a seed.
+
+Units and procedures are inputs (see ioc.sim.population); the defaults here are a SAMPLE.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from typing import Any, Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterator, Sequence
 
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.outcome import LOCAL_TZ
@@ -25,140 +32,257 @@ class Procedure:
     code: str
     name: str
     working_days: int
+    fee: int = 0  # VND; 0 = free
+    level: str = "both"  # "province", "commune" or "both"
+    late_prone: bool = False  # land and construction run late more often (domain.md §3.2)
+    weight: float = 1.0  # relative popularity
 
 
 @dataclass(frozen=True)
 class Unit:
     code: str
     name: str
-    weight: float  # share of the province's dossiers
+    weight: float  # share of the dossiers of its province
+    level: str = "commune"  # "province" (departments, province centre) or "commune"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Shares and rates, each from domain.md §3.1-3.2 (ranges there; a midpoint here)."""
+
+    online: float = 0.52  # channel 2: 45-60 %
+    postal: float = 0.02  # channel 3: 1-3 %
+    refused: float = 0.02  # refused at intake: 1-3 %
+    supplement: float = 0.10  # supplement requested: 5-15 %
+    second_supplement: float = 0.08  # of those: a second request (counts as overdue)
+    withdrawn: float = 0.005  # < 1 %
+    stopped: float = 0.003
+    early: float = 0.62  # 55-70 %
+    late: float = 0.025  # 1-5 % overall with the late-prone ones at x3.5 (up to 15 %)
+    digitized: float = 0.82  # Lâm Đồng 2025: 82 %
+    reused: float = 0.84  # Lâm Đồng 2025: 83.76 %
+    population_db: float = 0.70
+    e_result: float = 0.75
+    paid_online: float = 0.78  # Lâm Đồng 2025: 78.61 % of fee-bearing dossiers
+    rated: float = 0.30  # 20-40 % of completed dossiers are rated
+    complaint: float = 0.004
+
+
+# Relative arrival intensity by local half hour (in-person reception), and by weekday.
+_HALF_HOURS: dict[time, float] = {
+    time(7, 30): 0.6, time(8, 0): 1.3, time(8, 30): 1.6, time(9, 0): 1.7, time(9, 30): 1.6,
+    time(10, 0): 1.4, time(10, 30): 1.0, time(11, 0): 0.7,
+    time(13, 30): 1.0, time(14, 0): 1.2, time(14, 30): 1.1, time(15, 0): 0.8, time(15, 30): 0.6, time(16, 0): 0.4,
+    time(16, 30): 0.25,
+}
+_WEEKDAY = (1.2, 1.05, 1.0, 0.95, 0.8, 0.5, 0.5)  # Saturday/Sunday only on swap working days
 
 
 SAMPLE_UNITS = (
-    Unit("H44.07", "Sở Công Thương", 0.08),
-    Unit("H44.08", "Sở Giáo dục và Đào tạo", 0.06),
-    Unit("H44.21", "Sở Nông nghiệp và Môi trường", 0.14),
-    Unit("H44.30", "Sở Tư pháp", 0.10),
-    Unit("H44.101", "UBND Phường Nông Trang", 0.16),
-    Unit("H44.102", "UBND Phường Thanh Miếu", 0.14),
-    Unit("H44.104", "UBND xã Hy Cương", 0.10),
+    Unit("H44.07", "Sở Công Thương", 0.05, "province"),
+    Unit("H44.08", "Sở Giáo dục và Đào tạo", 0.04, "province"),
+    Unit("H44.21", "Sở Nông nghiệp và Môi trường", 0.12, "province"),
+    Unit("H44.30", "Sở Tư pháp", 0.10, "province"),
+    Unit("H44.01", "Trung tâm Phục vụ hành chính công tỉnh", 0.09, "province"),
+    Unit("H44.101", "UBND Phường Nông Trang", 0.14),
+    Unit("H44.102", "UBND Phường Thanh Miếu", 0.13),
+    Unit("H44.104", "UBND xã Hy Cương", 0.09),
     Unit("H44.105", "UBND xã Xuân Lũng", 0.08),
-    Unit("H44.125", "UBND xã Chân Mộng", 0.07),
-    Unit("H44.132", "UBND xã Văn Lang", 0.07),
+    Unit("H44.125", "UBND xã Chân Mộng", 0.08),
+    Unit("H44.132", "UBND xã Văn Lang", 0.08),
 )
 
 SAMPLE_PROCEDURES = (
-    Procedure("1.001612", "Đăng ký khai sinh", 1),
-    Procedure("2.000815", "Chứng thực bản sao từ bản chính", 1),
-    Procedure("1.012756", "Đăng ký đất đai lần đầu", 17),
-    Procedure("1.001193", "Đăng ký thành lập hộ kinh doanh", 3),
-    Procedure("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 7),
-    Procedure("1.004227", "Cấp phiếu lý lịch tư pháp", 10),
+    Procedure("1.001612", "Đăng ký khai sinh", 1, 0, "commune", weight=3),
+    Procedure("2.000815", "Chứng thực bản sao từ bản chính", 1, 2_000, "commune", weight=5),
+    Procedure("1.012756", "Đăng ký đất đai lần đầu", 17, 100_000, "province", late_prone=True, weight=2),
+    Procedure("1.001193", "Đăng ký thành lập hộ kinh doanh", 3, 100_000, "commune", weight=1),
+    Procedure("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 7, 75_000, "province", late_prone=True),
+    Procedure("1.004227", "Cấp phiếu lý lịch tư pháp", 10, 200_000, "province", weight=1.5),
 )
 
-OFFICE_HOURS = ((time(7, 30), time(11, 30)), (time(13, 30), time(17, 0)))
+
+def season(day: date, calendar: WorkingCalendar) -> float:
+    """Month and quarter ends and the weeks before Tết are busier."""
+    factor = 1.0
+    last = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    if (last - day).days < 3:
+        factor *= 1.25 if day.month in (3, 6, 9, 12) else 1.15
+    for tet in _tet_dates(day.year):
+        if timedelta(0) < tet - day <= timedelta(days=14):
+            factor *= 1.3
+    return factor
 
 
-def in_office_hours(at: datetime, calendar: WorkingCalendar) -> bool:
-    local = at.astimezone(LOCAL_TZ)
-    return calendar.is_working_day(local) and any(a <= local.time() < b for a, b in OFFICE_HOURS)
+def _tet_dates(year: int) -> list[date]:
+    import holidays
+
+    names = holidays.country_holidays("VN", years=[year, year + 1])
+    return sorted(d for d, n in names.items() if "Lunar New Year" in n or "Tết" in n)[:1] or []
 
 
 class DossierSimulator:
-    """Deterministic for a given seed: events come out in time order from a schedule."""
+    """Events come out in time order from a schedule of whole lifecycles."""
 
-    def __init__(self, seed: int = 1, units: tuple[Unit, ...] = SAMPLE_UNITS,
-                 procedures: tuple[Procedure, ...] = SAMPLE_PROCEDURES) -> None:
+    def __init__(self, seed: int = 1, units: Sequence[Unit] = SAMPLE_UNITS,
+                 procedures: Sequence[Procedure] = SAMPLE_PROCEDURES, calibration: Calibration = Calibration()) -> None:
         self.rng = random.Random(seed)
-        self.units = units
-        self.procedures = procedures
-        self._weights = [u.weight for u in units]
+        self.units = tuple(units)
+        self.procedures = tuple(procedures)
+        self.cal = calibration
+        self.calendar = WorkingCalendar()
+        self._unit_weights = list(itertools.accumulate(u.weight for u in self.units))
+        self._procs_for = {
+            level: [p for p in self.procedures if p.level in (level, "both")] or list(self.procedures)
+            for level in ("province", "commune")
+        }
+        self._proc_weights = {lvl: list(itertools.accumulate(p.weight for p in ps)) for lvl, ps in self._procs_for.items()}
         self._heap: list[tuple[datetime, int, dict[str, Any]]] = []
         self._seq = itertools.count()
         self._daily: dict[tuple[str, str], int] = {}
         self._uuid_ns = uuid.UUID(int=seed)
-        self.calendar = WorkingCalendar()
 
-    # -- scheduling --------------------------------------------------------------------
+    # -- one lifecycle -----------------------------------------------------------------
     def _event(self, code: str, unit: Unit, proc: Procedure, status: int, at: datetime, **extra: Any) -> None:
         n = next(self._seq)
         event = {
             "event_id": str(uuid.uuid5(self._uuid_ns, f"{code}/{status}/{n}")),
-            "dossier_code": code,
-            "status": status,
+            "dossier_code": code, "status": status,
             "occurred_at": at.astimezone(LOCAL_TZ).isoformat(timespec="seconds"),
-            "unit_code": unit.code,
-            "procedure_code": proc.code,
-            **extra,
+            "unit_code": unit.code, "procedure_code": proc.code,
+            **{k: v for k, v in extra.items() if v is not None},
         }
         heapq.heappush(self._heap, (at, n, event))
 
-    def new_dossier(self, at: datetime) -> None:
-        """Schedule the whole lifecycle of a dossier received at ``at``."""
-        rng = self.rng
-        unit = rng.choices(self.units, self._weights)[0]
-        proc = rng.choice(self.procedures)
+    def _next_office_time(self, t: datetime) -> datetime:
+        local = t.astimezone(LOCAL_TZ)
+        day = local.date()
+        for _ in range(30):
+            if self.calendar.is_working_day(day):
+                for start in sorted(_HALF_HOURS):
+                    slot = datetime.combine(day, start, tzinfo=LOCAL_TZ)
+                    if slot + timedelta(minutes=30) > local:
+                        return max(slot, local) + timedelta(minutes=self.rng.uniform(5, 60))
+            day += timedelta(days=1)
+            local = datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
+        return t
+
+    def new_dossier(self, received_at: datetime) -> str:
+        """Schedule the whole lifecycle of a dossier received at ``received_at``."""
+        rng, cal = self.rng, self.cal
+        unit = rng.choices(self.units, cum_weights=self._unit_weights)[0]
+        procs = self._procs_for[unit.level]
+        proc = rng.choices(procs, cum_weights=self._proc_weights[unit.level])[0]
+        r = rng.random()
+        channel = 2 if r < cal.online else 3 if r < cal.online + cal.postal else 1
+        at = received_at
+        if channel == 2:
+            # Submitted online at any hour (evenings, weekends); received at the next office time.
+            submitted = at - timedelta(hours=rng.expovariate(1 / 10))
+            at = max(at, self._next_office_time(submitted))
         local = at.astimezone(LOCAL_TZ)
         key = (unit.code, local.strftime("%y%m%d"))
         self._daily[key] = self._daily.get(key, 0) + 1
         code = f"{unit.code}-{key[1]}-{self._daily[key]:04d}"
-        channel = rng.choices((1, 2, 3), (0.45, 0.53, 0.02))[0]
-        due = self.calendar.add_working_days(at, proc.working_days)
         common = {"channel": channel, "agency_code": unit.code}
         if channel == 2:
-            self._event(code, unit, proc, 1, at - timedelta(minutes=rng.uniform(5, 600)), **common)
-        if rng.random() < 0.02:  # refused at intake
-            self._event(code, unit, proc, 3, at, **common)
-            return
+            self._event(code, unit, proc, 1, submitted, **common)
+        if rng.random() < cal.refused:
+            self._event(code, unit, proc, 3, at + timedelta(minutes=rng.uniform(5, 90)), **common)
+            return code
+        due = self.calendar.add_working_days(at, proc.working_days)
         self._event(code, unit, proc, 2, at, due_at=due.isoformat(), **common,
                     legal_duration={"value": proc.working_days, "unit": "working_day"},
-                    digitized=rng.random() < 0.8)
-        span = (due - at).total_seconds()
-        t = at + timedelta(seconds=rng.uniform(60, 1800))
+                    fee_amount=proc.fee, digitized=rng.random() < cal.digitized,
+                    reused_data=rng.random() < cal.reused, population_db=rng.random() < cal.population_db)
+        span = max((due - at).total_seconds(), 3_600.0)
+        t = at + timedelta(seconds=rng.uniform(60, min(span * 0.1, 4 * 3_600)))
         self._event(code, unit, proc, 4, t)
-        if rng.random() < 0.08:  # supplement requested, completed a few days later
-            req = t + timedelta(seconds=span * rng.uniform(0.1, 0.4))
-            self._event(code, unit, proc, 5, req)
-            done = req + timedelta(days=rng.uniform(0.5, 3))
-            self._event(code, unit, proc, 4, done)
-            t = done
-        if rng.random() < 0.006:
-            self._event(code, unit, proc, 7, t + timedelta(hours=rng.uniform(1, 48)))
-            return
+        supplements = 0
+        paused = timedelta(0)
+        if rng.random() < cal.supplement:
+            supplements = 2 if rng.random() < cal.second_supplement else 1
+            for _ in range(supplements):
+                req = t + timedelta(seconds=span * rng.uniform(0.1, 0.35))
+                self._event(code, unit, proc, 5, req)
+                wait = timedelta(days=rng.uniform(0.3, 4))
+                self._event(code, unit, proc, 4, req + wait)
+                paused += wait
+                t = req + wait
         r = rng.random()
-        if r < 0.62:  # early: a day or more before the appointment day
-            end = at + timedelta(seconds=max(span - 86_400, 600) * rng.uniform(0.2, 1.0))
-        elif r < 0.96:  # on time: on the appointment day
-            end = due - timedelta(hours=rng.uniform(0.2, 8))
-        else:  # late
-            end = due + timedelta(days=rng.uniform(0.1, 5))
-        end = max(end, t + timedelta(minutes=5))
-        self._event(code, unit, proc, 9, end, e_result=rng.random() < 0.7,
-                    online_payment=rng.choices((0, 1, 2), (0.3, 0.4, 0.3))[0])
+        if r < cal.withdrawn:
+            self._event(code, unit, proc, 7, t + timedelta(hours=rng.uniform(1, 48)))
+            return code
+        if r < cal.withdrawn + cal.stopped:
+            self._event(code, unit, proc, 8, t + timedelta(hours=rng.uniform(1, 72)))
+            return code
+        late_share = cal.late * (3.5 if proc.late_prone else 1.0)
+        r = rng.random()
+        due_eff = due + paused  # the clock stood still during supplements
+        if supplements > 1 or r < late_share:
+            end = due_eff + timedelta(days=rng.uniform(0.1, 6))
+            late = True
+        elif r < late_share + cal.early:  # early: a working day or more before the appointment day
+            end = at + (due_eff - at - timedelta(days=1)) * rng.uniform(0.15, 1.0)
+            late = False
+        else:  # on time: on the appointment day
+            end = due_eff - timedelta(hours=rng.uniform(0.2, 8))
+            late = False
+        end = max(end, t + timedelta(minutes=10))
+        paid_online = (rng.choice((1, 2)) if rng.random() < cal.paid_online else 0) if proc.fee else None
+        self._event(code, unit, proc, 9, end, e_result=rng.random() < cal.e_result, online_payment=paid_online)
         returned = end + timedelta(hours=rng.uniform(0.5, 30))
-        self._event(code, unit, proc, 10, returned,
-                    rating=rng.choices(("satisfied", "neutral", "dissatisfied"), (0.85, 0.1, 0.05))[0]
-                    if rng.random() < 0.3 else None)
+        rating = None
+        if rng.random() < cal.rated:
+            unhappy = 0.03 + (0.35 if late else 0) + (0.12 if supplements else 0)
+            rating = "dissatisfied" if rng.random() < unhappy else rng.choices(("satisfied", "neutral"), (0.9, 0.1))[0]
+        complaint = True if rng.random() < cal.complaint + (0.05 if late else 0) else None
+        self._event(code, unit, proc, 10, returned, rating=rating, complaint=complaint)
+        return code
 
-    def backfill(self, start: datetime, end: datetime, per_working_day: int) -> None:
-        """Schedule the arrivals of office hours between ``start`` and ``end``."""
-        minutes = sum((b.hour * 60 + b.minute) - (a.hour * 60 + a.minute) for a, b in OFFICE_HOURS)
-        rate_per_s = per_working_day / (minutes * 60)
-        t = start
-        while True:
-            t += timedelta(seconds=self.rng.expovariate(rate_per_s))
-            while not in_office_hours(t, self.calendar) and t < end:
-                t += timedelta(minutes=15)
-            if t >= end:
-                return
-            self.new_dossier(t)
+    # -- arrivals ----------------------------------------------------------------------
+    def day_intensity(self, day: date) -> float:
+        """Expected share of a mean working day's dossiers received on ``day``."""
+        if not self.calendar.is_working_day(day):
+            return 0.0
+        return _WEEKDAY[day.weekday()] * season(day, self.calendar)
+
+    def backfill(self, start: datetime, end: datetime, per_working_day: float) -> int:
+        """Schedule the receptions between ``start`` and ``end``; returns how many."""
+        slots = sorted(_HALF_HOURS)
+        weights = list(itertools.accumulate(_HALF_HOURS[s] for s in slots))
+        n = 0
+        day = start.astimezone(LOCAL_TZ).date()
+        while day <= end.astimezone(LOCAL_TZ).date():
+            mean = per_working_day * self.day_intensity(day)
+            for _ in range(_poisson(self.rng, mean)):
+                slot = self.rng.choices(slots, cum_weights=weights)[0]
+                t = datetime.combine(day, slot, tzinfo=LOCAL_TZ) + timedelta(seconds=self.rng.uniform(0, 1800))
+                if start <= t < end:
+                    self.new_dossier(t)
+                    n += 1
+            day += timedelta(days=1)
+        return n
 
     def due(self, until: datetime) -> Iterator[dict[str, Any]]:
         """Pop the scheduled events that happened by ``until``, in time order."""
         while self._heap and self._heap[0][0] <= until:
-            event = heapq.heappop(self._heap)[2]
-            yield {k: v for k, v in event.items() if v is not None}
+            yield heapq.heappop(self._heap)[2]
 
     @property
     def scheduled(self) -> int:
         return len(self._heap)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    """Poisson draw (Knuth for small means, a rounded normal for large ones)."""
+    if mean <= 0:
+        return 0
+    if mean > 50:
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1

@@ -17,7 +17,8 @@ from ioc.topics import Topics
 # Live mode: arrivals per second for a target event rate (a dossier's reception and the
 # start of its processing happen now; the rest of its life is days ahead).
 EVENTS_PER_ARRIVAL_NOW = 2.5
-PROVINCE_DOSSIERS_PER_WORKING_DAY = 1_500
+# A mid-size merged province: 0.3-0.5 dossiers per inhabitant a year (domain.md §3.2).
+PROVINCE_DOSSIERS_PER_WORKING_DAY = 3_000
 
 
 def _prepare(seed: int, backfill_days: int, now: datetime) -> DossierSimulator:
