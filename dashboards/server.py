@@ -24,7 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from dashboards import wall
 from dashboards.live import LiveFeed, LiveState
 from ioc.config import Settings
-from ioc.sim.dossiers import SAMPLE_UNITS
+from ioc.ingest.api import register_ingest_routes
+from ioc.ingest.publishing import KafkaEventPublisher
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.queries import received_per_day, table_counts
@@ -54,6 +55,14 @@ class PipelineCollector:
         gauge = GaugeMetricFamily("ioc_kpi_snapshot_age_seconds", "Age of the oldest live KPI partial")
         gauge.add_metric([], float("nan") if age is None else age)
         yield gauge
+
+
+def unit_names(settings: Settings) -> dict[str, str]:
+    """Display names of the province's agencies, shortened for the wall."""
+    from ioc.reference.agencies import agency_tree
+
+    tree = agency_tree(settings.province.code, prefix=settings.province.agency_prefix)
+    return {code: a.name.replace("Ủy ban nhân dân", "UBND") for code, a in tree.by_code.items()}
 
 
 class SinkThread:
@@ -99,6 +108,7 @@ class WebProcess:
     state: LiveState = field(default_factory=LiveState)
     feed: LiveFeed | None = None
     sink: SinkThread | None = None
+    ingest_publisher: KafkaEventPublisher | None = None
 
     def build(self) -> flask.Flask:
         topics = Topics.from_settings(self.settings.kafka)
@@ -140,11 +150,15 @@ class WebProcess:
             update_title=None,
         )
         app.layout = wall.layout(self.settings.web.wall_refresh_ms)
-        names = {u.code: u.name for u in SAMPLE_UNITS}
+        names = unit_names(self.settings)
         wall.register(
             app, self.state, self.settings.web.stale_after_s,
             lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
         )
+        # Its Kafka producer is created on the first request, so the web starts before Kafka answers.
+        self.ingest_publisher = KafkaEventPublisher(self.bootstrap, topics.dossier_events,
+                                                    timeout_s=self.settings.ingest.publish_timeout_s)
+        register_ingest_routes(server, self.settings, self.ingest_publisher)
         return server
 
     def start_background(self) -> None:
@@ -161,6 +175,8 @@ class WebProcess:
             self.sink.stop()
         if self.feed:
             self.feed.stop()
+        if self.ingest_publisher:
+            self.ingest_publisher.close()
 
 
 def serve(web: WebProcess) -> None:

@@ -55,17 +55,34 @@ def build_parser() -> Parser:
     sim.add_argument("--out", help="write JSONL to this file instead of the broker")
 
     kpi = sub.add_parser("kpi", help="Decision 766 indicators")
-    kpi.add_argument("action", choices=["score"], help="score: the portal's scoring rule alone")
+    kpi.add_argument("action", nargs="?", choices=["score"],
+                     help="score: the portal's scoring rule alone; without it: replay --events")
     kpi.add_argument("--indicator", help="indicator id, e.g. 2.1")
     kpi.add_argument("--numerator", type=count)
     kpi.add_argument("--denominator", type=count)
     kpi.add_argument("--input", help="JSONL file of {indicator, numerator, denominator}")
+    kpi.add_argument("--events", help="replay: dossier events, JSONL or CSV")
+    kpi.add_argument("--period", help="replay: 2026-10 (month), 2026-Q4 (quarter) or 2026 (year)")
+    kpi.add_argument("--from", dest="start", metavar="ISO", help="replay: period start (inclusive)")
+    kpi.add_argument("--to", dest="end", metavar="ISO", help="replay: period end (exclusive)")
+    kpi.add_argument("--at", metavar="ISO", help='replay: "now" for open dossiers (default: end of period)')
+    kpi.add_argument("--unit", action="append", metavar="CODE", help="replay: only this unit (repeatable)")
+    kpi.add_argument("--procedure", metavar="CODE", help="replay: only this procedure's dossiers (adds 2.2)")
+    kpi.add_argument("--province", metavar="CODE", default="PROVINCE", help="replay: code of the all-units row")
     kpi.add_argument("--format", choices=["json"], default="json")
 
     wh = sub.add_parser("warehouse", help="warehouse maintenance")
     wh.add_argument("action", choices=["init", "counts"])
     wh.add_argument("--clickhouse", metavar="URL")
     wh.add_argument("--data-dir")
+
+    imp = sub.add_parser("import", help="publish a historical export of dossier events to the dossier topic")
+    imp.add_argument("file", help="CSV (UTF-8) or .xlsx with the event field names as columns, or JSONL")
+    imp.add_argument("--source", help="the system the export comes from (ioc-source header; default: the file name)")
+
+    ing = sub.add_parser("ingest", help="the dossier-event ingest API")
+    ing.add_argument("action", choices=["hash-token"],
+                     help="hash-token: the SHA-256 of the token on standard input, for ingest.sources")
 
     return p
 
@@ -149,13 +166,17 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     rate = args.rate if args.rate is not None else sim.rate
     seed = args.seed if args.seed is not None else sim.seed
     backfill = args.backfill_days if args.backfill_days is not None else sim.backfill_days
+    if args.scale == "national" and args.backfill_days is None:
+        backfill = 0  # a week of the whole country is millions of dossiers: ask for it explicitly
+    home = (settings.province.code, settings.province.agency_prefix)
     if rate <= 0:
         raise UserInputError("ioc simulate: --rate must be positive")
     if args.out:
         out = Path(args.out)
         if not out.parent.exists():
             raise UserInputError(f"ioc simulate: --out {out}: directory {out.parent} does not exist")
-        n = runner.write_file(out, args.seconds if args.seconds is not None else 60.0, rate, seed, backfill)
+        n = runner.write_file(out, args.seconds if args.seconds is not None else 60.0, rate, seed, backfill,
+                              scale=args.scale, home=home)
         print(json.dumps({"events": n, "out": str(out)}))
         return 0
     bootstrap = _bootstrap(settings)
@@ -166,7 +187,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         return await runner.run_to_broker(bootstrap, Topics.from_settings(settings.kafka), args.seconds, rate, seed,
-                                          backfill, stop)
+                                          backfill, stop, scale=args.scale, home=home)
 
     n = asyncio.run(main())
     print(json.dumps({"events": n}))
@@ -174,8 +195,25 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kpi(args: argparse.Namespace) -> int:
+    replay_options = (args.events, args.period, args.start, args.end, args.at, args.unit, args.procedure)
+    if args.action is None:  # ioc kpi --events FILE ...: offline replay (contracts.md §1)
+        from datetime import datetime, timezone
+
+        from ioc.commands.kpi_replay import run
+
+        if not args.events:
+            raise UserInputError("ioc kpi: --events FILE is required (or `ioc kpi score ...`)")
+        if args.input or args.indicator or args.numerator is not None or args.denominator is not None:
+            raise UserInputError("ioc kpi: --indicator/--numerator/--denominator/--input belong to `ioc kpi score`")
+        report = run(Path(args.events), period=args.period, start=args.start, end=args.end, at=args.at,
+                     units=args.unit, procedure=args.procedure, province=args.province,
+                     now=datetime.now(timezone.utc))
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
     from ioc.commands.kpi_score import score_file, score_one
 
+    if any(option is not None for option in replay_options):
+        raise UserInputError("ioc kpi score: --events and the replay options go without `score`")
     if args.input:
         if args.indicator or args.numerator is not None or args.denominator is not None:
             raise UserInputError("ioc kpi score: give either --input or --indicator/--numerator/--denominator")
@@ -201,6 +239,46 @@ def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from ioc.ingest.parsing import file_events
+    from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
+    from ioc.topics import Topics
+
+    path = Path(args.file)
+    tz = ZoneInfo(settings.timezone)  # spreadsheet date cells carry no offset
+    # Every row is validated before anything is published: a bad file is all or nothing.
+    rows = sum(1 for _ in file_events(path, tz, MAX_MESSAGE_BYTES))
+    publisher = KafkaEventPublisher(_bootstrap(settings), Topics.from_settings(settings.kafka).dossier_events,
+                                    timeout_s=settings.ingest.publish_timeout_s, client_id="ioc-import")
+    try:
+        events = (event.to_json() for _, event in file_events(path, tz, MAX_MESSAGE_BYTES))
+        published = publish_batches(publisher, events, source=f"import:{args.source or path.name}")
+    finally:
+        publisher.close()
+    print(json.dumps({"rows": rows, "published": published}))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ioc.ingest.tokens import MIN_TOKEN_LENGTH, hash_token
+
+    if sys.stdin.isatty():
+        import getpass
+
+        token = getpass.getpass("token (not shown): ")
+    else:
+        token = sys.stdin.read()
+    token = token.strip()
+    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
+        raise UserInputError(
+            f"ioc ingest hash-token: give one token of at least {MIN_TOKEN_LENGTH} characters, without spaces, "
+            "on standard input (a new one: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    print(hash_token(token))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -216,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_kpi(args)
         if args.command == "warehouse":
             return cmd_warehouse(args, settings)
+        if args.command == "import":
+            return cmd_import(args, settings)
+        if args.command == "ingest":
+            return cmd_ingest(args)
         raise UserInputError(f"ioc: unknown command {args.command}")
     except IocError as exc:
         print(f"ioc: {exc}" if not str(exc).startswith("ioc") else str(exc), file=sys.stderr)

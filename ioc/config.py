@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+import re
+from typing import Annotated, Any, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
 
 from ioc.errors import ConfigError
 
@@ -87,14 +88,49 @@ class WorkerSettings(StrictModel):
     snapshot_interval_s: float = Field(1.0, gt=0)
 
 
+def _token_hash(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise ValueError("must be the SHA-256 of the source's token as 64 hex digits "
+                         "(`ioc ingest hash-token`), never the token itself")
+    return value.lower()
+
+
+SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+TokenHash = Annotated[str, AfterValidator(_token_hash)]
+
+
+class IngestSettings(StrictModel):
+    """``POST /api/v1/dossier-events`` and ``ioc import`` (ioc/ingest)."""
+
+    sources: dict[SourceName, TokenHash] = Field(
+        default_factory=dict,
+        description="source system name -> SHA-256 hex of its bearer token; no entry: every request is refused",
+    )
+    max_body_bytes: int = Field(10_000_000, ge=1, description="larger request bodies get 413")
+    max_items: int = Field(10_000, ge=1, description="more events in one request get 413")
+    recent_event_ids: int = Field(
+        100_000, ge=0, description="event ids remembered per web process so a resent event is not re-published"
+    )
+    publish_timeout_s: float = Field(10.0, gt=0, description="wait this long for Kafka's acknowledgement, then 503")
+
+
+class ProvinceSettings(StrictModel):
+    code: str = Field("25", pattern=r"^\d{2}$", description="post-July-2025 GSO code of the province (25: Phú Thọ)")
+    agency_prefix: str | None = Field(
+        "H44", pattern=r"^H\d{2}$", description="its QCVN 102 prefix in dossier and agency codes (empty: H+code)"
+    )
+
+
 class Settings(StrictModel):
     data_dir: Path = Field(Path("var"), description="embedded warehouse and logs live here")
     timezone: str = "Asia/Ho_Chi_Minh"
+    province: ProvinceSettings = ProvinceSettings()
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     web: WebSettings = WebSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     worker: WorkerSettings = WorkerSettings()
+    ingest: IngestSettings = IngestSettings()
 
     @property
     def embedded_kafka(self) -> bool:

@@ -1,0 +1,115 @@
+"""``POST /api/v1/dossier-events`` (contracts.md §5): source systems push dossier events.
+
+Request: ``Authorization: Bearer TOKEN`` (one token per source system, configured as its
+SHA-256 in ``ingest.sources``) and a body that is a JSON array of §2 events, one event
+object, or JSONL (``Content-Type: application/x-ndjson``, or detected).
+
+Answers (JSON; ``Cache-Control: no-store``):
+
+* 202 ``{"format", "received", "accepted", "rejected", "published", "duplicates", "errors"}``:
+  ``accepted`` valid events, all durable in Kafka when this is sent (``published`` of them
+  sent now, ``duplicates`` not sent again because this process published the same
+  ``event_id`` recently or it appears twice in the request); ``errors`` is
+  ``[{"index", "reason"}]`` for every rejected item, where ``index`` is the 0-based position
+  in the array (0 for a single object) or, with ``"format": "jsonl"``, the 1-based line
+  number. Valid items are accepted whatever their neighbours hold.
+* 400 unreadable body (not UTF-8, not JSON/JSONL, empty); 401 missing or unknown token (with
+  ``WWW-Authenticate: Bearer``); 413 more than ``ingest.max_body_bytes`` bytes or
+  ``ingest.max_items`` items; 503 Kafka did not acknowledge: nothing is counted as accepted,
+  the source should send the same request again (a resend is idempotent).
+
+Idempotency: ``event_id`` is the key. Each web process remembers the ids it published in a
+bounded in-memory LRU (``ingest.recent_event_ids``, default 100,000) and does not publish
+them again. Across processes (several web instances, a restart, an id evicted from the LRU)
+a resent event may be published twice; the stream agents and the warehouse collapse
+duplicates by ``event_id``, and that downstream idempotency is what makes it count once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import flask
+
+from ioc.config import Settings
+from ioc.ingest.parsing import TooManyItems, UnreadableBody, parse_body
+from ioc.ingest.publishing import EventPublisher, PublishError, RecentIds
+from ioc.ingest.tokens import authenticate
+
+log = logging.getLogger(__name__)
+
+INGEST_PATH = "/api/v1/dossier-events"
+RETRY_AFTER_S = 5
+
+
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
+    response = flask.jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: EventPublisher) -> RecentIds:
+    """Add ``POST /api/v1/dossier-events`` to ``server``; returns the process's recent-id LRU."""
+    cfg = settings.ingest
+    sources = dict(cfg.sources)
+    recent = RecentIds(cfg.recent_event_ids)
+    if not sources:
+        log.warning("ingest API: no source system is configured (ingest.sources); every request gets 401")
+
+    def ingest_dossier_events() -> flask.Response:
+        request = flask.request
+        source = authenticate(request.headers.get("Authorization"), sources)
+        if source is None:
+            return _answer(401, {"error": "a valid bearer token of a source system is required "
+                                          "(Authorization: Bearer TOKEN)"},
+                           {"WWW-Authenticate": 'Bearer realm="ioc"'})
+
+        limit = cfg.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _answer(413, {"error": f"body of {request.content_length} bytes; the limit is {limit} "
+                                          "(ingest.max_body_bytes): send smaller requests"})
+        body = request.stream.read(limit + 1)
+        if len(body) > limit:
+            return _answer(413, {"error": f"body larger than {limit} bytes (ingest.max_body_bytes): "
+                                          "send smaller requests"})
+        try:
+            parsed = parse_body(body, request.content_type, cfg.max_items, publisher.max_message_bytes)
+        except UnreadableBody as exc:
+            return _answer(400, {"error": f"unreadable body: {exc}"})
+        except TooManyItems as exc:
+            return _answer(413, {"error": f"{exc}: send smaller requests"})
+
+        # First occurrence of each event_id in the request, minus those published recently.
+        fresh: dict[str, dict[str, Any]] = {}
+        for _, event in parsed.accepted:
+            fresh.setdefault(event.event_id, event.to_json())
+        for event_id in recent.seen(list(fresh)):
+            del fresh[event_id]
+        try:
+            publisher.publish(list(fresh.values()), source=f"api:{source}")
+        except PublishError as exc:
+            recent.add(exc.acknowledged)  # durable: a resend need not publish them again
+            log.warning("ingest from %s: %d events not accepted: %s", source, len(parsed.accepted), exc)
+            return _answer(503, {"error": f"events not accepted, send them again later: {exc}",
+                                 "accepted": 0}, {"Retry-After": str(RETRY_AFTER_S)})
+        recent.add(fresh)
+
+        body_out = {
+            "format": parsed.format,
+            "received": parsed.received,
+            "accepted": len(parsed.accepted),
+            "rejected": len(parsed.rejected),
+            "published": len(fresh),
+            "duplicates": len(parsed.accepted) - len(fresh),
+            "errors": [{"index": index, "reason": reason} for index, reason in parsed.rejected],
+        }
+        log.info("ingest from %s: %d accepted (%d published, %d duplicates), %d rejected", source,
+                 body_out["accepted"], body_out["published"], body_out["duplicates"], body_out["rejected"])
+        return _answer(202, body_out)
+
+    server.add_url_rule(INGEST_PATH, "ingest_dossier_events", ingest_dossier_events, methods=["POST"])
+    return recent

@@ -1,0 +1,232 @@
+"""Publishing validated dossier events to the dossier topic, synchronously and thread-safely.
+
+The ingest API runs in the web process's waitress threads and ``ioc import`` is a plain
+command, so neither has an event loop: this uses kafka-python's ``KafkaProducer`` (one per
+process, shared by the threads; it is thread-safe) instead of aiokafka.
+
+Messages follow the project's wire format (ioc.wire): the events of one call are grouped by
+partition (``partition_for(dossier_code, n)``, Kafka's default murmur2), one message per
+partition, split only when it would exceed :data:`MAX_EVENTS_PER_MESSAGE` events or
+:data:`MAX_MESSAGE_BYTES` (under Kafka's default 1 MB message limit). Each message is keyed
+by a dossier code of its batch and sent to an explicit partition. :meth:`publish` returns
+only after the broker acknowledged every message (``acks=all``): what it returns is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from ioc.errors import DependencyError
+from ioc.wire import encode_batch, partition_for
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS_PER_MESSAGE = 500  # as the simulator's BatchPublisher: a Faust agent's cost is per message
+MAX_MESSAGE_BYTES = 900_000  # Kafka's default message.max.bytes is 1 MiB; keep room for the record overhead
+SOURCE_HEADER = "ioc-source"  # Kafka record header naming who sent the events (api:NAME, import:NAME)
+
+
+class PublishError(DependencyError):
+    """Kafka did not acknowledge every message; ``acknowledged`` lists the event ids that it did."""
+
+    def __init__(self, message: str, acknowledged: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.acknowledged = list(acknowledged)
+
+
+class EventPublisher(Protocol):
+    """What the API and the import need: publish durably, or raise :class:`PublishError`."""
+
+    max_message_bytes: int
+
+    def publish(self, events: Sequence[Mapping[str, Any]], source: str | None = None) -> int: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    partition: int
+    key: str
+    value: bytes
+    event_ids: tuple[str, ...]
+
+
+def plan_messages(events: Sequence[Mapping[str, Any]], partitions: int,
+                  max_events: int = MAX_EVENTS_PER_MESSAGE, max_bytes: int = MAX_MESSAGE_BYTES) -> list[Message]:
+    """The messages for ``events``: grouped by partition in their order, one message per
+    partition unless it would exceed ``max_events`` or ``max_bytes``."""
+    groups: dict[int, list[Mapping[str, Any]]] = {}
+    for event in events:
+        groups.setdefault(partition_for(str(event["dossier_code"]), partitions), []).append(event)
+    messages = []
+    for partition in sorted(groups):
+        chunk: list[Mapping[str, Any]] = []
+        size = 2  # "[" and "]"
+        for event in groups[partition]:
+            event_size = len(encode_batch([event])) - 2 + 1  # its JSON and a comma
+            if event_size + 1 > max_bytes:
+                raise ValueError(f"event {event.get('event_id')}: {event_size - 1} bytes, more than a message may hold")
+            if chunk and (len(chunk) >= max_events or size + event_size > max_bytes):
+                messages.append(_message(partition, chunk))
+                chunk, size = [], 2
+            chunk.append(event)
+            size += event_size
+        messages.append(_message(partition, chunk))
+    return messages
+
+
+def _message(partition: int, events: list[Mapping[str, Any]]) -> Message:
+    return Message(partition, str(events[0]["dossier_code"]), encode_batch(events),  # type: ignore[arg-type]
+                   tuple(str(e["event_id"]) for e in events))
+
+
+class RecentIds:
+    """A bounded, thread-safe LRU of event ids this process published (its memory only)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, ids: Iterable[str]) -> set[str]:
+        """The ids among ``ids`` that were published recently (each marked as used again)."""
+        found = set()
+        with self._lock:
+            for event_id in ids:
+                if event_id in self._ids:
+                    self._ids.move_to_end(event_id)
+                    found.add(event_id)
+        return found
+
+    def add(self, ids: Iterable[str]) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            for event_id in ids:
+                self._ids[event_id] = None
+                self._ids.move_to_end(event_id)
+            while len(self._ids) > self.capacity:
+                self._ids.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class KafkaEventPublisher:
+    """Publishes dossier events to ``topic`` and waits for the acknowledgements.
+
+    The producer is created on the first :meth:`publish` (so a web process starts before
+    Kafka answers) and again on the next call if creating it failed. Every wait is bounded by
+    ``timeout_s``; past it, or when the broker refuses, :class:`PublishError`.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 10.0, client_id: str = "ioc-ingest",
+                 max_events: int = MAX_EVENTS_PER_MESSAGE, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.timeout_s = timeout_s
+        self.client_id = client_id
+        self.max_events = max_events
+        self.max_message_bytes = max_message_bytes
+        self._producer: Any = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _get_producer(self) -> Any:
+        with self._lock:
+            if self._closed:
+                raise PublishError("the publisher is closed (the process is stopping)")
+            if self._producer is None:
+                from kafka import KafkaProducer
+                from kafka.errors import KafkaError
+
+                ms = max(1000, int(self.timeout_s * 1000))
+                try:
+                    self._producer = KafkaProducer(
+                        bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all", linger_ms=0,
+                        bootstrap_timeout_ms=ms, max_block_ms=ms, request_timeout_ms=ms, delivery_timeout_ms=ms,
+                        max_request_size=max(1_048_576, self.max_message_bytes + 65_536),
+                        allow_auto_create_topics=False,
+                    )
+                except (KafkaError, OSError) as exc:
+                    raise PublishError(f"Kafka at {self.bootstrap} is unreachable ({_describe(exc)})") from None
+            return self._producer
+
+    def _partition_count(self, producer: Any) -> int:
+        from kafka.errors import KafkaError
+
+        try:
+            parts = producer.partitions_for(self.topic)
+        except (KafkaError, OSError) as exc:
+            raise PublishError(f"Kafka at {self.bootstrap}: no metadata for topic {self.topic} "
+                               f"({_describe(exc)}); does the topic exist?") from None
+        if not parts:
+            raise PublishError(f"Kafka at {self.bootstrap}: topic {self.topic} does not exist")
+        return len(parts)
+
+    def publish(self, events: Sequence[Mapping[str, Any]], source: str | None = None) -> int:
+        """Send ``events`` (validated §2 dicts) and wait until Kafka acknowledged all of them;
+        returns how many. On failure :class:`PublishError`, whose ``acknowledged`` lists the
+        event ids of the messages that did land (a retry of those is a harmless duplicate)."""
+        if not events:
+            return 0
+        from kafka.errors import KafkaError
+
+        producer = self._get_producer()
+        messages = plan_messages(events, self._partition_count(producer), self.max_events, self.max_message_bytes)
+        headers = [(SOURCE_HEADER, source.encode("utf-8"))] if source else None
+        deadline = time.monotonic() + self.timeout_s
+        sent = []
+        failure: BaseException | None = None
+        for m in messages:
+            try:
+                sent.append((m, producer.send(self.topic, m.value, key=m.key.encode("utf-8"),
+                                              partition=m.partition, headers=headers)))
+            except (KafkaError, OSError) as exc:
+                failure = exc
+                break
+        acknowledged: list[str] = []
+        for m, future in sent:
+            try:
+                future.get(timeout=max(0.1, deadline - time.monotonic()))
+                acknowledged.extend(m.event_ids)
+            except (KafkaError, OSError) as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise PublishError(f"Kafka at {self.bootstrap} did not acknowledge the events for {self.topic} "
+                               f"({_describe(failure)})", acknowledged)
+        return len(events)
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._closed = True
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=timeout)
+            except Exception:  # noqa: BLE001 - stopping anyway
+                log.warning("closing the ingest producer failed", exc_info=True)
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text and type(exc).__name__ not in text else (text or type(exc).__name__)
+
+
+def publish_batches(publisher: EventPublisher, events: Iterable[Mapping[str, Any]], batch_size: int = 5_000,
+                    source: str | None = None) -> int:
+    """Publish a long stream of events ``batch_size`` at a time (bounded memory); returns how many."""
+    total = 0
+    batch: list[Mapping[str, Any]] = []
+    for event in events:
+        batch.append(event)
+        if len(batch) >= batch_size:
+            total += publisher.publish(batch, source)
+            batch = []
+    if batch:
+        total += publisher.publish(batch, source)
+    return total
