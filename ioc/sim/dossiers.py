@@ -9,7 +9,8 @@ early, on time or late (late more often for land and construction), the result r
 digitisation, e-result, online payment and, for some, a rating or a complaint that follow
 lateness and supplements. Deterministic for a seed.
 
-Units and procedures are inputs (see ioc.sim.population); the defaults here are a SAMPLE.
+Units and procedures come from ioc.sim.population: official units, SAMPLE agency
+identifiers and a SAMPLE procedure catalogue.
 """
 
 from __future__ import annotations
@@ -21,29 +22,11 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.outcome import LOCAL_TZ
-
-
-@dataclass(frozen=True)
-class Procedure:
-    code: str
-    name: str
-    working_days: int
-    fee: int = 0  # VND; 0 = free
-    level: str = "both"  # "province", "commune" or "both"
-    late_prone: bool = False  # land and construction run late more often (domain.md §3.2)
-    weight: float = 1.0  # relative popularity
-
-
-@dataclass(frozen=True)
-class Unit:
-    code: str
-    name: str
-    weight: float  # share of the dossiers of its province
-    level: str = "commune"  # "province" (departments, province centre) or "commune"
+from ioc.sim.population import Population, Procedure, Unit, population
 
 
 @dataclass(frozen=True)
@@ -78,30 +61,6 @@ _HALF_HOURS: dict[time, float] = {
 _WEEKDAY = (1.2, 1.05, 1.0, 0.95, 0.8, 0.5, 0.5)  # Saturday/Sunday only on swap working days
 
 
-SAMPLE_UNITS = (
-    Unit("H44.07", "Sở Công Thương", 0.05, "province"),
-    Unit("H44.08", "Sở Giáo dục và Đào tạo", 0.04, "province"),
-    Unit("H44.21", "Sở Nông nghiệp và Môi trường", 0.12, "province"),
-    Unit("H44.30", "Sở Tư pháp", 0.10, "province"),
-    Unit("H44.01", "Trung tâm Phục vụ hành chính công tỉnh", 0.09, "province"),
-    Unit("H44.101", "UBND Phường Nông Trang", 0.14),
-    Unit("H44.102", "UBND Phường Thanh Miếu", 0.13),
-    Unit("H44.104", "UBND xã Hy Cương", 0.09),
-    Unit("H44.105", "UBND xã Xuân Lũng", 0.08),
-    Unit("H44.125", "UBND xã Chân Mộng", 0.08),
-    Unit("H44.132", "UBND xã Văn Lang", 0.08),
-)
-
-SAMPLE_PROCEDURES = (
-    Procedure("1.001612", "Đăng ký khai sinh", 1, 0, "commune", weight=3),
-    Procedure("2.000815", "Chứng thực bản sao từ bản chính", 1, 2_000, "commune", weight=5),
-    Procedure("1.012756", "Đăng ký đất đai lần đầu", 17, 100_000, "province", late_prone=True, weight=2),
-    Procedure("1.001193", "Đăng ký thành lập hộ kinh doanh", 3, 100_000, "commune", weight=1),
-    Procedure("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 7, 75_000, "province", late_prone=True),
-    Procedure("1.004227", "Cấp phiếu lý lịch tư pháp", 10, 200_000, "province", weight=1.5),
-)
-
-
 def season(day: date, calendar: WorkingCalendar) -> float:
     """Month and quarter ends and the weeks before Tết are busier."""
     factor = 1.0
@@ -124,19 +83,12 @@ def _tet_dates(year: int) -> list[date]:
 class DossierSimulator:
     """Events come out in time order from a schedule of whole lifecycles."""
 
-    def __init__(self, seed: int = 1, units: Sequence[Unit] = SAMPLE_UNITS,
-                 procedures: Sequence[Procedure] = SAMPLE_PROCEDURES, calibration: Calibration = Calibration()) -> None:
+    def __init__(self, seed: int = 1, people: Population | None = None,
+                 calibration: Calibration = Calibration()) -> None:
         self.rng = random.Random(seed)
-        self.units = tuple(units)
-        self.procedures = tuple(procedures)
+        self.population = people or population("province")
         self.cal = calibration
         self.calendar = WorkingCalendar()
-        self._unit_weights = list(itertools.accumulate(u.weight for u in self.units))
-        self._procs_for = {
-            level: [p for p in self.procedures if p.level in (level, "both")] or list(self.procedures)
-            for level in ("province", "commune")
-        }
-        self._proc_weights = {lvl: list(itertools.accumulate(p.weight for p in ps)) for lvl, ps in self._procs_for.items()}
         self._heap: list[tuple[datetime, int, dict[str, Any]]] = []
         self._seq = itertools.count()
         self._daily: dict[tuple[str, str], int] = {}
@@ -170,9 +122,7 @@ class DossierSimulator:
     def new_dossier(self, received_at: datetime) -> str:
         """Schedule the whole lifecycle of a dossier received at ``received_at``."""
         rng, cal = self.rng, self.cal
-        unit = rng.choices(self.units, cum_weights=self._unit_weights)[0]
-        procs = self._procs_for[unit.level]
-        proc = rng.choices(procs, cum_weights=self._proc_weights[unit.level])[0]
+        unit, proc = self.population.pick(rng)
         r = rng.random()
         channel = 2 if r < cal.online else 3 if r < cal.online + cal.postal else 1
         at = received_at
@@ -190,9 +140,10 @@ class DossierSimulator:
         if rng.random() < cal.refused:
             self._event(code, unit, proc, 3, at + timedelta(minutes=rng.uniform(5, 90)), **common)
             return code
-        due = self.calendar.add_working_days(at, proc.working_days)
+        duration = proc.duration
+        due = self.calendar.add_duration(at, duration.value, duration.unit)
         self._event(code, unit, proc, 2, at, due_at=due.isoformat(), **common,
-                    legal_duration={"value": proc.working_days, "unit": "working_day"},
+                    legal_duration={"value": duration.value, "unit": duration.unit},
                     fee_amount=proc.fee, digitized=rng.random() < cal.digitized,
                     reused_data=rng.random() < cal.reused, population_db=rng.random() < cal.population_db)
         span = max((due - at).total_seconds(), 3_600.0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ioc.broker.publisher import BatchPublisher, start_producer, stats_message
 from ioc.sim.dossiers import DossierSimulator
+from ioc.sim.population import DEFAULT_PROVINCE, population
 from ioc.topics import Topics
 
 # Live mode: arrivals per second for a target event rate (a dossier's reception and the
@@ -19,20 +20,25 @@ from ioc.topics import Topics
 EVENTS_PER_ARRIVAL_NOW = 2.5
 # A mid-size merged province: 0.3-0.5 dossiers per inhabitant a year (domain.md §3.2).
 PROVINCE_DOSSIERS_PER_WORKING_DAY = 3_000
+# The country: about 100 million dossiers a year over ~250 working days.
+NATIONAL_DOSSIERS_PER_WORKING_DAY = 400_000
 
 
-def _prepare(seed: int, backfill_days: int, now: datetime) -> DossierSimulator:
-    sim = DossierSimulator(seed)
+def _prepare(seed: int, backfill_days: int, now: datetime, scale: str = "province",
+             home: tuple[str, str | None] = DEFAULT_PROVINCE) -> DossierSimulator:
+    sim = DossierSimulator(seed, population(scale, seed, home))
+    per_day = NATIONAL_DOSSIERS_PER_WORKING_DAY if scale == "national" else PROVINCE_DOSSIERS_PER_WORKING_DAY
     if backfill_days:
-        sim.backfill(now - timedelta(days=backfill_days), now, PROVINCE_DOSSIERS_PER_WORKING_DAY)
+        sim.backfill(now - timedelta(days=backfill_days), now, per_day)
     return sim
 
 
 def write_file(path: Path, seconds: float, rate: float, seed: int, backfill_days: int,
-               now: datetime | None = None) -> int:
+               now: datetime | None = None, scale: str = "province",
+               home: tuple[str, str | None] = DEFAULT_PROVINCE) -> int:
     """Backfill plus ``seconds`` of live arrivals in virtual time; returns events written."""
     now = now or datetime.now(timezone.utc)
-    sim = _prepare(seed, backfill_days, now)
+    sim = _prepare(seed, backfill_days, now, scale, home)
     step = 1.0 / max(rate / EVENTS_PER_ARRIVAL_NOW, 1e-9)
     t = now
     end = now + timedelta(seconds=seconds)
@@ -48,7 +54,8 @@ def write_file(path: Path, seconds: float, rate: float, seed: int, backfill_days
 
 
 async def run_to_broker(bootstrap: str, topics: Topics, seconds: float | None, rate: float, seed: int,
-                        backfill_days: int, stop: asyncio.Event | None = None) -> int:
+                        backfill_days: int, stop: asyncio.Event | None = None, scale: str = "province",
+                        home: tuple[str, str | None] = DEFAULT_PROVINCE) -> int:
     """Publish backfilled history at once, then live events at ``rate`` per second."""
     stop = stop or asyncio.Event()
     producer = await start_producer(bootstrap)
@@ -59,7 +66,7 @@ async def run_to_broker(bootstrap: str, topics: Topics, seconds: float | None, r
         loop = asyncio.get_running_loop()
         started = loop.time()
         now = datetime.now(timezone.utc)
-        sim = _prepare(seed, backfill_days, now)
+        sim = _prepare(seed, backfill_days, now, scale, home)
         next_arrival = now
         last_stats = 0.0
         while not stop.is_set() and (seconds is None or loop.time() - started < seconds):
