@@ -254,50 +254,108 @@ _RATIOS: tuple[_Ratio, ...] = (
 )
 
 
-def _ratio(spec: _Ratio, dossiers: list[Judged], registry: Registry) -> IndicatorScore | None:
-    population = [j for j in dossiers if spec.population(j)]
-    den = [j for j in population if spec.denominator(j)]
+# --- tallies: additive per-dossier counts ----------------------------------------------------------
+#
+# Every indicator and figure is a function of sums over dossiers. A dossier's tally holds its share
+# of each sum; a unit's tally is the sum of its dossiers' tallies, the province's the sum of its
+# units'. The replay sums them once; the live stream agents keep them up to date dossier by dossier
+# (ioc.kpi.live). One implementation, so the two cannot drift apart.
+
+Tally = dict[str, int]
+
+
+def add_tally(total: Tally, part: Tally, sign: int = 1) -> None:
+    for key, value in part.items():
+        left = total.get(key, 0) + sign * value
+        if left:
+            total[key] = left
+        else:
+            total.pop(key, None)
+
+
+def tally(j: Judged, at: datetime, calendar: WorkingCalendar) -> Tally:
+    """One in-scope dossier's counts (empty when it is out of the period's scope)."""
+    t: Tally = {}
+
+    def inc(key: str, value: int | bool = 1) -> None:
+        if value:
+            t[key] = t.get(key, 0) + int(value)
+
+    if not j.in_scope:
+        return t
+    if j.counted:
+        inc("counted")
+        inc("good", j.outcome.is_good)
+        inc("counted_overdue", j.outcome in _OVERDUE)
+        inc("counted_unhappy", j.flag("complaint") is True or j.flag("rating") == "dissatisfied")
+        inc("counted_rated", j.known("rating") or j.known("complaint"))
+    for spec in _RATIOS:
+        if not spec.population(j):
+            continue
+        if spec.denominator_field is not None:
+            inc(f"{spec.id}:population_known", j.known(spec.denominator_field))
+        if spec.denominator(j):
+            inc(f"{spec.id}:den")
+            inc(f"{spec.id}:num", spec.numerator(j))
+            inc(f"{spec.id}:num_known", any(j.known(f) for f in spec.numerator_fields))
+    if j.processing is not None:
+        inc("finished")
+        inc("processing_us", j.processing // _ONE_US)
+    # Operational figures (rule G).
+    inc("received", j.received_in_period)
+    if j.is_open:
+        inc("in_processing")
+        inc("overdue", j.outcome is Outcome.IN_PROGRESS_OVERDUE)
+        if j.due is not None:
+            today = at.astimezone(LOCAL_TZ).date()
+            due_day = j.due.astimezone(LOCAL_TZ).date()
+            inc("due_today", due_day == today)
+            inc("at_risk", j.outcome is Outcome.IN_PROGRESS_ON_TIME and due_day <= calendar.next_working_day(today))
+    if j.processed:
+        inc(j.outcome.value)  # early, on_time, late, in_progress_*, not_counted
+    return t
+
+
+def sum_tallies(parts: Iterable[Tally]) -> Tally:
+    total: Tally = {}
+    for part in parts:
+        add_tally(total, part)
+    return total
+
+
+def _ratio_from(spec: _Ratio, t: Tally, registry: Registry) -> IndicatorScore | None:
+    den = t.get(f"{spec.id}:den", 0)
     if spec.denominator_field is None:
         if not den:
             return None
-    elif not any(j.known(spec.denominator_field) for j in population):
+    elif not t.get(f"{spec.id}:population_known", 0):
         return None
-    if den and not any(j.known(f) for j in den for f in spec.numerator_fields):
+    if den and not t.get(f"{spec.id}:num_known", 0):
         return None
-    return score_indicator(spec.id, sum(spec.numerator(j) for j in den), len(den), registry)
+    return score_indicator(spec.id, t.get(f"{spec.id}:num", 0), den, registry)
 
 
-def _satisfaction(counted: list[Judged], registry: Registry) -> IndicatorScore | None:
-    """5.4, rule D."""
-    if not any(j.known("rating") or j.known("complaint") for j in counted):
-        return None
-    overdue = sum(j.outcome in _OVERDUE for j in counted)
-    unhappy = sum(j.flag("complaint") is True or j.flag("rating") == "dissatisfied" for j in counted)
-    return score_indicator("5.4", max(0, len(counted) - overdue - unhappy), len(counted), registry)
-
-
-def _processing_days(dossiers: list[Judged]) -> tuple[Fraction, int]:
+def _processing_days(t: Tally) -> tuple[Fraction, int]:
     """(Σ processing working days, exact; count) over the dossiers finished in the period (rule E)."""
-    done = [j.processing for j in dossiers if j.processing is not None]
-    total = sum(done, timedelta())
-    return Fraction(total // _ONE_US, _DAY_HOURS // _ONE_US), len(done)
+    return Fraction(t.get("processing_us", 0), _DAY_HOURS // _ONE_US), t.get("finished", 0)
 
 
-def indicators_for(dossiers: list[Judged], registry: Registry, with_average: bool) -> dict[str, IndicatorScore]:
-    """Every supported indicator the dossiers can support, in the registry's order."""
+def indicators_from(t: Tally, registry: Registry, with_average: bool) -> dict[str, IndicatorScore]:
+    """Every supported indicator the tally can support, in the registry's order."""
     out: dict[str, IndicatorScore] = {}
-    counted = [j for j in dossiers if j.counted]
+    counted = t.get("counted", 0)
     if counted:
-        out["2.1"] = score_indicator("2.1", sum(j.outcome.is_good for j in counted), len(counted), registry)
+        out["2.1"] = score_indicator("2.1", t.get("good", 0), counted, registry)
     if with_average:
-        days, n = _processing_days(dossiers)
+        days, n = _processing_days(t)
         if n:
             out["2.2"] = score_indicator("2.2", float(round_half_up(days, 4)), n, registry)
     for spec in _RATIOS:
-        if (score := _ratio(spec, dossiers, registry)) is not None:
+        if (score := _ratio_from(spec, t, registry)) is not None:
             out[spec.id] = score
-    if (score := _satisfaction(counted, registry)) is not None:
-        out["5.4"] = score
+    if counted and t.get("counted_rated", 0):  # 5.4, rule D
+        good = max(0, counted - t.get("counted_overdue", 0) - t.get("counted_unhappy", 0))
+        out["5.4"] = score_indicator("5.4", good, counted, registry)
     order = {id_: i for i, id_ in enumerate(registry.indicator_ids)}
     return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
 
@@ -323,25 +381,14 @@ class Figures:
         return dict(self.__dict__)
 
 
-def operational_figures(dossiers: list[Judged], at: datetime, calendar: WorkingCalendar) -> Figures:
+def figures_from(t: Tally) -> Figures:
     """Rule G."""
-    today = at.astimezone(LOCAL_TZ).date()
-    horizon = calendar.next_working_day(today)
-    open_ = [j for j in dossiers if j.is_open and j.in_scope]
-    due_days = [(j, j.due.astimezone(LOCAL_TZ).date()) for j in open_ if j.due is not None]
-    processed = [j for j in dossiers if j.processed]
-    days, n = _processing_days(dossiers)
+    days, n = _processing_days(t)
     return Figures(
-        received=sum(j.received_in_period for j in dossiers),
-        finished=n,
-        in_processing=len(open_),
-        due_today=sum(d == today for _, d in due_days),
-        at_risk=sum(j.outcome is Outcome.IN_PROGRESS_ON_TIME and d <= horizon for j, d in due_days),
-        overdue=sum(j.outcome is Outcome.IN_PROGRESS_OVERDUE for j in open_),
-        early=sum(j.outcome is Outcome.EARLY for j in processed),
-        on_time=sum(j.outcome is Outcome.ON_TIME for j in processed),
-        late=sum(j.outcome is Outcome.LATE for j in processed),
-        not_counted=sum(j.outcome is Outcome.NOT_COUNTED for j in processed),
+        received=t.get("received", 0), finished=n, in_processing=t.get("in_processing", 0),
+        due_today=t.get("due_today", 0), at_risk=t.get("at_risk", 0), overdue=t.get("overdue", 0),
+        early=t.get("early", 0), on_time=t.get("on_time", 0), late=t.get("late", 0),
+        not_counted=t.get("not_counted", 0),
         avg_processing_working_days=float(round_half_up(days / n)) if n else None,
     )
 
@@ -397,14 +444,11 @@ class Report:
         }
 
 
-def unit_report(
-    unit: str, dossiers: list[Judged], at: datetime, registry: Registry, calendar: WorkingCalendar, with_average: bool
-) -> UnitReport:
-    scores = indicators_for(dossiers, registry, with_average)
+def unit_report(unit: str, t: Tally, registry: Registry, with_average: bool) -> UnitReport:
+    scores = indicators_from(t, registry, with_average)
     total = total_score(scores.values(), registry)
     max_total = sum(s.max_score for s in scores.values() if registry.rule(s.indicator).scored)
-    figures = operational_figures(dossiers, at, calendar)
-    return UnitReport(unit, scores, total, max_total, band(total, registry)[0], figures)
+    return UnitReport(unit, scores, total, max_total, band(total, registry)[0], figures_from(t))
 
 
 def compute(
@@ -436,19 +480,19 @@ def compute(
         if procedure is None or s.procedure_code == procedure
     ]
     judged = [j for j in judged if j.in_scope]
-    by_unit: dict[str, list[Judged]] = {}
+    by_unit: dict[str, Tally] = {}
     for j in judged:
-        by_unit.setdefault(j.state.unit_code, []).append(j)
+        add_tally(by_unit.setdefault(j.state.unit_code, {}), tally(j, at, calendar))
     if province in by_unit:
         raise ValueError(f"province code {province!r} is also a unit code in the events; choose another")
     wanted = set(units) if units is not None else None
     with_average = procedure is not None
     reports = []
     if judged and (wanted is None or province in wanted):
-        reports.append(unit_report(province, judged, at, registry, calendar, with_average))
+        reports.append(unit_report(province, sum_tallies(by_unit.values()), registry, with_average))
     for code in sorted(by_unit):
         if wanted is None or code in wanted:
-            reports.append(unit_report(code, by_unit[code], at, registry, calendar, with_average))
+            reports.append(unit_report(code, by_unit[code], registry, with_average))
     shown = judged if wanted is None or province in wanted else [j for j in judged if j.state.unit_code in wanted]
     lines = tuple(DossierLine(j.state.dossier_code, j.state.unit_code, j.outcome) for j in shown)
     return Report(period, at.astimezone(LOCAL_TZ), tuple(reports), lines)
@@ -461,11 +505,15 @@ __all__ = [
     "Judged",
     "Report",
     "UnitReport",
+    "Tally",
+    "add_tally",
     "compute",
-    "indicators_for",
+    "figures_from",
+    "indicators_from",
     "judge",
-    "operational_figures",
     "processing_time",
+    "sum_tallies",
+    "tally",
     "unit_report",
     "working_time",
 ]
