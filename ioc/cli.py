@@ -84,6 +84,21 @@ def build_parser() -> Parser:
     ing.add_argument("action", choices=["hash-token"],
                      help="hash-token: the SHA-256 of the token on standard input, for ingest.sources")
 
+    cam = sub.add_parser("camera", help="camera analytics: motion, people, zones, lines, queues, health")
+    cam.add_argument("action", choices=["analyze"])
+    cam.add_argument("source", help="video file, rtsp://, http(s):// MJPEG, or synthetic:?people=5&fault=frozen@10-20")
+    cam.add_argument("--seconds", type=float, help="stop after N seconds (of video, for a file)")
+    cam.add_argument("--config", dest="camera_config", metavar="FILE", help="camera YAML file (cameras: {ID: ...})")
+    cam.add_argument("--camera", metavar="ID", help="the camera of --config to use (default: its only one)")
+    cam.add_argument("--format", choices=["jsonl"], default="jsonl")
+    cam.add_argument("--kafka", metavar="HOST:PORT[,...]", help="also publish events and thumbnails to this Kafka")
+
+    bench = sub.add_parser("bench", help="benchmarks, each against a baseline measured in the same run")
+    bench.add_argument("name", choices=["camera"])
+    bench.add_argument("--seconds", type=float, help="camera: length of each concurrency trial (default 8)")
+    bench.add_argument("--format", choices=["text", "json"], default="text")
+    bench.add_argument("--video", metavar="FILE", help="camera: footage (default ../shared/data/vtest.avi)")
+
     return p
 
 
@@ -279,6 +294,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_camera(args: argparse.Namespace, settings: Settings) -> int:
+    from camera.worker import analyze
+
+    publisher = None
+    if args.kafka:
+        from camera.publish import CameraPublisher
+        from ioc.topics import Topics
+
+        publisher = CameraPublisher(args.kafka, Topics.from_settings(settings.kafka))
+    return analyze(args.source, config_path=args.camera_config, camera_id=args.camera, seconds=args.seconds,
+                   publisher=publisher)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from camera.bench import run
+
+    if args.seconds is not None and args.seconds <= 0:
+        raise UserInputError("ioc bench: --seconds must be positive")
+    try:
+        report = run(seconds=args.seconds, footage=Path(args.video) if args.video else None)
+    except FileNotFoundError as exc:
+        raise UserInputError(f"ioc bench camera: no footage at {exc}; pass --video FILE") from None
+    if args.format == "json":
+        print(json.dumps(report))
+    else:
+        for goal, g in report["goals"].items():
+            print(f"{goal}: {g['value']} (target {g['target']}, {'met' if g['met'] else 'NOT met'})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -298,6 +343,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_import(args, settings)
         if args.command == "ingest":
             return cmd_ingest(args)
+        if args.command == "camera":
+            return cmd_camera(args, settings)
+        if args.command == "bench":
+            return cmd_bench(args)
         raise UserInputError(f"ioc: unknown command {args.command}")
     except IocError as exc:
         print(f"ioc: {exc}" if not str(exc).startswith("ioc") else str(exc), file=sys.stderr)

@@ -1,0 +1,96 @@
+"""Camera records to Kafka: intervals and health changes as JSON on the camera-events
+topic, and small JPEG thumbnails on the compacted camera-frames topic (only the newest
+picture of a camera matters), both keyed by camera id so one camera stays in order.
+
+Workers are threads without an event loop, so this uses kafka-python's thread-safe
+``KafkaProducer`` (as ``ioc.ingest.publishing`` does). Sending never waits for the broker's
+acknowledgement: a camera must not stall on Kafka. A record that cannot be sent is logged
+and dropped; the next interval supersedes it anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from ioc.errors import DependencyError
+from ioc.topics import Topics
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_WIDTH = 320
+THUMBNAIL_QUALITY = 70
+
+
+def encode_thumbnail(image: np.ndarray, width: int = THUMBNAIL_WIDTH, quality: int = THUMBNAIL_QUALITY) -> bytes:
+    """A JPEG of ``image`` scaled to ``width`` pixels (never up)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if w > width:
+        image = cv2.resize(image, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class CameraPublisher:
+    """Publishes what the camera workers emit. ``producer`` may be given (tests, a shared one)."""
+
+    def __init__(self, bootstrap: str, topics: Topics, *, client_id: str = "ioc-camera",
+                 producer: Any = None, max_block_s: float = 1.0) -> None:
+        self.bootstrap = bootstrap
+        self.events_topic = topics.camera_events
+        self.frames_topic = topics.camera_frames
+        self.failures = 0
+        if producer is None:
+            from kafka import KafkaProducer
+            from kafka.errors import KafkaError
+
+            try:
+                producer = KafkaProducer(
+                    bootstrap_servers=bootstrap, client_id=client_id, acks=1, linger_ms=20,
+                    max_block_ms=int(max_block_s * 1000), max_request_size=2_097_152,
+                )
+            except (KafkaError, OSError) as exc:
+                raise DependencyError(f"Kafka at {bootstrap} is unreachable ({type(exc).__name__}: {exc})") from None
+        self.producer = producer
+
+    def _send(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+        try:
+            future = self.producer.send(topic, value, key=key.encode("utf-8"), headers=headers)
+            future.add_errback(self._failed, topic, key)
+        except Exception as exc:  # noqa: BLE001 - KafkaError, timeouts: drop, never stall a camera
+            self._failed(exc, topic, key)
+
+    def _failed(self, exc: BaseException, topic: str, key: str) -> None:
+        self.failures += 1
+        log.warning("camera %s: not published to %s (%s)", key, topic, exc)
+
+    def publish(self, record: dict[str, Any]) -> None:
+        """An interval or a ``health_changed`` event, to the camera-events topic."""
+        self._send(self.events_topic, str(record["camera"]), encode_record(record))
+
+    def thumbnail(self, camera: str, image: np.ndarray, ts: float, width: int = THUMBNAIL_WIDTH,
+                  quality: int = THUMBNAIL_QUALITY) -> None:
+        """The newest picture of ``camera`` (JPEG), to the compacted camera-frames topic."""
+        when = datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+        self._send(self.frames_topic, camera, encode_thumbnail(image, width, quality),
+                   headers=[("ts", when.encode()), ("content-type", b"image/jpeg")])
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Send what is buffered (waiting at most ``timeout_s``) and disconnect."""
+        try:
+            self.producer.flush(timeout=timeout_s)
+        except Exception as exc:  # noqa: BLE001 - closing anyway
+            log.warning("camera publisher: flush failed (%s)", exc)
+        self.producer.close(timeout=timeout_s)
