@@ -14,21 +14,22 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
-from ioc.kpi.live import UnitFigures, merge, province_total
+from ioc.kpi.indicators import Tally
+from ioc.kpi.live import merge, province_total, wall_view
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class LiveState:
-    partials: dict[int, tuple[datetime, dict[str, UnitFigures]]] = field(default_factory=dict)
+    partials: dict[int, tuple[datetime, dict[str, Tally]]] = field(default_factory=dict)
     stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     connected: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply_snapshot(self, payload: dict[str, Any]) -> None:
         at = datetime.fromisoformat(payload["computed_at"])
-        units = {u: UnitFigures.from_json(f) for u, f in payload.get("units", {}).items()}
+        units = {u: {k: int(v) for k, v in t.items()} for u, t in payload.get("units", {}).items()}
         with self.lock:
             old = self.partials.get(int(payload["partition"]))
             if old is None or old[0] <= at:
@@ -38,7 +39,7 @@ class LiveState:
         with self.lock:
             self.stats[(payload["component"], payload["instance"])] = dict(payload.get("counters", {}))
 
-    def figures(self) -> tuple[datetime | None, dict[str, UnitFigures]]:
+    def figures(self) -> tuple[datetime | None, dict[str, Tally]]:
         """Per-unit figures summed over partitions, and the time of the oldest partial
         (the wall is only as fresh as its stalest partition)."""
         with self.lock:
@@ -49,12 +50,12 @@ class LiveState:
 
     def summary(self) -> dict[str, Any]:
         updated, per_unit = self.figures()
-        total = province_total(per_unit)
+        at = updated or datetime.now().astimezone()
         return {
             "updated_at": updated.isoformat() if updated else None,
             "age_s": (time.time() - updated.timestamp()) if updated else None,
-            "province": {**total.to_json(), "ontime_rate": total.ontime_rate},
-            "units": {u: {**f.to_json(), "ontime_rate": f.ontime_rate} for u, f in sorted(per_unit.items())},
+            "province": wall_view(province_total(per_unit), at),
+            "units": {u: wall_view(t, at) for u, t in sorted(per_unit.items())},
         }
 
     def counter_total(self, component: str, name: str) -> int:

@@ -40,7 +40,7 @@ def snapshot_message(partition: int, computed_at: datetime, figures: dict[str, A
     return json.dumps({
         "partition": partition,
         "computed_at": computed_at.isoformat(),
-        "units": {unit: fig.to_json() for unit, fig in figures.items()},
+        "units": figures,
     }).encode()
 
 

@@ -1,88 +1,41 @@
-"""Operational figures for the wall, per unit, at an instant.
+"""Live figures for the wall: the month-to-date tallies of ioc.kpi.indicators, kept current.
 
-Figures are additive counts so partial snapshots (one per Kafka partition, each from the
-worker that owns it) can be summed by whoever reads them; rates are derived after summing.
+A tally is additive, so partial snapshots (one per Kafka partition, from the worker that owns
+it) are summed by whoever reads them; rates and scores are derived after summing, with the
+same functions the replay (`ioc kpi`) uses.
 
-Two ways to the same numbers:
-* :func:`figures_for` recomputes every dossier: the reference, used by replays and tests.
-* :class:`LiveFigures` keeps each dossier's contribution and the instant until which it
-  stays valid (next local midnight, its deadline, a fact dated in the future), so a stream
-  agent pays per second only for the dossiers whose figures can have changed.
+:class:`LiveFigures` keeps each dossier's tally and the instant until which it stays valid
+(next local midnight, its deadline, a fact dated in the future), so a stream agent pays per
+second only for the dossiers whose figures can have changed. :func:`figures_for` recomputes
+everything: the reference it is tested against.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Iterable
 
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
-from ioc.domain.outcome import (
-    LOCAL_TZ,
-    DeadlineRule,
-    Outcome,
-    classify,
-    deadline,
-    end_of_processing,
-    supplement_pause,
-)
+from ioc.domain.events import LegalDuration
+from ioc.domain.outcome import LOCAL_TZ, DeadlineRule, end_of_processing
+from ioc.kpi.indicators import Tally, add_tally, figures_from, indicators_from, judge, sum_tallies, tally
+from ioc.kpi.periods import period_of
+from ioc.kpi.scoring import registry_for, total_score
 
-_CALENDAR = WorkingCalendar()
+# Counted on the wall beyond the replay's figures: what happened today.
+TODAY_KEYS = ("received_today", "finished_today")
 
 
-@dataclass
-class UnitFigures:
-    received_today: int = 0
-    finished_today: int = 0
-    in_processing: int = 0
-    due_today: int = 0
-    at_risk: int = 0  # open, within time, due by the end of the next working day
-    overdue: int = 0
-    # Indicator 2.1, month to date: (on time or within time) / received or processed.
-    ontime_numerator: int = 0
-    ontime_denominator: int = 0
-    # Finished this month, by outcome, and their processing time (supplements excluded).
-    early: int = 0
-    on_time: int = 0
-    late: int = 0
-    processing_seconds: int = 0
+class _Clock:
+    """The calendar and deadline rule, built once (both are pure)."""
 
-    def add(self, other: "UnitFigures", sign: int = 1) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + sign * getattr(other, f.name))
+    def __init__(self, calendar: WorkingCalendar | None = None) -> None:
+        self.calendar = calendar or WorkingCalendar()
 
-    @property
-    def ontime_rate(self) -> float | None:
-        return self.ontime_numerator / self.ontime_denominator if self.ontime_denominator else None
-
-    @property
-    def finished_in_month(self) -> int:
-        return self.early + self.on_time + self.late
-
-    @property
-    def avg_processing_days(self) -> float | None:
-        n = self.finished_in_month
-        return self.processing_seconds / n / 86_400 if n else None
-
-    def is_zero(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(self))
-
-    def to_json(self) -> dict[str, int]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "UnitFigures":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: int(v) for k, v in data.items() if k in names})
-
-
-FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(UnitFigures))
-
-
-def month_start(day: date) -> datetime:
-    return datetime(day.year, day.month, 1, tzinfo=LOCAL_TZ)
+    def rule(self, start: datetime, duration: LegalDuration) -> datetime:
+        return self.calendar.add_duration(start, duration.value, duration.unit)
 
 
 def next_midnight(at: datetime) -> datetime:
@@ -90,77 +43,45 @@ def next_midnight(at: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
 
 
-def contribution(state: DossierState, at: datetime, rule: DeadlineRule | None = None) -> tuple[UnitFigures, datetime | None]:
-    """One dossier's figures at ``at``, and the first later instant they may differ
+def contribution(state: DossierState, at: datetime, clock: _Clock | None = None) -> tuple[Tally, datetime | None]:
+    """One dossier's month-to-date tally at ``at``, and the first later instant it may differ
     (None: never again, unless a new event arrives)."""
-    fig = UnitFigures()
-    received = state.received_at
-    future = [f.at for f in state.facts if f.at > at]
-    change = min(future) if future else None
-
-    def sooner(t: datetime | None) -> None:
-        nonlocal change
-        if t is not None and t > at and (change is None or t < change):
-            change = t
-
-    if received is None or received > at:
-        return fig, change
-    local = at.astimezone(LOCAL_TZ)
-    today = local.date()
-    period_start = month_start(today)
-    outcome = classify(state, at, rule)
+    clock = clock or _Clock()
+    j = judge(state, period_of(at, "month"), at, clock.rule, clock.calendar)
+    t = tally(j, at, clock.calendar)
+    today = at.astimezone(LOCAL_TZ).date()
+    if j.received is not None and j.received.astimezone(LOCAL_TZ).date() == today:
+        t["received_today"] = 1
     end = end_of_processing(state)
-    if end is not None and end > at:
-        end = None
-    if received.astimezone(LOCAL_TZ).date() == today:
-        fig.received_today = 1
-        sooner(next_midnight(at))
-    if end is not None and end.astimezone(LOCAL_TZ).date() == today:
-        fig.finished_today = 1
-        sooner(next_midnight(at))
-    due = deadline(state, rule)
-    if end is None:
-        fig.in_processing = 1
-        sooner(next_midnight(at))  # due today, at risk and the month all move with the date
-        if outcome is Outcome.IN_PROGRESS_OVERDUE:
-            fig.overdue = 1
-        elif due is not None:
-            sooner(due)  # becomes overdue then (a pending supplement only delays it further)
-            due_day = due.astimezone(LOCAL_TZ).date()
-            if due_day == today:
-                fig.due_today = 1
-            if due_day <= _CALENDAR.next_working_day(today):
-                fig.at_risk = 1
-    in_period = end is None or end >= period_start or received >= period_start
-    if in_period and outcome is not Outcome.NOT_COUNTED:
-        fig.ontime_denominator = 1
-        fig.ontime_numerator = int(outcome.is_good)
-        if end is not None:
-            setattr(fig, "early" if outcome is Outcome.EARLY else "on_time" if outcome is Outcome.ON_TIME else "late", 1)
-            paused, _ = supplement_pause(state, end)
-            fig.processing_seconds = max(0, int((end - received - paused).total_seconds()))
-            sooner(next_midnight(at))  # leaves the month's figures when the month turns
-    return fig, change
+    if end is not None and j.end is not None and end.astimezone(LOCAL_TZ).date() == today:
+        t["finished_today"] = 1
+    changes = [f.at for f in state.facts if f.at > at]  # a fact dated later takes effect then
+    if t:
+        changes.append(next_midnight(at))  # the day and the month move on
+    if j.is_open and j.due is not None and j.due > at:
+        changes.append(j.due)  # it becomes overdue then
+    return t, min(changes) if changes else None
 
 
-def figures_for(states: Iterable[DossierState], at: datetime, rule: DeadlineRule | None = None) -> dict[str, UnitFigures]:
-    """Figures per unit code at instant ``at`` (local calendar day and month of ``at``)."""
-    out: dict[str, UnitFigures] = {}
+def figures_for(states: Iterable[DossierState], at: datetime, clock: _Clock | None = None) -> dict[str, Tally]:
+    """Tallies per unit code at ``at``, recomputed from every dossier."""
+    clock = clock or _Clock()
+    out: dict[str, Tally] = {}
     for state in states:
-        fig, _ = contribution(state, at, rule)
-        if not fig.is_zero():
-            out.setdefault(state.unit_code, UnitFigures()).add(fig)
-    return out
+        t, _ = contribution(state, at, clock)
+        if t:
+            add_tally(out.setdefault(state.unit_code, {}), t)
+    return {u: t for u, t in out.items() if t}
 
 
 class LiveFigures:
     """Incrementally maintained :func:`figures_for` over a changing set of dossiers."""
 
-    def __init__(self, rule: DeadlineRule | None = None) -> None:
-        self.rule = rule
-        self.totals: dict[str, UnitFigures] = {}
+    def __init__(self, clock: _Clock | None = None) -> None:
+        self.clock = clock or _Clock()
+        self.totals: dict[str, Tally] = {}
         self._states: dict[str, DossierState] = {}
-        self._contrib: dict[str, UnitFigures] = {}
+        self._contrib: dict[str, Tally] = {}
         self._valid_until: dict[str, datetime | None] = {}
         self._heap: list[tuple[datetime, str]] = []
         self.recomputed = 0  # how many contributions were computed (for tests and stats)
@@ -174,13 +95,13 @@ class LiveFigures:
     def _apply(self, code: str, at: datetime) -> None:
         state = self._states[code]
         old = self._contrib.pop(code, None)
-        if old is not None:
-            self.totals[state.unit_code].add(old, -1)
-        fig, until = contribution(state, at, self.rule)
+        if old:
+            add_tally(self.totals[state.unit_code], old, -1)
+        t, until = contribution(state, at, self.clock)
         self.recomputed += 1
-        if not fig.is_zero():
-            self._contrib[code] = fig
-            self.totals.setdefault(state.unit_code, UnitFigures()).add(fig)
+        if t:
+            self._contrib[code] = t
+            add_tally(self.totals.setdefault(state.unit_code, {}), t)
         self._valid_until[code] = until
         if until is not None:
             heapq.heappush(self._heap, (until, code))
@@ -197,8 +118,8 @@ class LiveFigures:
         state = self._states.pop(code, None)
         old = self._contrib.pop(code, None)
         self._valid_until.pop(code, None)
-        if state is not None and old is not None:
-            self.totals[state.unit_code].add(old, -1)
+        if state is not None and old:
+            add_tally(self.totals[state.unit_code], old, -1)
 
     def advance(self, at: datetime) -> None:
         """Recompute the dossiers whose figures may have changed by ``at``."""
@@ -207,20 +128,33 @@ class LiveFigures:
             if self._valid_until.get(code) == until:  # else a stale entry, superseded
                 self._apply(code, at)
 
-    def figures(self) -> dict[str, UnitFigures]:
-        return {u: f for u, f in self.totals.items() if not f.is_zero()}
+    def figures(self) -> dict[str, Tally]:
+        return {u: dict(t) for u, t in self.totals.items() if t}
 
 
-def merge(partials: Iterable[dict[str, UnitFigures]]) -> dict[str, UnitFigures]:
-    total: dict[str, UnitFigures] = {}
+def merge(partials: Iterable[dict[str, Tally]]) -> dict[str, Tally]:
+    total: dict[str, Tally] = {}
     for part in partials:
-        for unit, fig in part.items():
-            total.setdefault(unit, UnitFigures()).add(fig)
+        for unit, t in part.items():
+            add_tally(total.setdefault(unit, {}), t)
     return total
 
 
-def province_total(per_unit: dict[str, UnitFigures]) -> UnitFigures:
-    total = UnitFigures()
-    for fig in per_unit.values():
-        total.add(fig)
-    return total
+def province_total(per_unit: dict[str, Tally]) -> Tally:
+    return sum_tallies(per_unit.values())
+
+
+def wall_view(t: Tally, at: datetime) -> dict[str, Any]:
+    """What the wall shows of a tally: today's and open figures, the month's on-time rate and
+    the projected Decision 766 score of the indicators the stream supports."""
+    registry = registry_for(at)
+    scores = indicators_from(t, registry, with_average=False)
+    counted = t.get("counted", 0)
+    return {
+        **{k: t.get(k, 0) for k in TODAY_KEYS},
+        **figures_from(t).to_json(),
+        "ontime_rate": t.get("good", 0) / counted if counted else None,
+        "indicators": {k: s.to_json() for k, s in scores.items()},
+        "score": total_score(scores.values(), registry),
+        "max_score": sum(s.max_score for s in scores.values()),
+    }

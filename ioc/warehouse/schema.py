@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ioc.kpi.live import FIGURE_NAMES
 
 TZ = "Asia/Ho_Chi_Minh"
 TS = f"DateTime64(3, '{TZ}')"
@@ -111,6 +110,8 @@ DOSSIER_EVENTS = Table(
     order_by="(unit_code, dossier_code, event_id)",
 )
 
+SNAPSHOT_COLUMNS = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "counted", "good")
+
 KPI_SNAPSHOTS = Table(
     name="kpi_snapshots",
     comment="the live figures of each unit as the stream agents emitted them",
@@ -118,8 +119,10 @@ KPI_SNAPSHOTS = Table(
         Column("computed_at", TS, codec="Delta, ZSTD"),
         Column("source_partition", "UInt16"),
         Column("unit_code", "LowCardinality(String)"),
-        # One column per live figure, so a new figure is a new column, not an edit here.
-        *(Column(name, "UInt64") for name in FIGURE_NAMES),
+        # The whole additive tally as JSON (its keys grow with the indicators), and the
+        # figures the wall's history charts query as columns.
+        *(Column(name, "UInt64") for name in SNAPSHOT_COLUMNS),
+        Column("tally", "String", codec="ZSTD(3)"),
     ),
     engine="MergeTree",
     partition_by="toYYYYMM(computed_at)",

@@ -20,10 +20,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc.domain.events import EventRejected, parse_event
-from ioc.kpi.live import FIGURE_NAMES
 from ioc.topics import Topics
 from ioc.warehouse.backends import Row, Warehouse
-from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, Table
+from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, SNAPSHOT_COLUMNS, Table
 from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ def snapshot_rows(value: bytes | None) -> list[Row]:
     computed_at = datetime.fromisoformat(data["computed_at"])
     return [
         {"computed_at": computed_at, "source_partition": int(data.get("partition", 0)), "unit_code": unit,
-         **{k: int(fig.get(k, 0)) for k in FIGURE_NAMES}}
+         **{k: int(fig.get(k, 0)) for k in SNAPSHOT_COLUMNS}, "tally": json.dumps(fig, sort_keys=True)}
         for unit, fig in data.get("units", {}).items()
     ]
 

@@ -90,8 +90,8 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
 
         live = poll(lambda: requests.get(f"{base}/api/v1/live", timeout=2).json(),
                     lambda s: s["province"]["in_processing"] == 40, 60, "live figures")
-        assert live["province"]["ontime_denominator"] == 60
-        assert live["province"]["ontime_numerator"] == 60
+        on_time = live["province"]["indicators"]["2.1"]
+        assert (on_time["numerator"], on_time["denominator"], on_time["score"]) == (60, 60, 20)
         assert live["units"]["H44.07"]["in_processing"] == 40
 
         counts = poll(lambda: requests.get(f"{base}/api/v1/warehouse/counts", timeout=5).json(),
