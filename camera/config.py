@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from ioc.config import read_yaml_mapping
 from ioc.errors import ConfigError
 
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
@@ -293,16 +294,8 @@ def _yaml_keys(data: Any, loc: tuple[Any, ...]) -> list[str]:
 
 def load_cameras(path: str | os.PathLike[str]) -> dict[str, CameraConfig]:
     """Read a camera file; ConfigError names the file, the line and the key of a problem."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read camera file ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the camera file must be a mapping with a 'cameras' section")
+    data = read_yaml_mapping(path, "camera file", "a mapping with a 'cameras' section")
+    text = Path(path).read_text(encoding="utf-8")
     try:
         return dict(CamerasFile.model_validate(data).cameras)
     except ValidationError as exc:

@@ -94,8 +94,10 @@ def build_parser() -> Parser:
     cam.add_argument("--kafka", metavar="HOST:PORT[,...]", help="also publish events and thumbnails to this Kafka")
 
     bench = sub.add_parser("bench", help="benchmarks, each against a baseline measured in the same run")
-    bench.add_argument("name", choices=["camera"])
-    bench.add_argument("--seconds", type=float, help="camera: length of each concurrency trial (default 8)")
+    bench.add_argument("name", choices=["camera", "pipeline"])
+    bench.add_argument("--seconds", type=float,
+                       help="camera: length of each concurrency trial (default 8); pipeline: latency phase (default 20)")
+    bench.add_argument("--events", type=int, default=200_000, help="pipeline: events in the throughput phase")
     bench.add_argument("--format", choices=["text", "json"], default="text")
     bench.add_argument("--video", metavar="FILE", help="camera: footage (default ../shared/data/vtest.avi)")
 
@@ -308,20 +310,32 @@ def cmd_camera(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from camera.bench import run
-
     if args.seconds is not None and args.seconds <= 0:
         raise UserInputError("ioc bench: --seconds must be positive")
+    if args.name == "pipeline":
+        from ioc.bench.pipeline import run as run_pipeline
+
+        if args.events <= 0:
+            raise UserInputError("ioc bench pipeline: --events must be positive")
+        report = run_pipeline(events=args.events, seconds=args.seconds or 20.0)
+        _print_bench(report, args.format)
+        return 0
+    from camera.bench import run
+
     try:
         report = run(seconds=args.seconds, footage=Path(args.video) if args.video else None)
     except FileNotFoundError as exc:
         raise UserInputError(f"ioc bench camera: no footage at {exc}; pass --video FILE") from None
-    if args.format == "json":
-        print(json.dumps(report))
-    else:
-        for goal, g in report["goals"].items():
-            print(f"{goal}: {g['value']} (target {g['target']}, {'met' if g['met'] else 'NOT met'})")
+    _print_bench(report, args.format)
     return 0
+
+
+def _print_bench(report: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(report))
+        return
+    for goal, g in report["goals"].items():
+        print(f"{goal}: {g['value']} (target {g['target']}, {'met' if g['met'] else 'NOT met'})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

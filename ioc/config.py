@@ -174,6 +174,21 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_yaml_mapping(path: str | os.PathLike[str], what: str, shape: str) -> dict[str, Any]:
+    """A YAML file that must hold a mapping; ConfigError names the file and the problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the {what} must be {shape}")
+    return data
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -182,18 +197,7 @@ def load_settings(
     """Read settings: file, then environment, then explicit overrides (command-line flags)."""
     environ = os.environ if environ is None else environ
     path = path or environ.get("IOC_CONFIG")
-    file_data: dict[str, Any] = {}
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read settings file ({exc.strerror})") from None
-        try:
-            file_data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-        if not isinstance(file_data, dict):
-            raise ConfigError(f"{path}: the settings file must be a mapping of sections")
+    file_data = read_yaml_mapping(path, "settings file", "a mapping of sections") if path else {}
     env_data, env_origin = env_overrides(environ)
     data = _merge(_merge(file_data, env_data), overrides or {})
     try:

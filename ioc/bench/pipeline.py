@@ -1,0 +1,244 @@
+"""`ioc bench pipeline`: events per second from the broker through the stream agents into
+the warehouse, and event-to-snapshot latency, against a bare consumer in the same run.
+
+* Baseline: an aiokafka consumer reads the same topic in the same wire format and decodes
+  every event (JSON), doing nothing else.
+* Throughput: a topic pre-filled with N events; the Faust worker and the warehouse sink
+  start on it; measured from the first event consumed to the last one stored.
+* Latency: new dossiers produced at a steady rate (2,000 events/s by default); for each
+  one, the time until a KPI snapshot counts it (snapshots of all partitions summed).
+
+Everything runs embedded on loopback (broker subprocess, worker subprocess, chDB in this
+process), on a unique topic prefix, and is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from ioc.broker.admin import ensure_topics
+from ioc.broker.embedded import EmbeddedBroker
+from ioc.broker.publisher import BatchPublisher, start_producer
+from ioc.config import KafkaSettings
+from ioc.process import spawn, stop
+from ioc.topics import Topics, topic_specs
+from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
+from ioc.warehouse.sink import WarehouseSink
+from ioc.wire import decode_batch
+
+LOCAL = timezone(timedelta(hours=7))
+GOALS = {"throughput_vs_baseline": 0.5, "p99_latency_s_at_2000": 1.0}
+
+
+def _events(n: int, start: int = 0) -> list[dict[str, Any]]:
+    """N fresh dossiers, one reception each: every event adds one dossier in processing."""
+    now = datetime.now(LOCAL)
+    due = (now + timedelta(days=5)).isoformat()
+    tag = uuid.uuid4().hex[:6]
+    return [
+        {"event_id": f"{tag}-{i}", "dossier_code": f"H44.101-{now:%y%m%d}-{tag}{i:07d}", "status": 2,
+         "occurred_at": now.isoformat(), "unit_code": f"H44.{101 + i % 150}", "procedure_code": "1.001193",
+         "due_at": due, "channel": 2}
+        for i in range(start, start + n)
+    ]
+
+
+async def _produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> None:
+    producer = await start_producer(bootstrap)
+    try:
+        pub = BatchPublisher(producer, topic)
+        for e in events:
+            await pub.add(e["dossier_code"], e)
+        await pub.flush()
+    finally:
+        await producer.stop()
+
+
+async def _baseline(bootstrap: str, topic: str, n: int) -> float:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+    await consumer.start()
+    try:
+        seen, started = 0, None
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            if started is None and batches:
+                started = time.perf_counter()
+            for msgs in batches.values():
+                for m in msgs:
+                    seen += len(decode_batch(m.value))
+        return n / (time.perf_counter() - (started or time.perf_counter()))
+    finally:
+        await consumer.stop()
+
+
+class _SinkThread(threading.Thread):
+    def __init__(self, sink: WarehouseSink) -> None:
+        super().__init__(daemon=True)
+        self.sink = sink
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self.sink.run())
+
+    def halt(self) -> None:
+        if self.loop:
+            self.loop.call_soon_threadsafe(self.sink.stop)
+        self.join(10)
+
+
+async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: float) -> tuple[float, float]:
+    """Times (perf_counter) of the first and the target-th event the worker consumed."""
+    consumer = AIOKafkaConsumer(topics.pipeline_stats, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    first = None
+    deadline = time.perf_counter() + timeout
+    try:
+        while time.perf_counter() < deadline:
+            for msgs in (await consumer.getmany(timeout_ms=200)).values():
+                for m in msgs:
+                    data = json.loads(m.value)
+                    if data["component"] != "worker":
+                        continue
+                    consumed = data["counters"].get("consumed", 0)
+                    if consumed and first is None:
+                        first = time.perf_counter()
+                    if consumed >= target:
+                        return first or time.perf_counter(), time.perf_counter()
+        raise TimeoutError(f"the worker did not consume {target} events in {timeout:.0f} s")
+    finally:
+        await consumer.stop()
+
+
+async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float, seconds: float, base: int) -> list[float]:
+    """Seconds from producing each event to the first snapshot round that counts it."""
+    consumer = AIOKafkaConsumer(topics.kpi_snapshots, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="latest")
+    await consumer.start()
+    await consumer.seek_to_end()
+    producer = await start_producer(bootstrap)
+    sent: list[tuple[float, int]] = []  # (time the batch was acknowledged, cumulative count)
+    latest: dict[int, int] = {}
+    seen_total = [0]
+    latencies: list[float] = []
+
+    async def read() -> None:
+        idx = 0
+        while True:
+            for msgs in (await consumer.getmany(timeout_ms=50)).values():
+                for m in msgs:
+                    snap = json.loads(m.value)
+                    latest[snap["partition"]] = sum(u["in_processing"] for u in snap["units"].values())
+            if len(latest) == partitions:
+                total = sum(latest.values()) - base
+                now = time.perf_counter()
+                while idx < len(sent) and sent[idx][1] <= total:
+                    latencies.append(now - sent[idx][0])
+                    idx += 1
+                seen_total[0] = total
+
+    reader = asyncio.create_task(read())
+    try:
+        pub = BatchPublisher(producer, topics.dossier_events)
+        step = 0.05  # a batch every 50 ms keeps the rate steady
+        per_step = max(1, round(rate * step))
+        start = time.perf_counter()
+        count = 0
+        while time.perf_counter() - start < seconds:
+            for e in _events(per_step, base + count):
+                await pub.add(e["dossier_code"], e)
+            await pub.flush()
+            count += per_step
+            # One sample per batch, timed from the moment the broker acknowledged it.
+            sent.append((time.perf_counter(), count))
+            await asyncio.sleep(max(0.0, start + (len(sent)) * step - time.perf_counter()))
+        deadline = time.perf_counter() + 30
+        while seen_total[0] < count and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        reader.cancel()
+        await producer.stop()
+        await consumer.stop()
+    return latencies
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, partitions: int = 4) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ioc-bench-") as tmp:
+        broker = EmbeddedBroker(port=0, log_path=Path(tmp) / "broker.log").start()
+        prefix = "bench" + uuid.uuid4().hex[:8]
+        kafka = KafkaSettings(topic_prefix=prefix, partitions={"dossier_events": partitions})
+        topics = Topics.from_settings(kafka)
+        worker = None
+        sink_thread = None
+        wh = None
+        try:
+            ensure_topics(broker.bootstrap, topic_specs(kafka))
+            asyncio.run(_produce(broker.bootstrap, topics.dossier_events, _events(events)))
+            baseline = asyncio.run(_baseline(broker.bootstrap, topics.dossier_events, events))
+
+            env = {**os.environ, "IOC_KAFKA_BOOTSTRAP": broker.bootstrap, "IOC_KAFKA__TOPIC_PREFIX": prefix,
+                   "IOC_KAFKA__PARTITIONS__DOSSIER_EVENTS": str(partitions), "IOC_WORKER__APP_ID": prefix,
+                   "IOC_DATA_DIR": tmp}
+            worker = spawn([sys.executable, "-m", "ioc", "run", "worker"], log_path=Path(tmp) / "worker.log", env=env)
+            wh = ChdbWarehouse(Path(tmp) / "chdb", database=prefix)
+            ensure_schema(wh)
+            sink = WarehouseSink(broker.bootstrap, topics, wh, f"{prefix}-sink", batch_rows=50_000, batch_seconds=1.0)
+            sink_thread = _SinkThread(sink)
+            sink_thread.start()
+            first, done = asyncio.run(_watch_worker(broker.bootstrap, topics, events, timeout=600))
+            agent_rate = events / max(done - first, 1e-9)
+            deadline = time.perf_counter() + 300
+            while sink.counters.stored < events and time.perf_counter() < deadline:
+                time.sleep(0.05)
+            stored_at = time.perf_counter()
+            pipeline_rate = events / max(stored_at - first, 1e-9)
+
+            latencies = asyncio.run(_latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
+        finally:
+            if sink_thread:
+                sink_thread.halt()
+            if wh:
+                wh.close()
+            if worker:
+                stop(worker)
+            broker.stop()
+    p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
+    ratio = pipeline_rate / baseline
+    return {
+        "bench": "pipeline",
+        "figures": {"events": events, "pipeline_events_per_s": round(pipeline_rate), "agent_events_per_s": round(agent_rate),
+                    "latency_rate_events_per_s": rate, "latency_samples": len(latencies),
+                    "latency_p50_s": round(p50, 3), "latency_p99_s": round(p99, 3), "partitions": partitions},
+        "baseline": {"bare_consumer_events_per_s": round(baseline)},
+        "goals": {
+            "throughput_vs_baseline": {"target": GOALS["throughput_vs_baseline"], "value": round(ratio, 3),
+                                       "met": ratio >= GOALS["throughput_vs_baseline"]},
+            "p99_latency_s_at_2000": {"target": GOALS["p99_latency_s_at_2000"], "value": round(p99, 3),
+                                      "met": p99 < GOALS["p99_latency_s_at_2000"]},
+        },
+    }
+
+
+if __name__ == "__main__":  # python -m ioc.bench.pipeline
+    print(json.dumps(run(events=int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)))
