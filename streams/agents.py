@@ -64,10 +64,9 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
         figures = live.get(partition)
         if figures is None:
             figures = live[partition] = LiveFigures()
-            now = datetime.now(timezone.utc)
             for value in table.values():
                 if value is not None and value["partition"] == partition:
-                    figures.update(DossierState.from_json(value["state"]), now)
+                    figures.touch(DossierState.from_json(value["state"]))
         return figures
 
     async def reject(reason: str, raw: Any, message: Any) -> None:
@@ -84,7 +83,6 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                 await reject(str(exc), (event.value or b"").decode("utf-8", "replace"), message)
                 continue
             figures = live_for(message.partition)
-            now = datetime.now(timezone.utc)
             for item in items:
                 try:
                     ev = parse_event(item)
@@ -96,7 +94,7 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                 new = apply_event(state, ev)
                 if new is state:
                     continue  # a redelivered event: nothing changes
-                figures.update(new, now)
+                figures.touch(new)  # judged once, at the next snapshot
                 table[ev.dossier_code] = {"partition": message.partition, "state": new.to_json()}
 
     @app.timer(settings.worker.snapshot_interval_s)

@@ -84,6 +84,7 @@ class LiveFigures:
         self._contrib: dict[str, Tally] = {}
         self._valid_until: dict[str, datetime | None] = {}
         self._heap: list[tuple[datetime, str]] = []
+        self._dirty: set[str] = set()
         self.recomputed = 0  # how many contributions were computed (for tests and stats)
 
     def __len__(self) -> int:
@@ -114,15 +115,29 @@ class LiveFigures:
         self._states[state.dossier_code] = state
         self._apply(state.dossier_code, at)
 
+    def touch(self, state: DossierState) -> None:
+        """Record a new state now and judge it at the next :meth:`advance`: a dossier with
+        several events in one second is judged once, and the stream's hot path stays cheap."""
+        previous = self._states.get(state.dossier_code)
+        if previous is not None and previous.unit_code != state.unit_code:
+            self.remove(state.dossier_code)
+        self._states[state.dossier_code] = state
+        self._dirty.add(state.dossier_code)
+
     def remove(self, code: str) -> None:
         state = self._states.pop(code, None)
         old = self._contrib.pop(code, None)
         self._valid_until.pop(code, None)
+        self._dirty.discard(code)
         if state is not None and old:
             add_tally(self.totals[state.unit_code], old, -1)
 
     def advance(self, at: datetime) -> None:
         """Recompute the dossiers whose figures may have changed by ``at``."""
+        dirty, self._dirty = self._dirty, set()
+        for code in dirty:
+            if code in self._states:
+                self._apply(code, at)
         while self._heap and self._heap[0][0] <= at:
             until, code = heapq.heappop(self._heap)
             if self._valid_until.get(code) == until:  # else a stale entry, superseded

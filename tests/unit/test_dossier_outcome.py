@@ -192,3 +192,18 @@ def test_shuffled_partitions_merge_to_the_same_totals():
     assert sum(t["in_processing"] for t in whole.values()) == 30
 
 
+
+
+def test_touched_dossiers_are_judged_once_at_the_next_advance():
+    from ioc.kpi.live import LiveFigures
+
+    live = LiveFigures()
+    d = fold([received("T1")])
+    live.touch(d)
+    live.touch(apply_event(d, ev(9, 9, "2026-10-07T16:00:00", "T1")))
+    assert live.figures() == {} and live.recomputed == 0
+    now = at("2026-10-09T12:00:00")
+    live.advance(now)
+    assert live.recomputed == 1
+    assert live.figures() == figures_for([live.get("T1")], now)
+    assert live.figures()["U1"]["early"] == 1
