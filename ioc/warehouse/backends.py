@@ -53,9 +53,6 @@ class ChdbWarehouse:
     web process in `ioc up`) runs both the sink and the queries of the others.
     """
 
-    _open_path: Path | None = None
-    _lock = threading.Lock()
-
     def __init__(self, path: Path, database: str = "ioc") -> None:
         import chdb
 

@@ -7,7 +7,6 @@ merged away is never counted twice.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, TZ
@@ -23,10 +22,6 @@ def table_counts(wh: Warehouse) -> dict[str, int]:
             "kpi_snapshots": int(snapshots), "deadletter": int(dead)}
 
 
-def event_ids(wh: Warehouse) -> set[str]:
-    return {r[0] for r in wh.query(f"SELECT DISTINCT event_id FROM {wh.database}.{DOSSIER_EVENTS.name}")}
-
-
 def received_per_day(wh: Warehouse, since: date) -> list[tuple[str, int]]:
     """Dossiers received (status 2) per local day since ``since``, for the wall's trend."""
     rows = wh.query(
@@ -39,14 +34,3 @@ def received_per_day(wh: Warehouse, since: date) -> list[tuple[str, int]]:
         {"since": since.isoformat()},
     )
     return [(str(d), int(n)) for d, n in rows]
-
-
-def latest_snapshot(wh: Warehouse) -> dict[str, Any] | None:
-    """The newest stored figures of every unit (the wall's fallback when the stream is quiet)."""
-    rows = wh.query(
-        f"""
-        SELECT unit_code, toString(max(computed_at)) FROM {wh.database}.{KPI_SNAPSHOTS.name}
-        GROUP BY unit_code ORDER BY unit_code
-        """
-    )
-    return {str(u): str(t) for u, t in rows} or None
