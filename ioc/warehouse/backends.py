@@ -17,7 +17,7 @@ from typing import Any, Iterable, Protocol, Sequence
 from urllib.parse import urlparse
 
 from ioc.errors import DependencyError
-from ioc.warehouse.schema import MODERN, Dialect, Table, create_statements
+from ioc.warehouse.schema import MODERN, TABLES, Dialect, Table, create_statements, render_column
 
 Row = dict[str, Any]
 
@@ -30,14 +30,28 @@ class Warehouse(Protocol):
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
 
-    def insert(self, table: Table, rows: Sequence[Row]) -> None: ...
+    def insert(self, table: Table, rows: Sequence[Row], dedup_token: str | None = None) -> None:
+        """Store ``rows``; an insert repeating a recent ``dedup_token`` is dropped (dialect permitting)."""
 
     def close(self) -> None: ...
 
 
 def ensure_schema(wh: Warehouse) -> None:
+    """Create what is missing, and add columns a newer schema defines to existing tables
+    (engines and sorting keys are not migrated: a changed one needs a new table)."""
     for sql in create_statements(wh.database, wh.dialect):
         wh.execute(sql)
+    for table in TABLES:
+        existing = {name for (name,) in wh.query(
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+            {"db": wh.database, "t": table.name},
+        )}
+        previous = None
+        for column in table.columns:
+            if column.name not in existing:
+                where = f" AFTER {previous}" if previous else " FIRST"
+                wh.execute(f"ALTER TABLE {wh.database}.{table.name} ADD COLUMN {render_column(column, wh.dialect)}{where}")
+            previous = column.name
 
 
 def _json_default(value: Any) -> Any:
@@ -82,14 +96,17 @@ class ChdbWarehouse:
             return []
         return [tuple(r) for r in json.loads(raw)["data"]]
 
-    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+    def insert(self, table: Table, rows: Sequence[Row], dedup_token: str | None = None) -> None:
         if not rows:
             return
         body = "\n".join(json.dumps(r, default=_json_default, ensure_ascii=False) for r in rows)
         cols = ", ".join(table.column_names)
+        token = f", insert_deduplication_token = '{dedup_token}'" if dedup_token and table.dedup_window else ""
+        if token and not re.fullmatch(r"[0-9A-Za-z._:/,-]+", dedup_token or ""):
+            raise ValueError(f"dedup token {dedup_token!r}: only [0-9A-Za-z._:/,-] may be inlined")
         self._run(
             f"INSERT INTO {self.database}.{table.name} ({cols}) "
-            f"SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow\n{body}",
+            f"SETTINGS date_time_input_format = 'best_effort'{token} FORMAT JSONEachRow\n{body}",
             "CSV",
             None,
         )
@@ -142,13 +159,16 @@ class NativeWarehouse:
         with self._lock:
             return [tuple(r) for r in self._client.execute(self._convert(sql), params or {})]
 
-    def insert(self, table: Table, rows: Sequence[Row]) -> None:
+    def insert(self, table: Table, rows: Sequence[Row], dedup_token: str | None = None) -> None:
         if not rows:
             return
         cols = table.column_names
         data = [tuple(_native_value(r.get(c)) for c in cols) for r in rows]
+        settings = ({"insert_deduplication_token": dedup_token}
+                    if dedup_token and table.dedup_window and self.dialect.insert_dedup else {})
         with self._lock:
-            self._client.execute(f"INSERT INTO {self.database}.{table.name} ({', '.join(cols)}) VALUES", data)
+            self._client.execute(f"INSERT INTO {self.database}.{table.name} ({', '.join(cols)}) VALUES", data,
+                                 settings=settings)
 
     def close(self) -> None:
         self._client.disconnect()

@@ -17,7 +17,9 @@ def table_counts(wh: Warehouse) -> dict[str, int]:
     (events,), = wh.query(f"SELECT uniqExact(event_id) FROM {db}.{DOSSIER_EVENTS.name}")
     (rows,), = wh.query(f"SELECT count() FROM {db}.{DOSSIER_EVENTS.name}")
     (snapshots,), = wh.query(f"SELECT count() FROM {db}.{KPI_SNAPSHOTS.name}")
-    (dead,), = wh.query(f"SELECT count() FROM {db}.{DEADLETTER.name}")
+    (dead,), = wh.query(
+        f"SELECT uniqExact(source_topic, source_partition, source_offset, item_hash) FROM {db}.{DEADLETTER.name}"
+    )
     return {"dossier_events": int(events), "dossier_event_rows": int(rows),
             "kpi_snapshots": int(snapshots), "deadletter": int(dead)}
 

@@ -25,6 +25,9 @@ class Dialect:
     datetime64: bool = True
     codecs: bool = True
     ttl: bool = True
+    # Block deduplication of plain MergeTree inserts by token (`non_replicated_deduplication_window`,
+    # `insert_deduplication_token`: 22.x+).
+    insert_dedup: bool = True
 
     @classmethod
     def for_version(cls, version: str) -> "Dialect":
@@ -35,7 +38,8 @@ class Dialect:
 
 
 MODERN = Dialect("modern")
-LEGACY = Dialect("clickhouse-18", low_cardinality=False, datetime64=False, codecs=False, ttl=False)
+LEGACY = Dialect("clickhouse-18", low_cardinality=False, datetime64=False, codecs=False, ttl=False,
+                 insert_dedup=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Table:
     ttl: str | None = None
     comment: str = ""
     settings: dict[str, str] = field(default_factory=dict)
+    # Remember the tokens of this many recent inserts, so a batch the sink inserts again
+    # after a crash (same token) is dropped whole; 0 = no token deduplication.
+    dedup_window: int = 0
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -69,21 +76,26 @@ def render_type(type_: str, dialect: Dialect) -> str:
     return type_
 
 
+def render_column(c: Column, dialect: Dialect) -> str:
+    line = f"{c.name} {render_type(c.type, dialect)}"
+    if c.codec and dialect.codecs:
+        line += f" CODEC({c.codec})"
+    return line
+
+
 def render_create(table: Table, database: str, dialect: Dialect) -> str:
-    cols = []
-    for c in table.columns:
-        line = f"    {c.name} {render_type(c.type, dialect)}"
-        if c.codec and dialect.codecs:
-            line += f" CODEC({c.codec})"
-        cols.append(line)
+    cols = [f"    {render_column(c, dialect)}" for c in table.columns]
     sql = f"CREATE TABLE IF NOT EXISTS {database}.{table.name}\n(\n" + ",\n".join(cols) + f"\n)\nENGINE = {table.engine}\n"
     if table.partition_by:
         sql += f"PARTITION BY {table.partition_by}\n"
     sql += f"ORDER BY {table.order_by}\n"
     if table.ttl and dialect.ttl:
         sql += f"TTL {table.ttl}\n"
-    if table.settings:
-        sql += "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in table.settings.items()) + "\n"
+    settings = dict(table.settings)
+    if table.dedup_window and dialect.insert_dedup:
+        settings["non_replicated_deduplication_window"] = str(table.dedup_window)
+    if settings:
+        sql += "SETTINGS " + ", ".join(f"{k} = {v}" for k, v in settings.items()) + "\n"
     return sql
 
 
@@ -108,6 +120,7 @@ DOSSIER_EVENTS = Table(
     engine="ReplacingMergeTree(ingested_at)",
     partition_by="toYYYYMM(occurred_at)",
     order_by="(unit_code, dossier_code, event_id)",
+    dedup_window=1000,
 )
 
 SNAPSHOT_COLUMNS = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "counted", "good")
@@ -128,6 +141,7 @@ KPI_SNAPSHOTS = Table(
     partition_by="toYYYYMM(computed_at)",
     order_by="(unit_code, computed_at, source_partition)",
     ttl="toDateTime(computed_at) + INTERVAL 400 DAY",
+    dedup_window=1000,
 )
 
 DEADLETTER = Table(
@@ -138,12 +152,16 @@ DEADLETTER = Table(
         Column("source_topic", "LowCardinality(String)"),
         Column("source_partition", "UInt16"),
         Column("source_offset", "UInt64"),
+        # One source message can hold many bad items: the item's identity within it.
+        Column("item_hash", "String"),
         Column("reason", "String"),
         Column("raw", "String", codec="ZSTD(3)"),
     ),
-    engine="MergeTree",
+    # A worker restarted mid-stream rejects the same item again: same sorting key, one row.
+    engine="ReplacingMergeTree(rejected_at)",
     partition_by="toYYYYMM(rejected_at)",
-    order_by="(source_topic, rejected_at)",
+    order_by="(source_topic, source_partition, source_offset, item_hash)",
+    dedup_window=1000,
 )
 
 TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER)

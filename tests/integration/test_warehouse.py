@@ -6,7 +6,7 @@ import pytest
 
 from ioc.warehouse.backends import ChdbWarehouse, NativeWarehouse, ensure_schema
 from ioc.warehouse.queries import received_per_day, table_counts
-from ioc.warehouse.schema import DOSSIER_EVENTS, LEGACY
+from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, LEGACY
 from ioc.warehouse.sink import dossier_rows
 from ioc.wire import encode_batch
 
@@ -53,6 +53,32 @@ def test_rows_round_trip_and_duplicates_are_counted_once(warehouse):
     assert counts["dossier_event_rows"] in (30, 37)  # before or after the merge
     per_day = dict(received_per_day(warehouse, date.today() - timedelta(days=2)))
     assert per_day[now.date().isoformat()] == 20
+
+
+def test_a_batch_inserted_again_with_its_token_adds_no_row(warehouse):
+    """The sink's crash between insert and commit: the same batch, the same token."""
+    rows = dossier_rows(encode_batch(dossier_events(12)), datetime.now(timezone.utc))
+    warehouse.insert(DOSSIER_EVENTS, rows, dedup_token="dossier_events:t/0:0-12")
+    warehouse.insert(DOSSIER_EVENTS, rows, dedup_token="dossier_events:t/0:0-12")
+    n = len(rows)
+    counts = table_counts(warehouse)
+    assert counts["dossier_events"] == n
+    if warehouse.dialect.insert_dedup:
+        assert counts["dossier_event_rows"] == n  # dropped whole, before any merge
+    else:
+        assert counts["dossier_event_rows"] in (n, 2 * n)  # 18.16: the event-id key collapses them
+
+
+def test_existing_tables_gain_new_columns(warehouse):
+    db = warehouse.database
+    warehouse.execute(f"DROP TABLE {db}.deadletter")
+    warehouse.execute(f"CREATE TABLE {db}.deadletter (rejected_at DateTime, source_topic String, "
+                      "source_partition UInt16, source_offset UInt64, reason String, raw String) "
+                      "ENGINE = MergeTree PARTITION BY toYYYYMM(rejected_at) ORDER BY (source_topic, rejected_at)")
+    ensure_schema(warehouse)
+    names = [n for (n,) in warehouse.query(
+        "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'deadletter'", {"db": db})]
+    assert names == list(DEADLETTER.column_names)
 
 
 def test_unreachable_server_is_one_clear_error():
