@@ -26,6 +26,10 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
         broker_heartbeat_interval=1.0,
         broker_commit_interval=1.0,
         stream_recovery_delay=0.2,
+        # The changelog gets one record per changed dossier: let the producer gather them
+        # into few requests (with no linger each becomes its own produce request).
+        producer_linger_ms=20,
+        producer_max_batch_size=1 << 20,
         consumer_auto_offset_reset="earliest",
         table_cleanup_interval=60.0,
         timezone=settings.timezone,

@@ -101,15 +101,21 @@ class _SinkThread(threading.Thread):
         self.join(10)
 
 
-async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: float) -> tuple[float, float]:
-    """Times (perf_counter) of the first and the target-th event the worker consumed."""
+async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: float,
+                        worker: Any, log_path: Path) -> tuple[float, float, int]:
+    """From the worker's per-second reports: the time of its first report with events consumed,
+    the time it had consumed ``target``, and how many it had consumed at the first report (the
+    rate is taken between the two reports, so the worker's start-up is not counted)."""
     consumer = AIOKafkaConsumer(topics.pipeline_stats, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="earliest")
     await consumer.start()
-    first = None
+    first: tuple[float, int] | None = None
     deadline = time.perf_counter() + timeout
     try:
         while time.perf_counter() < deadline:
+            if worker.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] if log_path.exists() else []
+                raise RuntimeError(f"the stream worker exited ({worker.returncode}): {' '.join(tail)}")
             for msgs in (await consumer.getmany(timeout_ms=200)).values():
                 for m in msgs:
                     data = json.loads(m.value)
@@ -117,9 +123,12 @@ async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: fl
                         continue
                     consumed = data["counters"].get("consumed", 0)
                     if consumed and first is None:
-                        first = time.perf_counter()
-                    if consumed >= target:
-                        return first or time.perf_counter(), time.perf_counter()
+                        first = (time.perf_counter(), consumed)
+                    if consumed >= target and first is not None:
+                        if first[1] >= target:
+                            raise RuntimeError(f"{target} events were consumed within one report: "
+                                               "use more --events to measure the rate")
+                        return first[0], time.perf_counter(), first[1]
         raise TimeoutError(f"the worker did not consume {target} events in {timeout:.0f} s")
     finally:
         await consumer.stop()
@@ -127,8 +136,8 @@ async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: fl
 
 async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float, seconds: float, base: int) -> list[float]:
     """Seconds from producing each event to the first snapshot round that counts it."""
-    consumer = AIOKafkaConsumer(topics.kpi_snapshots, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="latest")
+    consumer = AIOKafkaConsumer(topics.kpi_snapshots, topics.pipeline_stats, bootstrap_servers=bootstrap,
+                                group_id=None, auto_offset_reset="latest")
     await consumer.start()
     await consumer.seek_to_end()
     producer = await start_producer(bootstrap)
@@ -136,14 +145,22 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
     latest: dict[int, int] = {}
     seen_total = [0]
     latencies: list[float] = []
+    delivery: list[float] = []  # snapshot computed -> read here: the part that is not the agent's
+    worker_lag: list[float] = []  # the worker's own report: produced -> consumed, worst per second
 
     async def read() -> None:
         idx = 0
         while True:
             for msgs in (await consumer.getmany(timeout_ms=50)).values():
                 for m in msgs:
+                    if m.topic == topics.pipeline_stats:
+                        stat = json.loads(m.value)
+                        if stat["component"] == "worker":
+                            worker_lag.append(stat["counters"].get("lag_ms", 0) / 1000)
+                        continue
                     snap = json.loads(m.value)
-                    latest[snap["partition"]] = sum(u["in_processing"] for u in snap["units"].values())
+                    latest[snap["partition"]] = sum(u.get("in_processing", 0) for u in snap["units"].values())
+                    delivery.append(time.time() - datetime.fromisoformat(snap["computed_at"]).timestamp())
             if len(latest) == partitions:
                 total = sum(latest.values()) - base
                 now = time.perf_counter()
@@ -174,7 +191,7 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
         reader.cancel()
         await producer.stop()
         await consumer.stop()
-    return latencies
+    return latencies, delivery, worker_lag
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -206,15 +223,17 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
             sink = WarehouseSink(broker.bootstrap, topics, wh, f"{prefix}-sink", batch_rows=50_000, batch_seconds=1.0)
             sink_thread = _SinkThread(sink)
             sink_thread.start()
-            first, done = asyncio.run(_watch_worker(broker.bootstrap, topics, events, timeout=600))
-            agent_rate = events / max(done - first, 1e-9)
+            first, done, done_before = asyncio.run(_watch_worker(broker.bootstrap, topics, events, 600, worker,
+                                                                 Path(tmp) / "worker.log"))
+            agent_rate = (events - done_before) / max(done - first, 1e-9)
             deadline = time.perf_counter() + 300
             while sink.counters.stored < events and time.perf_counter() < deadline:
                 time.sleep(0.05)
             stored_at = time.perf_counter()
-            pipeline_rate = events / max(stored_at - first, 1e-9)
+            # Through to the warehouse: the same events, counted until the last one is stored.
+            pipeline_rate = (events - done_before) / max(stored_at - first, 1e-9)
 
-            latencies = asyncio.run(_latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
+            latencies, delivery, worker_lag = asyncio.run(_latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
         finally:
             if sink_thread:
                 sink_thread.halt()
@@ -229,7 +248,9 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
         "bench": "pipeline",
         "figures": {"events": events, "pipeline_events_per_s": round(pipeline_rate), "agent_events_per_s": round(agent_rate),
                     "latency_rate_events_per_s": rate, "latency_samples": len(latencies),
-                    "latency_p50_s": round(p50, 3), "latency_p99_s": round(p99, 3), "partitions": partitions},
+                    "latency_p50_s": round(p50, 3), "latency_p99_s": round(p99, 3),
+                    "snapshot_delivery_p50_s": round(_pct(delivery, 50), 3),
+                    "worker_consume_lag_p50_s": round(_pct(worker_lag, 50), 3), "partitions": partitions},
         "baseline": {"bare_consumer_events_per_s": round(baseline)},
         "goals": {
             "throughput_vs_baseline": {"target": GOALS["throughput_vs_baseline"], "value": round(ratio, 3),

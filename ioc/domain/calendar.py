@@ -152,6 +152,7 @@ class WorkingCalendar:
     ) -> None:
         self._overrides = packaged_overrides() if overrides is None else overrides
         self._cutoff = cutoff
+        self._working: dict[date, bool] = {}  # memo: the stream judges thousands of dossiers a second
         hours = tuple(office_hours)
         flat = [t for span in hours for t in span]
         if not hours or flat != sorted(flat) or any(a >= b for a, b in hours):
@@ -177,6 +178,12 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date | datetime) -> bool:
         d = self._local_date(day)
+        known = self._working.get(d)
+        if known is None:
+            known = self._working[d] = self._is_working_day(d)
+        return known
+
+    def _is_working_day(self, d: date) -> bool:
         if d in self._overrides.working:
             return True
         if d in self._overrides.non_working:

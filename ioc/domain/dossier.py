@@ -8,8 +8,9 @@ order, or delivered twice, give the same state. Everything else is derived when 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from ioc.domain.events import DossierEvent, LegalDuration, Status
 
@@ -42,12 +43,32 @@ class DossierState:
     def event_ids(self) -> frozenset[str]:
         return frozenset(f.event_id for f in self.facts)
 
+    def memo(self, name: str, compute: Callable[["DossierState"], Any]) -> Any:
+        """``compute(self)``, once per state: states are immutable and judged field by field."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if name not in cache:
+            cache[name] = compute(self)
+        return cache[name]
+
+    @cached_property
+    def _times(self) -> dict[int, list[datetime]]:
+        """Each status's times, sorted: judging asks for them many times per dossier."""
+        out: dict[int, list[datetime]] = {}
+        for f in self.facts:
+            out.setdefault(f.status, []).append(f.at)
+        for times in out.values():
+            times.sort()
+        return out
+
     def first(self, *statuses: int) -> datetime | None:
-        times = [f.at for f in self.facts if f.status in statuses]
-        return min(times) if times else None
+        if len(statuses) == 1:
+            times = self._times.get(statuses[0])
+            return times[0] if times else None
+        firsts = [t[0] for s in statuses if (t := self._times.get(s))]
+        return min(firsts) if firsts else None
 
     def times_of(self, status: int) -> list[datetime]:
-        return sorted(f.at for f in self.facts if f.status == status)
+        return list(self._times.get(status, ()))
 
     @property
     def received_at(self) -> datetime | None:

@@ -47,6 +47,10 @@ class Outcome(str, Enum):
 
 
 def end_of_processing(state: DossierState) -> datetime | None:
+    return state.memo("end_of_processing", _end_of_processing)
+
+
+def _end_of_processing(state: DossierState) -> datetime | None:
     for status in END_PRIORITY:
         at = state.first(status)
         if at is not None:

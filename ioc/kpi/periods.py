@@ -20,6 +20,8 @@ Bad text raises ValueError naming the value; the command line turns it into exit
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -82,6 +84,7 @@ def _month(year: int, month: int) -> tuple[date, date]:
     return first, date(year + (month == 12), month % 12 + 1, 1)
 
 
+@functools.lru_cache(maxsize=1024)  # periods are immutable; the stream asks for the same month all day
 def parse_period(text: str) -> Period:
     """``"2026-10"``, ``"2026-Q4"`` or ``"2026"`` as a period; ValueError naming ``text`` otherwise."""
     value = text.strip() if isinstance(text, str) else text
