@@ -1,4 +1,4 @@
-"""The web process: Flask + Dash wall, /healthz, /metrics, and (embedded mode) the sink.
+"""The web process: Flask + Dash wall behind sign-in, /healthz, /metrics, and (embedded mode) the sink.
 
 chDB admits one process per data directory, so in embedded mode this process owns the
 warehouse: it runs the sink in a background thread and answers the wall's queries.
@@ -22,9 +22,10 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from dashboards import wall
+from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
 from dashboards.live import LiveFeed, LiveState
 from ioc.config import Settings
-from ioc.ingest.api import register_ingest_routes
+from ioc.ingest.api import INGEST_PATH, register_ingest_routes
 from ioc.ingest.publishing import KafkaEventPublisher
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
@@ -99,6 +100,19 @@ class SinkThread:
         return self._thread.is_alive()
 
 
+# Who may call each route of this process (the wall's Dash routes: WebSecurity.protect_dash).
+ROUTE_ACCESS: dict[str, Access] = {
+    "/healthz": open_access(),  # monitoring
+    "/metrics": open_access(),
+    # Aggregates only; a signed-in user or automation with the operator bearer token.
+    "/api/v1/live": Access(SIGNED_IN, Kind.api, operator_token=True),
+    "/api/v1/warehouse/counts": Access(SIGNED_IN, Kind.api, operator_token=True),
+    "/wall": Access(WALL, Kind.page),
+    # Source systems authenticate with their own bearer tokens (ioc/ingest/tokens.py); no cookie, no CSRF.
+    INGEST_PATH: open_access(same_origin=False),
+}
+
+
 @dataclass
 class WebProcess:
     settings: Settings
@@ -110,9 +124,16 @@ class WebProcess:
     sink: SinkThread | None = None
     ingest_publisher: KafkaEventPublisher | None = None
 
+    security: WebSecurity | None = None
+    dash_app: dash.Dash | None = None  # the wall (tests enumerate its callbacks)
+
     def build(self) -> flask.Flask:
         topics = Topics.from_settings(self.settings.kafka)
-        server = flask.Flask("ioc")
+        server = flask.Flask("ioc", static_folder=None)
+        self.security = security = WebSecurity.from_settings(self.settings)
+        security.install(server)
+        for rule, access in ROUTE_ACCESS.items():
+            security.policy.declare(rule, access)
         registry = CollectorRegistry()
         registry.register(PipelineCollector(self.state))  # type: ignore[arg-type]
 
@@ -149,16 +170,20 @@ class WebProcess:
             assets_folder=os.path.join(os.path.dirname(__file__), "assets"), serve_locally=True,
             update_title=None,
         )
+        self.dash_app = app
+        security.protect_dash(server, app, WALL)
         app.layout = wall.layout(self.settings.web.wall_refresh_ms)
         names = unit_names(self.settings)
-        wall.register(
-            app, self.state, self.settings.web.stale_after_s,
-            lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
-        )
+        with security.callbacks.declare(app, WALL):
+            wall.register(
+                app, self.state, self.settings.web.stale_after_s,
+                lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
+            )
         # Its Kafka producer is created on the first request, so the web starts before Kafka answers.
         self.ingest_publisher = KafkaEventPublisher(self.bootstrap, topics.dossier_events,
                                                     timeout_s=self.settings.ingest.publish_timeout_s)
         register_ingest_routes(server, self.settings, self.ingest_publisher)
+        security.finish(server, app)
         return server
 
     def start_background(self) -> None:

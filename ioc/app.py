@@ -28,6 +28,9 @@ from ioc.errors import DependencyError
 from ioc.process import require_free_port, spawn, stop, wait_until
 from ioc.topics import topic_specs
 
+# The composition root may know the outer layers: it starts them.
+from dashboards.auth import ensure_first_admin, users_path
+
 log = logging.getLogger(__name__)
 
 STOP_BUDGET_S = 9.0  # the contract: everything stopped within 10 s of Ctrl-C
@@ -60,6 +63,7 @@ class IocApp:
     broker: EmbeddedBroker | None = None
     children: list[Child] = field(default_factory=list)
     bootstrap: str = ""
+    first_admin: tuple[str, str] | None = None  # created by this start, printed once
 
     @property
     def log_dir(self) -> Path:
@@ -87,6 +91,7 @@ class IocApp:
         s = self.settings
         self.log_dir.mkdir(parents=True, exist_ok=True)
         require_free_port(s.web.host, s.web.port, "web app")
+        self.first_admin = ensure_first_admin(users_path(s))
         self.start_broker()
         self.start_warehouse()
         self._start_child("worker", "run", "worker")
@@ -183,6 +188,10 @@ def run_up(app: IocApp) -> int:
         print(f"IOC running — tường hiển thị / wall: {urls['wall']}", flush=True)
         print(f"  health {urls['health']}  metrics {urls['metrics']}", flush=True)
         print(f"  kafka {urls['kafka']}  warehouse {urls['warehouse']}  logs {app.log_dir}", flush=True)
+        if app.first_admin:
+            user, password = app.first_admin
+            print(f"  tài khoản quản trị đầu tiên / first admin account: {user} / {password} "
+                  "(chỉ hiện một lần / shown once; `ioc users add` for more)", flush=True)
         print("  Ctrl-C to stop", flush=True)
         status = app.watch(stopping)
     except DependencyError:

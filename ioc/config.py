@@ -72,6 +72,23 @@ class WebSettings(StrictModel):
     operator_token: SecretStr | None = None
     wall_refresh_ms: int = Field(1000, ge=200, le=60_000)
     stale_after_s: float = Field(5.0, gt=0, description="a figure older than this is shown as stale")
+    # Sign-in and sessions (dashboards/auth).
+    users_file: Path | None = Field(None, description="the user store (default: DATA_DIR/users.json)")
+    session_secret: SecretStr | None = Field(
+        None, min_length=32, description="signs session cookies; give every web instance the same one "
+        "(default: generated once into DATA_DIR/web-secret.key, mode 0600)",
+    )
+    leader_session_days: float = Field(30.0, gt=0, le=400, description="sign-in lifetime of leader-only "
+                                       "accounts (wall kiosks)")
+    staff_session_hours: float = Field(12.0, gt=0, le=24 * 31, description="sign-in lifetime of accounts "
+                                       "with operator or admin rights")
+    cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only (set it behind TLS)")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per address within "
+                                    "login_window_s before that address must wait")
+    login_window_s: float = Field(300.0, gt=0, le=86_400)
+    trusted_origins: tuple[Annotated[str, StringConstraints(pattern=r"^https?://[^/?#]+$")], ...] = Field(
+        (), description="public origins (https://ioc.example.vn) accepted for POSTs when a proxy rewrites Host",
+    )
 
 
 class SimulatorSettings(StrictModel):
@@ -85,7 +102,8 @@ class SimulatorSettings(StrictModel):
 
 class WorkerSettings(StrictModel):
     app_id: str = Field("ioc-streams", pattern=r"^[A-Za-z0-9._-]+$")
-    snapshot_interval_s: float = Field(1.0, gt=0)
+    # Twice a second: an event waits on average a quarter second for the snapshot that counts it.
+    snapshot_interval_s: float = Field(0.5, gt=0, le=1.0)
 
 
 def _token_hash(value: str) -> str:
