@@ -72,9 +72,20 @@ def build_parser() -> Parser:
     kpi.add_argument("--format", choices=["json"], default="json")
 
     wh = sub.add_parser("warehouse", help="warehouse maintenance")
-    wh.add_argument("action", choices=["init", "counts"])
+    wh.add_argument("action", choices=["init", "counts", "ddl"],
+                    help="ddl: print the CREATE statements (with --cluster: replicated + distributed tables)")
     wh.add_argument("--clickhouse", metavar="URL")
     wh.add_argument("--data-dir")
+    wh.add_argument("--cluster", metavar="NAME", help="ddl: the ClickHouse cluster name (ON CLUSTER)")
+
+    users = sub.add_parser("users", help="accounts of the wall and the console")
+    users.add_argument("action", choices=["add"])
+    users.add_argument("username")
+    users.add_argument("--roles", required=True, help="comma-separated: leader, operator, admin")
+    users.add_argument("--password-stdin", action="store_true", help="read the password from standard input "
+                       "(default: generate one and print it once)")
+    users.add_argument("--replace", action="store_true", help="change an existing account")
+    users.add_argument("--data-dir")
 
     imp = sub.add_parser("import", help="publish a historical export of dossier events to the dossier topic")
     imp.add_argument("file", help="CSV (UTF-8) or .xlsx with the event field names as columns, or JSONL")
@@ -247,6 +258,16 @@ def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.warehouse.backends import open_warehouse
     from ioc.warehouse.queries import table_counts
 
+    if args.action == "ddl":  # no connection: for a DBA, or a cluster's bootstrap
+        from ioc.warehouse.cluster import cluster_statements
+        from ioc.warehouse.schema import MODERN, create_statements
+
+        db = settings.clickhouse.database
+        statements = cluster_statements(args.cluster, db) if args.cluster else create_statements(db, MODERN)
+        print(";\n\n".join(s.strip() for s in statements) + ";")
+        return 0
+    if args.cluster:
+        raise UserInputError("ioc warehouse: --cluster goes with ddl")
     wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
     try:
         if args.action == "counts":
@@ -275,6 +296,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         publisher.close()
     print(json.dumps({"rows": rows, "published": published}))
+    return 0
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from dashboards.auth import add_user_command, users_path
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    print(add_user_command(users_path(settings), args.username, args.roles, password, replace=args.replace))
     return 0
 
 
@@ -357,6 +386,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_import(args, settings)
         if args.command == "ingest":
             return cmd_ingest(args)
+        if args.command == "users":
+            return cmd_users(args, settings)
         if args.command == "camera":
             return cmd_camera(args, settings)
         if args.command == "bench":

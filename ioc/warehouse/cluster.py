@@ -1,0 +1,142 @@
+"""The warehouse schema in its clustered form, generated from ``schema.TABLES``.
+
+Each table of the single-node schema becomes, on a ClickHouse cluster:
+  * ``<name>_local``: the same columns, partitioning, sorting key, TTL and settings, with the
+    engine replaced by its ``Replicated*`` variant (Keeper path per ``{shard}``, ``{replica}``
+    macro) and created ``ON CLUSTER`` on every node;
+  * ``<name>``: a ``Distributed`` table over the local ones, so the app's inserts and queries,
+    which name ``<database>.<name>``, work unchanged.
+
+The Distributed table must exist before the app first connects: ``open_warehouse`` runs
+``CREATE TABLE IF NOT EXISTS <database>.<name>`` with the single-node engine, which is then a
+no-op, whereas on an empty cluster it would create a non-replicated table on one node.
+
+Sharding: rows that may be duplicates of each other must land on the same shard, or the
+ReplacingMergeTree on the event id could never collapse them. ``dossier_code`` is part of a
+dossier event, so hashing it keeps one dossier (all its events, and any re-delivery of them)
+on one shard while spreading provinces evenly (hashing the province would put Hà Nội's load
+on one shard). Tables without it hash their sorting-key columns. Either way the key is a
+deterministic function of the sorting key, so duplicates meet on one shard and a retried
+insert splits into the same per-shard blocks, which Replicated block deduplication drops.
+
+No table is defined here: a table added to ``schema.TABLES`` gets its clustered form for free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import replace
+from typing import Sequence
+
+from ioc.warehouse.schema import MODERN, TABLES, Dialect, Table, render_create
+
+DEFAULT_CLUSTER = "ioc"
+LOCAL_SUFFIX = "_local"
+# Preferred sharding columns, best first; see the module docstring for why.
+SHARDING_COLUMNS = ("dossier_code", "unit_code")
+KEEPER_PATH = "/clickhouse/tables/{{shard}}/{database}/{table}"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MERGE_TREE_ENGINE = re.compile(r"^(?P<family>[A-Za-z]*MergeTree)\s*(?:\((?P<args>.*)\))?$", re.DOTALL)
+
+
+def _identifier(value: str, what: str) -> str:
+    if not _IDENTIFIER.match(value):
+        raise ValueError(f"{what} {value!r} is not a plain identifier (letters, digits, _; not starting with a digit)")
+    return value
+
+
+def local_name(table: Table) -> str:
+    return table.name + LOCAL_SUFFIX
+
+
+def replicated_engine(engine: str, keeper_path: str) -> str:
+    """``ReplacingMergeTree(v)`` -> ``ReplicatedReplacingMergeTree('<path>', '{replica}', v)``."""
+    m = _MERGE_TREE_ENGINE.match(engine.strip())
+    if not m:
+        raise ValueError(f"engine {engine!r} is not of the MergeTree family: it cannot be replicated")
+    family, args = m.group("family"), (m.group("args") or "").strip()
+    if family.startswith("Replicated"):
+        raise ValueError(f"engine {engine!r} is already replicated: define tables with their single-node engine")
+    params = [f"'{keeper_path}'", "'{replica}'"] + ([args] if args else [])
+    return f"Replicated{family}({', '.join(params)})"
+
+
+def _order_by_columns(table: Table) -> list[str]:
+    expr = table.order_by.strip()
+    if expr.startswith("(") and expr.endswith(")"):
+        expr = expr[1:-1]
+    return [part.strip() for part in expr.split(",") if part.strip()]
+
+
+def sharding_key(table: Table) -> str:
+    """A deterministic expression of sorting-key columns: possible duplicates share one shard.
+
+    Duplicates of a ReplacingMergeTree row share its whole sorting key, so any function of
+    sorting-key columns sends them to the same shard, where merges can collapse them.
+    """
+    sort_columns = [part for part in _order_by_columns(table) if part in table.column_names]
+    for column in SHARDING_COLUMNS:
+        if column in sort_columns:
+            return f"cityHash64({column})"
+    if not sort_columns:
+        raise ValueError(f"table {table.name}: its ORDER BY {table.order_by!r} has no plain column to shard by")
+    return f"cityHash64({', '.join(sort_columns)})"
+
+
+def local_table(table: Table, database: str) -> Table:
+    """The table as stored on each replica: same definition, replicated engine, ``_local`` name."""
+    path = KEEPER_PATH.format(database=database, table=local_name(table))
+    return replace(table, name=local_name(table), engine=replicated_engine(table.engine, path))
+
+
+def _on_cluster(sql: str, qualified_name: str, cluster: str) -> str:
+    header = f"CREATE TABLE IF NOT EXISTS {qualified_name}"
+    if not sql.startswith(header):
+        raise ValueError(f"schema.render_create no longer starts with {header!r}: update cluster._on_cluster")
+    return f"{header} ON CLUSTER {cluster}{sql[len(header):]}"
+
+
+def local_create(table: Table, database: str, cluster: str, dialect: Dialect = MODERN) -> str:
+    local = local_table(table, database)
+    return _on_cluster(render_create(local, database, dialect), f"{database}.{local.name}", cluster)
+
+
+def distributed_create(table: Table, database: str, cluster: str) -> str:
+    local = f"{database}.{local_name(table)}"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {database}.{table.name} ON CLUSTER {cluster} AS {local}\n"
+        f"ENGINE = Distributed('{cluster}', '{database}', '{local_name(table)}', {sharding_key(table)})\n"
+    )
+
+
+def cluster_statements(cluster: str = DEFAULT_CLUSTER, database: str = "ioc", dialect: Dialect = MODERN,
+                       tables: Sequence[Table] = TABLES) -> list[str]:
+    """Every statement, in order, that creates the clustered warehouse (idempotent)."""
+    _identifier(cluster, "cluster name")
+    _identifier(database, "database name")
+    statements = [f"CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER {cluster}"]
+    for table in tables:
+        statements.append(local_create(table, database, cluster, dialect))
+        statements.append(distributed_create(table, database, cluster))
+    return statements
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m ioc.warehouse.cluster [--cluster NAME] [--database DB]``: print the DDL."""
+    parser = argparse.ArgumentParser(prog="python -m ioc.warehouse.cluster",
+                                     description="Print the clustered warehouse DDL (Replicated + Distributed).")
+    parser.add_argument("--cluster", default=DEFAULT_CLUSTER, help="cluster name in remote_servers (default ioc)")
+    parser.add_argument("--database", default="ioc")
+    args = parser.parse_args(argv)
+    try:
+        statements = cluster_statements(args.cluster, args.database)
+    except ValueError as exc:
+        parser.error(str(exc))
+    print(";\n\n".join(s.rstrip() for s in statements) + ";")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
