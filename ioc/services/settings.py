@@ -1,0 +1,174 @@
+"""The ``services`` section of the settings file: sources, SLOs, burn-rate alerting.
+
+Example::
+
+    services:
+      scrape:
+        - {name: ioc-self, system: portal, url: "http://127.0.0.1:8050/metrics", interval_s: 15,
+           metrics: {ioc_events_produced_total: requests_total,
+                     ioc_events_dead_lettered_total: errors_total}}
+      push:
+        lgsp-vendor: {token_sha256: "<sha256 of its token>", systems: [lgsp]}
+      slo:
+        portal:
+          - {name: availability, objective: 0.995, window_days: 30}
+          - {name: latency, sli: latency, latency_threshold_s: 1.0, objective: 0.99}
+
+Every catalogue system has a default availability SLO; listing a system replaces its SLOs
+(an empty list turns them off).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from ioc.alerts.book import DEFAULT_INHIBIT_RULES, EscalationPolicy, InhibitRule
+from ioc.services.catalogue import SYSTEMS, system as system_spec
+from ioc.services.prometheus import MetricMapping
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _known_system(value: str) -> str:
+    system_spec(value)  # raises naming the valid ids
+    return value
+
+
+SystemId = Annotated[str, AfterValidator(_known_system)]
+SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+
+
+class ScrapeSource(StrictModel):
+    """A Prometheus text endpoint polled over HTTP."""
+
+    name: SourceName
+    system: SystemId
+    url: str = Field(pattern=r"^https?://\S+$", description="the /metrics URL")
+    interval_s: float = Field(15.0, ge=1, le=3600)
+    timeout_s: float = Field(5.0, gt=0, le=60)
+    metrics: dict[str, str | MetricMapping] = Field(
+        default_factory=dict, description="exposed sample name -> our metric id (or a mapping); empty keeps all")
+
+    def mapping(self) -> dict[str, MetricMapping] | None:
+        if not self.metrics:
+            return None
+        return {k: v if isinstance(v, MetricMapping) else MetricMapping(metric=v) for k, v in self.metrics.items()}
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> "ScrapeSource":
+        if self.timeout_s > self.interval_s:
+            raise ValueError(f"timeout_s ({self.timeout_s}) must not exceed interval_s ({self.interval_s})")
+        return self
+
+
+class PushSource(StrictModel):
+    """A system that POSTs samples as JSON with a bearer token."""
+
+    token_sha256: str = Field(description="SHA-256 hex of its bearer token, never the token")
+    systems: tuple[SystemId, ...] = Field(min_length=1, description="systems it may report for")
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", v):
+            raise ValueError("must be the SHA-256 of the source's token as 64 hex digits, never the token itself")
+        return v.lower()
+
+
+class SloDefinition(StrictModel):
+    name: str = Field("availability", pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    sli: Literal["availability", "latency"] = "availability"
+    objective: float = Field(gt=0, lt=1, description="share of good events, e.g. 0.995")
+    window_days: int = Field(30, ge=1, le=366, description="the SLO period")
+    latency_threshold_s: float | None = Field(None, gt=0, description="latency SLI: good when at most this")
+
+    @model_validator(mode="after")
+    def _threshold_matches_sli(self) -> "SloDefinition":
+        if self.sli == "latency" and self.latency_threshold_s is None:
+            raise ValueError("latency_threshold_s: required for a latency SLO")
+        if self.sli == "availability" and self.latency_threshold_s is not None:
+            raise ValueError("latency_threshold_s: only for a latency SLO")
+        return self
+
+    @property
+    def budget(self) -> float:
+        return 1 - self.objective
+
+
+class BurnWindow(StrictModel):
+    """Alert when the burn rate is at least ``factor`` over both windows (SRE workbook ch. 5)."""
+
+    long_s: float = Field(gt=0)
+    short_s: float = Field(gt=0)
+    factor: float = Field(gt=0)
+    severity: Literal["critical", "warning"]
+
+    @model_validator(mode="after")
+    def _short_below_long(self) -> "BurnWindow":
+        if self.short_s >= self.long_s:
+            raise ValueError(f"short_s ({self.short_s}) must be shorter than long_s ({self.long_s})")
+        return self
+
+
+# The workbook's recommendation for a 30-day SLO: 2 % of the budget in 1 h, 5 % in 6 h page;
+# 10 % in 3 days opens a ticket.
+DEFAULT_BURN_WINDOWS: tuple[BurnWindow, ...] = (
+    BurnWindow(long_s=3600, short_s=300, factor=14.4, severity="critical"),
+    BurnWindow(long_s=6 * 3600, short_s=1800, factor=6, severity="critical"),
+    BurnWindow(long_s=3 * 86400, short_s=6 * 3600, factor=1, severity="warning"),
+)
+# Money and security tolerate less: 43 minutes of outage a month instead of 3.6 hours.
+DEFAULT_OBJECTIVES = {"payment": 0.999, "soc": 0.999}
+
+
+def default_slos() -> dict[str, tuple[SloDefinition, ...]]:
+    return {sid: (SloDefinition(objective=DEFAULT_OBJECTIVES.get(sid, 0.995)),) for sid in SYSTEMS}
+
+
+class ServicesSimulatorSettings(StrictModel):
+    enabled: bool = True
+    seed: int = 1
+    tick_s: float = Field(10.0, ge=1, le=300, description="one sample of every system this often")
+
+
+class ServicesSettings(StrictModel):
+    scrape: tuple[ScrapeSource, ...] = ()
+    push: dict[SourceName, PushSource] = Field(default_factory=dict)
+    slo: dict[SystemId, tuple[SloDefinition, ...]] = Field(default_factory=default_slos)
+    burn_windows: tuple[BurnWindow, ...] = Field(DEFAULT_BURN_WINDOWS, min_length=1)
+    resolution_s: float = Field(10.0, ge=1, le=600, description="time resolution of the SLO windows")
+    escalation: EscalationPolicy = EscalationPolicy()
+    inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_INHIBIT_RULES
+    simulator: ServicesSimulatorSettings = ServicesSimulatorSettings()
+
+    @field_validator("slo")
+    @classmethod
+    def _defaults_for_unlisted(cls, v: dict[str, tuple[SloDefinition, ...]]) -> dict[str, tuple[SloDefinition, ...]]:
+        for sid, slos in v.items():
+            names = [s.name for s in slos]
+            if len(set(names)) != len(names):
+                raise ValueError(f"{sid}: SLO names must be unique, got {', '.join(names)}")
+        return {**default_slos(), **v}
+
+    @field_validator("scrape")
+    @classmethod
+    def _unique_names(cls, v: tuple[ScrapeSource, ...]) -> tuple[ScrapeSource, ...]:
+        seen: set[str] = set()
+        for source in v:
+            if source.name in seen:
+                raise ValueError(f"scrape source name {source.name!r} is used twice")
+            seen.add(source.name)
+        return v
+
+    @model_validator(mode="after")
+    def _windows_fit_resolution(self) -> "ServicesSettings":
+        for w in self.burn_windows:
+            for length in (w.long_s, w.short_s):
+                if length % self.resolution_s:
+                    raise ValueError(f"burn window {length:g} s is not a multiple of resolution_s ({self.resolution_s:g})")
+        return self
