@@ -19,6 +19,7 @@ from ioc.process import free_port
 from ioc.topics import Topics
 from ioc.config import KafkaSettings
 
+from tests.integration.web_login import create_user, login_session
 from tests.helpers import dossier_events, poll, produce, produce_raw, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,20 +45,23 @@ def stop_and_check_nothing_left(proc: subprocess.Popen) -> float:
     return took
 
 
-def dash_refresh(base: str) -> dict[str, str]:
-    """Call the wall's refresh callback over HTTP as the browser does, by its declared spec."""
-    deps = requests.get(f"{base}/_dash-dependencies", timeout=5).json()
+def dash_refresh(session: requests.Session, base: str) -> dict[str, str]:
+    """Call the wall's refresh callback over HTTP as a signed-in browser does, by its declared spec."""
+    deps = session.get(f"{base}/_dash-dependencies", timeout=5).json()
     spec = next(d for d in deps if any(i["id"] == "wall-tick" for i in d["inputs"]))
     outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
                for part in spec["output"].strip(".").split("...")]
     body = {"output": spec["output"], "outputs": outputs,
             "inputs": [{"id": "wall-tick", "property": "n_intervals", "value": 1}],
             "changedPropIds": ["wall-tick.n_intervals"], "state": []}
-    r = requests.post(f"{base}/_dash-update-component", json=body, timeout=10)
+    r = session.post(f"{base}/_dash-update-component", json=body, timeout=10)
     r.raise_for_status()
     resp = r.json()["response"]
     return {k: v["children"] for k, v in resp.items() if isinstance(v.get("children"), (str, int))}
 
+
+OPERATOR_TOKEN = "test-operator-token-" + "x" * 24  # automation's bearer token (IOC_OPERATOR_TOKEN)
+AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 BAD_MESSAGES = [
     b"this is not json",
@@ -72,8 +76,10 @@ BAD_REASONS = ("not UTF-8 JSON", "status: Input should be", "occurred_at: must b
 @pytest.mark.parametrize("engine", ["chdb", "native"])
 def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, unique, tmp_path):
     port = free_port()
+    password = create_user(tmp_path / "data", "lanhdao", ["leader"])
     env = {"IOC_KAFKA__TOPIC_PREFIX": unique, "IOC_WORKER__APP_ID": unique,
-           "IOC_CLICKHOUSE__DATABASE": unique, "IOC_CLICKHOUSE__BATCH_SECONDS": "0.5"}
+           "IOC_CLICKHOUSE__DATABASE": unique, "IOC_CLICKHOUSE__BATCH_SECONDS": "0.5",
+           "IOC_OPERATOR_TOKEN": OPERATOR_TOKEN}
     args = ["--kafka", kafka_bootstrap, "--port", str(port), "--data-dir", str(tmp_path / "data"), "--no-simulator"]
     if engine == "native":
         args += ["--clickhouse", request.getfixturevalue("clickhouse_url").rsplit("/", 1)[0] + f"/{unique}"]
@@ -88,13 +94,14 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
         assert produce(kafka_bootstrap, topics.dossier_events, events) == 80
         produce_raw(kafka_bootstrap, topics.dossier_events, BAD_MESSAGES)
 
-        live = poll(lambda: requests.get(f"{base}/api/v1/live", timeout=2).json(),
+        assert requests.get(f"{base}/api/v1/live", timeout=2).status_code == 401  # no token, no session
+        live = poll(lambda: requests.get(f"{base}/api/v1/live", headers=AUTH, timeout=2).json(),
                     lambda s: s["province"]["in_processing"] == 40, 60, "live figures")
         on_time = live["province"]["indicators"]["2.1"]
         assert (on_time["numerator"], on_time["denominator"], on_time["score"]) == (60, 60, 20)
         assert live["units"]["H44.07"]["in_processing"] == 40
 
-        counts = poll(lambda: requests.get(f"{base}/api/v1/warehouse/counts", timeout=5).json(),
+        counts = poll(lambda: requests.get(f"{base}/api/v1/warehouse/counts", headers=AUTH, timeout=5).json(),
                       lambda c: c["dossier_events"] == 80 and c["deadletter"] == 3 and c["kpi_snapshots"] > 0,
                       60, "warehouse rows")
         assert counts["dossier_event_rows"] == 80
@@ -110,7 +117,7 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
                     lambda t: metric(t, "ioc_events_stored_total") == 80, 30, "/metrics stored")
         assert metric(text, "ioc_events_consumed_total") >= 80
         assert metric(text, "ioc_events_dead_lettered_total") == 3
-        tiles = dash_refresh(base)
+        tiles = dash_refresh(login_session(base, "lanhdao", password), base)
         assert tiles["tile-in_processing"] == "40"
         assert tiles["tile-ontime_rate"] == "100,00 %"
     finally:

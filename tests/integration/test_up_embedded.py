@@ -11,38 +11,28 @@ import requests
 from ioc.process import free_port
 
 from tests.helpers import poll
-from tests.integration.test_end_to_end import start_ioc_up, stop_and_check_nothing_left
+from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up, stop_and_check_nothing_left
+from tests.integration.web_login import chromium, create_user, login_browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def chromium(width: int = 1920, height: int = 1080):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={width},{height}"):
-        opts.add_argument(flag)
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
 
 def test_embedded_stack_brings_up_a_moving_wall(tmp_path, artifacts):
     port, kafka_port = free_port(), free_port()
     started = time.monotonic()
+    password = create_user(tmp_path / "data", "lanhdao", ["leader"])
     proc = start_ioc_up(["--port", str(port), "--data-dir", str(tmp_path / "data")],
                         {"IOC_KAFKA__EMBEDDED_PORT": str(kafka_port), "IOC_SIMULATOR__RATE": "5",
-                         "IOC_SIMULATOR__BACKFILL_DAYS": "2"}, tmp_path / "up.log")
+                         "IOC_SIMULATOR__BACKFILL_DAYS": "2", "IOC_OPERATOR_TOKEN": OPERATOR_TOKEN},
+                        tmp_path / "up.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        first = poll(lambda: requests.get(f"{base}/api/v1/live", timeout=2).json(),
+        first = poll(lambda: requests.get(f"{base}/api/v1/live", headers=AUTH, timeout=2).json(),
                      lambda s: s["updated_at"] and s["province"]["in_processing"] > 0, 60,
                      f"first live figures (log {tmp_path / 'up.log'})")
         # Moving: different figures, and every partition's partial newer than before (the age
         # shown is the oldest partial's, so one partition moving alone is not enough).
-        poll(lambda: requests.get(f"{base}/api/v1/live", timeout=2).json(),
+        poll(lambda: requests.get(f"{base}/api/v1/live", headers=AUTH, timeout=2).json(),
              lambda s: s["province"] != first["province"] and s["updated_at"] > first["updated_at"], 30,
              "figures moving")
         assert time.monotonic() - started < 60 + 30
@@ -51,7 +41,7 @@ def test_embedded_stack_brings_up_a_moving_wall(tmp_path, artifacts):
 
         browser = chromium()
         try:
-            browser.get(base + "/")
+            login_browser(browser, base, "lanhdao", password)
             # Dash renders the layout after its scripts load: poll for the element, not once.
             shown = poll(lambda: browser.find_element(By.ID, "tile-in_processing").text,
                          lambda t: t.replace(".", "").isdigit(), 30, "wall tile in browser")
