@@ -78,6 +78,14 @@ def build_parser() -> Parser:
     wh.add_argument("--data-dir")
     wh.add_argument("--cluster", metavar="NAME", help="ddl: the ClickHouse cluster name (ON CLUSTER)")
 
+    ver = sub.add_parser("verify", help="compare the live KPI snapshots with the warehouse's events "
+                         "(and with `ioc kpi` on an events file); any difference fails")
+    ver.add_argument("--events", metavar="FILE", help="also replay this events file (JSONL/CSV) with `ioc kpi`")
+    ver.add_argument("--wait", type=float, default=10.0, metavar="S",
+                     help="wait up to S seconds for the stream to be quiet (default 10)")
+    ver.add_argument("--clickhouse", metavar="URL")
+    ver.add_argument("--data-dir")
+
     users = sub.add_parser("users", help="accounts of the wall and the console")
     users.add_argument("action", choices=["add"])
     users.add_argument("username")
@@ -299,6 +307,26 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from ioc.commands.verify import verify
+    from ioc.warehouse.backends import open_warehouse
+
+    events = Path(args.events) if args.events else None
+    if events is not None and not events.is_file():
+        raise UserInputError(f"ioc verify: --events {events}: no such file")
+    if args.wait < 0:
+        raise UserInputError("ioc verify: --wait must not be negative")
+    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    try:
+        report = verify(wh, settings.kafka.partitions.dossier_events, events, wait_s=args.wait)
+    finally:
+        wh.close()
+    print(json.dumps(report.to_json(), ensure_ascii=False))
+    for line in report.differences:
+        print(f"ioc verify: {line}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     from dashboards.auth import add_user_command, users_path
 
@@ -386,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_import(args, settings)
         if args.command == "ingest":
             return cmd_ingest(args)
+        if args.command == "verify":
+            return cmd_verify(args, settings)
         if args.command == "users":
             return cmd_users(args, settings)
         if args.command == "camera":

@@ -131,6 +131,9 @@ KPI_SNAPSHOTS = Table(
     columns=(
         Column("computed_at", TS, codec="Delta, ZSTD"),
         Column("source_partition", "UInt16"),
+        # The same instant in epoch milliseconds: exact on every engine (18.16 has no DateTime64),
+        # so `ioc verify` finds the newest snapshot and judges at its very instant.
+        Column("computed_ms", "UInt64", codec="Delta, ZSTD"),
         Column("unit_code", "LowCardinality(String)"),
         # The whole additive tally as JSON (its keys grow with the indicators), and the
         # figures the wall's history charts query as columns.

@@ -63,7 +63,8 @@ def snapshot_rows(value: bytes | None) -> list[Row]:
     data = json.loads(value or b"{}")
     computed_at = datetime.fromisoformat(data["computed_at"])
     return [
-        {"computed_at": computed_at, "source_partition": int(data.get("partition", 0)), "unit_code": unit,
+        {"computed_at": computed_at, "source_partition": int(data.get("partition", 0)),
+         "computed_ms": round(computed_at.timestamp() * 1000), "unit_code": unit,
          **{k: int(fig.get(k, 0)) for k in SNAPSHOT_COLUMNS}, "tally": json.dumps(fig, sort_keys=True)}
         for unit, fig in data.get("units", {}).items()
     ]
