@@ -28,11 +28,13 @@ from ioc.wire import UndecodableMessage, decode_batch
 log = logging.getLogger(__name__)
 
 
-def deadletter_message(reason: str, raw: Any, topic: str, partition: int, offset: int) -> bytes:
+def deadletter_message(reason: str, raw: Any, topic: str, partition: int, offset: int, item: int = 0) -> bytes:
+    """One rejected item: where it came from (message offset and its position in the batch),
+    why, and the item itself (cut at 64 KiB)."""
     text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     return json.dumps({
         "rejected_at": datetime.now(timezone.utc).isoformat(),
-        "source_topic": topic, "source_partition": partition, "source_offset": offset,
+        "source_topic": topic, "source_partition": partition, "source_offset": offset, "source_item": item,
         "reason": reason, "raw": text[:65_536],
     }, ensure_ascii=False).encode()
 
@@ -74,9 +76,10 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                         figures.touch(DossierState.from_json(entry["state"]))
         return figures
 
-    async def reject(reason: str, raw: Any, message: Any) -> None:
+    async def reject(reason: str, raw: Any, message: Any, item: int = 0) -> None:
         counters["dead_lettered"] += 1
-        await deadletter.send(value=deadletter_message(reason, raw, message.topic, message.partition, message.offset))
+        await deadletter.send(value=deadletter_message(reason, raw, message.topic, message.partition, message.offset,
+                                                       item))
 
     @app.agent(source, name="dossier-agent")
     async def dossier_agent(stream: faust.StreamT) -> None:
@@ -92,11 +95,11 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                 continue
             figures = live_for(message.partition)
             changed: dict[str, DossierState] = {}
-            for item in items:
+            for position, item in enumerate(items):
                 try:
                     ev = parse_event(item)
                 except EventRejected as exc:
-                    await reject(exc.reason, item, message)
+                    await reject(exc.reason, item, message, position)
                     continue
                 counters["consumed"] += 1
                 state = figures.get(ev.dossier_code)

@@ -41,31 +41,59 @@ def _clickhouse_server_binary() -> str:
     return path
 
 
+class ClickHouseServer:
+    """A real clickhouse-server process on free ports under ``root``; stop() and start()
+    again keep its data (the fault tests take it down while events keep coming)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.tcp, self.http, self.interserver = free_port(), free_port(), free_port()
+        self.proc = None
+
+    @property
+    def url(self) -> str:
+        return f"clickhouse://default:@127.0.0.1:{self.tcp}/default"
+
+    def start(self) -> "ClickHouseServer":
+        from clickhouse_driver import Client
+
+        root = self.root
+        argv = [
+            _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
+            f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",
+            f"--format_schema_path={root}/format_schemas/",
+            f"--tcp_port={self.tcp}", f"--http_port={self.http}", f"--interserver_http_port={self.interserver}",
+            "--listen_host=127.0.0.1",
+            f"--logger.log={root}/server.log", f"--logger.errorlog={root}/server.err.log", "--logger.console=0",
+        ]
+        self.proc = proc = spawn(argv, log_path=root / "stdout.log")
+        client = Client(host="127.0.0.1", port=self.tcp)
+
+        def answers() -> bool:
+            try:
+                return client.execute("SELECT 1") == [(1,)]
+            finally:
+                client.disconnect()
+
+        try:
+            wait_until(answers, 60, f"clickhouse-server on :{self.tcp}", interval=0.2,
+                       alive=lambda: proc.poll() is None)
+        except Exception:
+            stop(proc)
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+            self.proc = None
+
+
 @pytest.fixture(scope="session")
 def clickhouse_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from clickhouse_driver import Client
-
-    root = tmp_path_factory.mktemp("clickhouse")
-    tcp, http, interserver = free_port(), free_port(), free_port()
-    argv = [
-        _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
-        f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",
-        f"--format_schema_path={root}/format_schemas/",
-        f"--tcp_port={tcp}", f"--http_port={http}", f"--interserver_http_port={interserver}",
-        "--listen_host=127.0.0.1",
-        f"--logger.log={root}/server.log", f"--logger.errorlog={root}/server.err.log", "--logger.console=0",
-    ]
-    proc = spawn(argv, log_path=root / "stdout.log")
-    client = Client(host="127.0.0.1", port=tcp)
-    try:
-        wait_until(lambda: client.execute("SELECT 1") == [(1,)], 60, f"clickhouse-server on :{tcp}",
-                   interval=0.2, alive=lambda: proc.poll() is None)
-    except Exception:
-        stop(proc)
-        raise
-    client.disconnect()
-    yield f"clickhouse://default:@127.0.0.1:{tcp}/default"
-    stop(proc)
+    server = ClickHouseServer(tmp_path_factory.mktemp("clickhouse")).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

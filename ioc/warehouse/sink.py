@@ -78,7 +78,8 @@ def deadletter_rows(value: bytes | None) -> list[Row]:
         "source_topic": str(data.get("source_topic", "")),
         "source_partition": int(data.get("source_partition", 0)),
         "source_offset": int(data.get("source_offset", 0)),
-        "item_hash": hashlib.sha1(f"{reason}\0{raw}".encode()).hexdigest()[:16],
+        # The item's position in its message tells apart two equal bad items of one batch.
+        "item_hash": hashlib.sha1(f"{data.get('source_item', 0)}\0{reason}\0{raw}".encode()).hexdigest()[:16],
         "reason": reason,
         "raw": raw,
     }]
