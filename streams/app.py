@@ -11,6 +11,7 @@ from ioc.config import Settings
 
 def create_app(settings: Settings, bootstrap: str) -> faust.App:
     kafka = settings.kafka
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)  # a fresh machine: Faust's datadir lives here
     app = faust.App(
         settings.worker.app_id,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
