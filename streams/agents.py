@@ -28,10 +28,9 @@ from ioc.wire import UndecodableMessage, decode_batch
 log = logging.getLogger(__name__)
 
 
-def deadletter_message(reason: str, raw: Any, topic: str, partition: int, offset: int, item: int = 0) -> bytes:
+def deadletter_message(reason: str, text: str, topic: str, partition: int, offset: int, item: int = 0) -> bytes:
     """One rejected item: where it came from (message offset and its position in the batch),
-    why, and the item itself (cut at 64 KiB)."""
-    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    why, and its text (the item's JSON, or an undecodable message as received; cut at 64 KiB)."""
     return json.dumps({
         "rejected_at": datetime.now(timezone.utc).isoformat(),
         "source_topic": topic, "source_partition": partition, "source_offset": offset, "source_item": item,
@@ -76,9 +75,9 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                         figures.touch(DossierState.from_json(entry["state"]))
         return figures
 
-    async def reject(reason: str, raw: Any, message: Any, item: int = 0) -> None:
+    async def reject(reason: str, text: str, message: Any, item: int = 0) -> None:
         counters["dead_lettered"] += 1
-        await deadletter.send(value=deadletter_message(reason, raw, message.topic, message.partition, message.offset,
+        await deadletter.send(value=deadletter_message(reason, text, message.topic, message.partition, message.offset,
                                                        item))
 
     @app.agent(source, name="dossier-agent")
@@ -99,7 +98,7 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
                 try:
                     ev = parse_event(item)
                 except EventRejected as exc:
-                    await reject(exc.reason, item, message, position)
+                    await reject(exc.reason, json.dumps(item, ensure_ascii=False, default=str), message, position)
                     continue
                 counters["consumed"] += 1
                 state = figures.get(ev.dossier_code)

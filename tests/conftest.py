@@ -58,6 +58,7 @@ class ClickHouseServer:
         from clickhouse_driver import Client
 
         root = self.root
+        root.mkdir(parents=True, exist_ok=True)
         argv = [
             _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
             f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",

@@ -128,7 +128,7 @@ class WarehouseSink:
         self.batch_seconds = batch_seconds
         self.counters = SinkCounters()
         # Called after a batch is stored and before its offsets are committed (fault tests).
-        self.after_insert: Callable[[], None] | None = None
+        self.after_insert: Callable[[dict[str, int]], None] | None = None  # rows per table
         self._stopping = asyncio.Event()
         self._tables: dict[str, tuple[Table, Callable[[Any], list[Row]]]] = {
             topics.kpi_snapshots: (KPI_SNAPSHOTS, snapshot_rows),
@@ -184,7 +184,7 @@ class WarehouseSink:
         for name, rows in buf.rows.items():
             await self._insert_with_retry(tables[name], rows, buf.token(name))
         if self.after_insert is not None:
-            self.after_insert()
+            self.after_insert({name: len(rows) for name, rows in buf.rows.items()})
         try:
             await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in buf.offsets.items()})
         except KafkaError as exc:
