@@ -345,6 +345,8 @@ class FrameResult:
     people: int = 0
     zones: dict[str, int] = field(default_factory=dict)
     crossings: dict[str, list[int]] = field(default_factory=dict)
+    # Moving objects as (x, y, w, h, people), normalised to the frame: the live view draws them.
+    boxes: list[tuple[float, float, float, float, int]] = field(default_factory=list)
 
 
 class FrameAnalyzer:
@@ -393,4 +395,6 @@ class FrameAnalyzer:
         if self.lines is not None and self.tracker is not None:
             crossings = self.lines.update(self.tracker.update(blobs, ts))
         people = sum(b.people for b in blobs)
-        return FrameResult(grey, mask, moving / mask.size, True, len(blobs), people, zones, crossings)
+        sw, sh = self.size
+        boxes = [(b.x / sw, b.y / sh, b.w / sw, b.h / sh, b.people) for b in blobs]
+        return FrameResult(grey, mask, moving / mask.size, True, len(blobs), people, zones, crossings, boxes)

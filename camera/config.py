@@ -230,6 +230,13 @@ class ThumbnailConfig(CameraModel):
 
 class CameraConfig(CameraModel):
     source: str | None = Field(None, description="video file, rtsp://, http(s):// MJPEG or synthetic:?...")
+    name: str | None = Field(None, min_length=1, max_length=200,
+                             description="shown on the wall and in alerts (Vietnamese); default: the camera id")
+    unit: str | None = Field(
+        None, min_length=1, max_length=100,
+        description="code of the unit (commune, agency) the camera belongs to: its health alerts go to that "
+                    "unit's operators first; empty: province level",
+    )
     interval_s: float = Field(1.0, gt=0.0, le=3600.0, description="one output line per this much source time")
     fps: float | None = Field(
         None, gt=0.0, le=120.0, description="analyse at most this many frames per second (others are skipped "

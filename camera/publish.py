@@ -1,6 +1,9 @@
 """Camera records to Kafka: intervals and health changes as JSON on the camera-events
 topic, and small JPEG thumbnails on the compacted camera-frames topic (only the newest
 picture of a camera matters), both keyed by camera id so one camera stays in order.
+A thumbnail carries headers: ``ts`` (ISO-8601), ``content-type`` and ``overlay`` (JSON: what
+the annotated live view draws: boxes, zones, lines, health, people, the camera's name).
+Health alerts (:class:`ioc.alerts.model.Signal`) go to the alerts topic keyed by fingerprint.
 
 Workers are threads without an event loop, so this uses kafka-python's thread-safe
 ``KafkaProducer`` (as ``ioc.ingest.publishing`` does). Sending never waits for the broker's
@@ -17,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ioc.alerts.model import Signal
 from ioc.errors import DependencyError
 from ioc.topics import Topics
 
@@ -51,6 +55,7 @@ class CameraPublisher:
         self.bootstrap = bootstrap
         self.events_topic = topics.camera_events
         self.frames_topic = topics.camera_frames
+        self.alerts_topic = topics.alerts
         self.failures = 0
         if producer is None:
             from kafka import KafkaProducer
@@ -81,11 +86,17 @@ class CameraPublisher:
         self._send(self.events_topic, str(record["camera"]), encode_record(record))
 
     def thumbnail(self, camera: str, image: np.ndarray, ts: float, width: int = THUMBNAIL_WIDTH,
-                  quality: int = THUMBNAIL_QUALITY) -> None:
+                  quality: int = THUMBNAIL_QUALITY, overlay: dict[str, Any] | None = None) -> None:
         """The newest picture of ``camera`` (JPEG), to the compacted camera-frames topic."""
         when = datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
-        self._send(self.frames_topic, camera, encode_thumbnail(image, width, quality),
-                   headers=[("ts", when.encode()), ("content-type", b"image/jpeg")])
+        headers = [("ts", when.encode()), ("content-type", b"image/jpeg")]
+        if overlay is not None:
+            headers.append(("overlay", encode_record(overlay)))
+        self._send(self.frames_topic, camera, encode_thumbnail(image, width, quality), headers=headers)
+
+    def signal(self, signal: Signal) -> None:
+        """A camera health alert raised or cleared, to the alerts topic keyed by its fingerprint."""
+        self._send(self.alerts_topic, signal.fingerprint, encode_record(signal.to_json()))
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Send what is buffered (waiting at most ``timeout_s``) and disconnect."""

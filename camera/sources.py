@@ -221,7 +221,8 @@ class SyntheticSource(Source):
     default people model (``PersonHeight``), so counts can be checked against ``people``.
 
     ``synthetic:?people=5&fps=10&size=640x360&seconds=60&seed=1&realtime=1``;
-    ``seconds=0`` runs for ever.
+    ``seconds=0`` runs for ever; ``fault=KIND@START-END,...`` injects faults (FaultySource),
+    ``repeat=SECONDS`` replays their schedule every so many seconds.
     """
 
     def __init__(self, people: int = 5, fps: float = 10.0, size: tuple[int, int] = (640, 360),
@@ -326,18 +327,20 @@ class FaultySource(Source):
     so the worker reconnects; the others alter the picture: ``frozen`` repeats the last good
     frame, ``dark``/``bright`` black or white frames, ``blurred`` a 3 px defocus, ``covered``
     a hand over the lens (one dull colour), ``shifted`` the camera panned by 12%.
+    With ``repeat`` (seconds) the schedule starts again every ``repeat`` seconds (demos).
     """
 
-    def __init__(self, inner: Source, faults: Iterable[Fault]) -> None:
+    def __init__(self, inner: Source, faults: Iterable[Fault], repeat: float | None = None) -> None:
         self.inner = inner
         self.faults = sorted(faults, key=lambda f: f.start)
+        self.repeat = repeat
         self.url = inner.url
         self.live = inner.live
         self._first: float | None = None
         self._ts = 0.0
         self._last_good: np.ndarray | None = None
         self._frozen: np.ndarray | None = None
-        self._failed: set[Fault] = set()
+        self._failed: set[tuple[Fault, int]] = set()
         self._noise_bank: dict[tuple[int, ...], list[np.ndarray]] = {}
         self._hands: dict[tuple[int, ...], np.ndarray] = {}
 
@@ -355,8 +358,15 @@ class FaultySource(Source):
     def close(self) -> None:
         self.inner.close()
 
-    def _active(self, ts: float) -> Fault | None:
+    def _offset(self, ts: float) -> tuple[float, int]:
+        """Seconds into the fault schedule, and which round of it (with ``repeat``)."""
         offset = ts - (self._first if self._first is not None else ts)
+        if self.repeat:
+            return offset % self.repeat, int(offset // self.repeat)
+        return offset, 0
+
+    def _active(self, ts: float) -> Fault | None:
+        offset, _ = self._offset(ts)
         for f in self.faults:
             if f.start <= offset < f.end:
                 return f
@@ -386,10 +396,11 @@ class FaultySource(Source):
         if self._first is None:
             self._first = ts
         fault = self._active(ts)
-        if fault is not None and fault.kind == "offline" and fault not in self._failed:
+        drop = (fault, self._offset(ts)[1]) if fault is not None else None
+        if fault is not None and fault.kind == "offline" and drop not in self._failed:
             while ts is not None and self._active(ts) == fault:
                 ts = self.inner.grab()
-            self._failed.add(fault)  # the first frame after the gap is lost too, as in a real drop
+            self._failed.add(drop)  # the first frame after the gap is lost too, as in a real drop
             raise SourceError(f"{self.url}: stream dropped (injected fault)")
         self._ts = ts
         return ts
@@ -437,13 +448,17 @@ def _synthetic(url: str, realtime: bool) -> Source:
             seconds=float(one("seconds", "60")), seed=int(one("seed", "1")),
             realtime=realtime or one("realtime", "0") in ("1", "true", "yes"), url=url)
         faults = [parse_fault(f) for spec in query.get("fault", []) for f in spec.split(",") if f]
+        repeat = float(one("repeat", "0")) or None
     except ValueError as exc:
         raise SourceError(f"{url}: {exc}") from None
-    unknown = set(query) - {"size", "people", "fps", "seconds", "seed", "realtime", "fault"}
+    unknown = set(query) - {"size", "people", "fps", "seconds", "seed", "realtime", "fault", "repeat"}
     if unknown:
         raise SourceError(f"{url}: unknown parameter {sorted(unknown)[0]} "
-                          "(people, fps, size, seconds, seed, realtime, fault)")
-    return FaultySource(source, faults) if faults else source
+                          "(people, fps, size, seconds, seed, realtime, fault, repeat)")
+    if repeat is not None and faults and repeat < max(f.end for f in faults):
+        raise SourceError(f"{url}: repeat={repeat:g} is shorter than the fault schedule "
+                          f"(the last fault ends at {max(f.end for f in faults):g} s)")
+    return FaultySource(source, faults, repeat) if faults else source
 
 
 def open_source(url: str, *, realtime: bool = False, loop: bool = False, rate: float | None = None,

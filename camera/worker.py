@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 LIVE_QUEUE_FRAMES = 2
 
 Emit = Callable[[dict[str, Any]], None]
-ThumbnailSink = Callable[[str, np.ndarray, float], None]
+# (camera, full frame, ts, overlay): the overlay says what the live view draws on the picture.
+ThumbnailSink = Callable[[str, np.ndarray, float, dict[str, Any]], None]
 
 _END = object()
 
@@ -160,6 +161,7 @@ class CameraWorker:
         self._latest: FrameResult | None = None
         self._latest_new = False
         self._latest_image: np.ndarray | None = None
+        self._latest_boxes: list[tuple[float, float, float, float, int]] = []
         self._skipped_reported = 0
         self._thumbnail_at = -math.inf
         self._counted_at = -math.inf
@@ -342,6 +344,8 @@ class CameraWorker:
         result = self.analyzer.analyze(frame.image, frame.ts, count)
         self._interval.add(result)
         self._latest, self._latest_new, self._latest_image = result, True, frame.image
+        if result.counted:
+            self._latest_boxes = result.boxes
         self._last_frame = frame.ts
         self.frames += 1
         if self.source.live:
@@ -370,11 +374,22 @@ class CameraWorker:
             if self.thumbnails is not None and interval.frames and self._latest_image is not None \
                     and end - self._thumbnail_at >= self.config.thumbnail.every_s:
                 self._thumbnail_at = end
-                self.thumbnails(self.camera_id, self._latest_image, end)
+                self.thumbnails(self.camera_id, self._latest_image, end, self.overlay(record))
             self.intervals += 1
             self.emit(record)
         self._interval = Interval(end)
         self._interval_end = end + self.config.interval_s
+
+    def overlay(self, record: dict[str, Any]) -> dict[str, Any]:
+        """What the annotated live view draws over a thumbnail (normalised coordinates)."""
+        c = self.config
+        return {
+            "name": c.name, "unit": c.unit, "health": record["health"], "people": record["people"],
+            "boxes": [[round(v, 4) for v in b[:4]] + [b[4]] for b in self._latest_boxes],
+            "zones": {n: [list(p) for p in z.coordinates] for n, z in c.zones.items()},
+            "lines": {n: [list(p) for p in ln.coordinates] for n, ln in c.lines.items()},
+            "counts": record["zones"],
+        }
 
     def _finish(self) -> None:
         """End of a file: close the last, partial interval at the end of its last frame."""
@@ -451,8 +466,8 @@ def analyze(source_url: str, *, config_path: str | None = None, camera_id: str |
     if publisher is not None:
         t = config.thumbnail
 
-        def thumbnails(camera: str, image: np.ndarray, ts: float) -> None:
-            publisher.thumbnail(camera, image, ts, t.width, t.quality)
+        def thumbnails(camera: str, image: np.ndarray, ts: float, overlay: dict[str, Any]) -> None:
+            publisher.thumbnail(camera, image, ts, t.width, t.quality, overlay)
 
     worker = CameraWorker(camera_id, config, source, emit, seconds=seconds, thumbnails=thumbnails, opened=True)
     previous = None

@@ -23,7 +23,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from dashboards import wall
 from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
+from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFeed, CameraState, register_camera_routes
+from dashboards.alerts_feed import AlertReplica, AlertsFeed, ServiceHealth, alert_route_access, register_alert_routes
 from dashboards.live import LiveFeed, LiveState
+from dashboards.public import PublicSurface, mount_public
 from ioc.config import Settings
 from ioc.ingest.api import INGEST_PATH, register_ingest_routes
 from ioc.ingest.publishing import KafkaEventPublisher
@@ -110,6 +113,8 @@ ROUTE_ACCESS: dict[str, Access] = {
     "/wall": Access(WALL, Kind.page),
     # Source systems authenticate with their own bearer tokens (ioc/ingest/tokens.py); no cookie, no CSRF.
     INGEST_PATH: open_access(same_origin=False),
+    **CAMERA_ROUTE_ACCESS,  # /cameras, /camera/<id>/thumbnail.jpg and live.jpg, /api/v1/cameras
+    **alert_route_access(),  # GET /api/v1/alerts, POST /api/v1/alerts/<id>/actions, GET /api/v1/services
 }
 
 
@@ -120,12 +125,22 @@ class WebProcess:
     warehouse: Warehouse
     with_sink: bool
     state: LiveState = field(default_factory=LiveState)
+    # The process's cameras (dashboards.camera_feed.camera_tiles() reads the same by default).
+    cameras: CameraState = field(default_factory=lambda: DEFAULT_STATE)
+    camera_feed: CameraFeed | None = None
+    # Alerts (replica of the alerts agent's log) and the newest figures of every IT system.
+    alerts: AlertReplica | None = None
+    services: ServiceHealth = field(default_factory=ServiceHealth)
+    alerts_feed: AlertsFeed | None = None
+    console_app: dash.Dash | None = None  # /console/ (tests enumerate its callbacks)
     feed: LiveFeed | None = None
     sink: SinkThread | None = None
     ingest_publisher: KafkaEventPublisher | None = None
 
     security: WebSecurity | None = None
     dash_app: dash.Dash | None = None  # the wall (tests enumerate its callbacks)
+    wall_engine: wall.WallEngine | None = None  # the wall's models (tests and `ioc bench wall` read it)
+    public: PublicSurface | None = None  # /public/: the embeds, no sign-in, no Dash callbacks
 
     def build(self) -> flask.Flask:
         topics = Topics.from_settings(self.settings.kafka)
@@ -172,23 +187,44 @@ class WebProcess:
         )
         self.dash_app = app
         security.protect_dash(server, app, WALL)
-        app.layout = wall.layout(self.settings.web.wall_refresh_ms)
+        wall_options = wall.WallOptions.from_settings(self.settings)
+        app.layout = wall.layout(wall_options)
         names = unit_names(self.settings)
         with security.callbacks.declare(app, WALL):
-            wall.register(
-                app, self.state, self.settings.web.stale_after_s,
+            # Sources are read at call time: the alert replica is created further down.
+            self.wall_engine = wall.register(
+                app, self.state, None,
                 lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
+                options=wall_options, service_figures=lambda: self.services.latest(),
+                camera_tiles=lambda: self.cameras.tiles(),
+                alerts=lambda: self.alerts.api_view() if self.alerts else [],
             )
         # Its Kafka producer is created on the first request, so the web starts before Kafka answers.
         self.ingest_publisher = KafkaEventPublisher(self.bootstrap, topics.dossier_events,
                                                     timeout_s=self.settings.ingest.publish_timeout_s)
         register_ingest_routes(server, self.settings, self.ingest_publisher)
-        security.finish(server, app)
+        self.cameras.stale_after_s = self.settings.camera.stale_after_s
+        register_camera_routes(server, self.cameras, self.warehouse)
+        from ioc.reference.units import province
+        self.public = mount_public(server, security, self.settings.public, self.state, lambda: self.warehouse,
+                                   names, province(self.settings.province.code).name)
+        from dashboards.auth import CONSOLE
+        from dashboards.console import mount_console
+
+        svc = self.settings.services
+        self.alerts = self.alerts or AlertReplica(svc.escalation, svc.inhibit_rules)
+        register_alert_routes(server, self.alerts, self.services, lambda: self.alerts_feed)
+        self.console_app = mount_console(server, security, self.alerts, lambda: self.alerts_feed, CONSOLE)
+        security.finish(server, app, self.console_app)
         return server
 
     def start_background(self) -> None:
         topics = Topics.from_settings(self.settings.kafka)
         self.feed = LiveFeed(self.bootstrap, topics.kpi_snapshots, topics.pipeline_stats, self.state).start()
+        self.camera_feed = CameraFeed(self.bootstrap, topics.camera_events, topics.camera_frames, self.cameras).start()
+        if self.alerts is not None:
+            self.alerts_feed = AlertsFeed(self.bootstrap, topics.alert_log, topics.service_figures, topics.alert_actions,
+                                          self.alerts, self.services).start()
         if self.with_sink:
             ch = self.settings.clickhouse
             sink = WarehouseSink(self.bootstrap, topics, self.warehouse, f"{self.settings.worker.app_id}-sink",
@@ -198,6 +234,10 @@ class WebProcess:
     def stop_background(self) -> None:
         if self.sink:
             self.sink.stop()
+        if self.camera_feed:
+            self.camera_feed.stop()
+        if self.alerts_feed:
+            self.alerts_feed.stop()
         if self.feed:
             self.feed.stop()
         if self.ingest_publisher:

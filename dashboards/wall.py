@@ -1,121 +1,405 @@
-"""The leaders' wall: live figures from the stream, the daily trend from the warehouse."""
+"""The leaders' wall: a playlist of scenes over the live figures, updated every second with
+only what changed.
+
+Page: a header (title, scene, clock, freshness, pin and language switches, one dot per scene),
+six province tiles, the current scene, the alert ticker. One server callback per tick:
+
+* the view comes from the URL: ``?scene=map`` (pinned to that scene; ``&pin=1`` is accepted
+  too), ``?lang=en``; with no scene the playlist shows ``scene_at(now)``, the same scene on every
+  screen of the room, changing every ``rotate_s`` seconds;
+* the browser echoes the version of the model it shows (``wall-seen``); the server answers with
+  the props that changed since (``dash.set_props``; figures by ``Patch``), or the whole scene
+  when the scene, the language or the version changed (see dashboards/wall_model.py);
+* figures are computed once a second for all browsers, the slow sources (warehouse trend)
+  every 30 s, and every source another team owns is called inside a guard ("no data").
+
+Long-running kiosks: nothing accumulates in the browser (fixed-size scenes, one small store);
+assets/wall.js reloads the page every ``reload_h`` hours and after ``stall_reload_s`` without a
+successful update once the server answers again (restart, network cut).
+"""
 
 from __future__ import annotations
 
-
-from datetime import datetime, timedelta
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import ModuleType
 from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 import dash
-import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import Input, Output, dcc, html, no_update
 
-from dashboards.i18n import t
+from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_scorecard, wall_services
+from dashboards.i18n import pick_lang, t
 from dashboards.live import LiveState
+from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
+from dashboards.wall_format import fmt_int, fmt_rate, is_stale
+from dashboards.wall_model import Model, ModelCache, diff, put, slot, version_of
+
+log = logging.getLogger(__name__)
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TILES = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "ontime_rate")
 # Tiles whose non-zero value needs attention, and how much.
 TILE_TONE = {"at_risk": "warn", "overdue": "bad"}
+SCENES: dict[str, ModuleType] = {
+    "scorecard": wall_scorecard, "flow": wall_flow, "map": wall_map,
+    "services": wall_services, "cameras": wall_cameras, "alerts": wall_alerts,
+}
+TREND_EVERY_S = 30.0
+TREND_DAYS = 14
 
 
-def fmt_int(n: int | None) -> str:
-    return "—" if n is None else f"{n:,}".replace(",", ".")  # Vietnamese thousands separator
+@dataclass(frozen=True)
+class WallOptions:
+    refresh_ms: int = 1000
+    stale_after_s: float = 5.0
+    scenes: tuple[str, ...] = tuple(SCENES)
+    rotate_s: float = 20.0
+    reload_h: float = 6.0  # 0: never
+    stall_reload_s: float = 60.0
+    province_code: str = "25"
+    agency_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.scenes if s not in SCENES]
+        if unknown or not self.scenes:
+            raise ValueError(f"wall scenes {unknown or '[]'}: choose from {', '.join(SCENES)}")
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "WallOptions":
+        web = settings.web
+        return cls(refresh_ms=web.wall_refresh_ms, stale_after_s=web.stale_after_s, scenes=tuple(web.wall_scenes),
+                   rotate_s=web.wall_rotate_s, reload_h=web.wall_reload_h, stall_reload_s=web.wall_stall_reload_s,
+                   province_code=settings.province.code, agency_prefix=settings.province.agency_prefix)
 
 
-def fmt_rate(r: float | None) -> str:
-    return "—" if r is None else f"{r * 100:.2f}".replace(".", ",") + " %"
+# --- the view: which scene, pinned or not, which language ------------------------------------------
 
 
-def tile(key: str) -> html.Div:
-    return html.Div(
-        [html.Div(t(key), className="tile-label"), html.Div("—", id=f"tile-{key}", className="tile-value")],
-        id=f"tile-box-{key}", className="tile",
-    )
+@dataclass(frozen=True)
+class View:
+    scene: str
+    pinned: bool
+    lang: str
+    error: str | None = None
 
 
-def layout(refresh_ms: int) -> html.Div:
-    return html.Div(
-        [
-            html.Div(
-                [
-                    html.Div([html.Div(t("title"), className="wall-title"),
-                              html.Div(t("subtitle"), className="wall-subtitle")]),
-                    html.Div([html.Div(id="wall-clock", className="wall-clock"),
-                              html.Div(t("waiting"), id="wall-freshness", className="freshness")]),
-                ],
-                className="wall-header",
-            ),
-            html.Div([tile(k) for k in TILES], id="wall-tiles", className="tiles"),
-            html.Div(
-                [
-                    html.Div([html.H2(t("trend")), dcc.Graph(id="wall-trend", config={"displayModeBar": False},
-                                                            style={"height": "100%"})], className="panel"),
-                    html.Div([html.H2(t("unit")), html.Div(id="wall-units")], className="panel"),
-                ],
-                className="lower",
-            ),
-            dcc.Interval(id="wall-tick", interval=refresh_ms),
-            dcc.Interval(id="wall-trend-tick", interval=30_000),
-        ],
-        className="wall",
-    )
+def scene_at(now: datetime, scenes: tuple[str, ...], rotate_s: float) -> str:
+    """The playlist's scene at ``now``: wall-clock based, so every screen shows the same one."""
+    return scenes[int(now.timestamp() // rotate_s) % len(scenes)]
 
 
-def unit_table(units: dict[str, dict[str, Any]], names: dict[str, str]) -> html.Table:
-    head = html.Tr([html.Th(t("unit"))] + [html.Th(t(k)) for k in TILES])
-    rows = [
-        html.Tr([html.Td(names.get(code, code))]
-                + [html.Td(fmt_rate(f["ontime_rate"]) if k == "ontime_rate" else fmt_int(f[k])) for k in TILES])
-        for code, f in sorted(units.items(), key=lambda kv: -kv[1]["overdue"])[:12]
-    ]
-    return html.Table([html.Thead(head), html.Tbody(rows)], className="units")
+def parse_view(search: Any, scenes: tuple[str, ...], rotate_s: float, now: datetime) -> View:
+    """The view asked for by ``?scene=&pin=&lang=``; a bad value is named and the playlist goes on."""
+    query = parse_qs(search[1:] if isinstance(search, str) and search.startswith("?") else
+                     search if isinstance(search, str) else "")
+    lang = pick_lang((query.get("lang") or ["vi"])[0])
+    wanted = (query.get("scene") or [None])[0]
+    pin = (query.get("pin") or ["0"])[0] in ("1", "true", "yes")
+    if wanted is not None and wanted not in SCENES:
+        error = t("bad_scene", lang).format(scene=wanted, scenes=", ".join(SCENES))
+        return View(scene_at(now, scenes, rotate_s), False, lang, error)
+    if wanted is not None or pin:
+        return View(wanted or scenes[0], True, lang)
+    return View(scene_at(now, scenes, rotate_s), False, lang)
 
 
-def trend_figure(points: list[tuple[str, int]]) -> go.Figure:
-    fig = go.Figure(go.Bar(x=[d for d, _ in points], y=[n for _, n in points], marker_color="#4f8cff"))
-    fig.update_layout(
-        margin=dict(l=40, r=10, t=10, b=40), paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-        font=dict(color="#e8eef8", size=16), xaxis=dict(type="category"), yaxis=dict(gridcolor="#1f2f4a"),
-    )
-    return fig
+def view_href(scene: str | None, lang: str) -> str:
+    """The URL of a view: a scene pins it; none is the playlist."""
+    query = {k: v for k, v in (("scene", scene), ("pin", "1" if scene else None),
+                               ("lang", "en" if lang == "en" else None)) if v}
+    return "/?" + urlencode(query) if query else "/"
 
 
-def register(app: dash.Dash, state: LiveState, stale_after_s: float,
-             trend: Callable[[], list[tuple[str, int]]], unit_names: dict[str, str]) -> None:
+# --- the page chrome: header, tiles, ticker --------------------------------------------------------
+
+
+def tile_values(d: WallData, lang: str) -> dict[str, str]:
+    p = d.province
+    if not d.has_kpi:
+        return {k: "—" for k in TILES}
+    return {k: fmt_rate(p[k], lang) if k == "ontime_rate" else fmt_int(p[k], lang) for k in TILES}
+
+
+def chrome_model(d: WallData, view: View, scenes: tuple[str, ...]) -> Model:
+    lang = view.lang
+    m: Model = {}
+    put(m, "wall-title", children=t("title", lang))
+    put(m, "wall-subtitle", children=t("subtitle", lang))
+    put(m, "wall-scene-name", children=t(f"scene_{view.scene}", lang))
+    put(m, "wall-clock", children=d.now.astimezone(LOCAL_TZ).strftime("%H:%M:%S %d/%m/%Y"))
+    stale = is_stale(d.age_s, d.stale_after_s)
+    values = tile_values(d, lang)
+    for k in TILES:
+        put(m, f"tile-label-{k}", children=t(k, lang))
+        put(m, f"tile-{k}", children=values[k])
+        tone = TILE_TONE.get(k) if d.has_kpi and d.province.get(k) else None
+        put(m, f"tile-box-{k}", className=f"tile {tone}" if tone else "tile")
+    put(m, "wall-tiles", className="tiles stale" if stale else "tiles")
+    if d.age_s is None:
+        fresh = t("waiting", lang)
+    else:
+        updated = (d.now.timestamp() - d.age_s)
+        fresh = f"{t('updated', lang)} {datetime.fromtimestamp(updated, LOCAL_TZ):%H:%M:%S}" + (
+            f" — {t('stale', lang)}" if stale else "")
+    put(m, "wall-freshness", children=fresh, className="freshness stale-text" if stale else "freshness")
+    put(m, "wall-pin", children=t("w_unpin", lang) if view.pinned else t("w_pin", lang),
+        href=view_href(None if view.pinned else view.scene, lang),
+        className="switch on" if view.pinned else "switch")
+    put(m, "wall-lang", children=t("other_lang", lang),
+        href=view_href(view.scene if view.pinned else None, "en" if lang == "vi" else "vi"))
+    for s in SCENES:
+        put(m, f"wall-dot-{s}", href=view_href(s, lang), title=t(f"scene_{s}", lang),
+            className="dot active" if s == view.scene else ("dot" if s in scenes else "dot off"))
+    put(m, "wall-error", children=view.error or "", className="wall-error" if view.error else "wall-error hidden")
+    m.update(wall_alerts.ticker_model(d, lang))
+    return m
+
+
+def layout(options: WallOptions | int = WallOptions()) -> html.Div:
+    """The static page; every text and figure is then set by the tick callback."""
+    if isinstance(options, int):  # the old signature: the refresh interval in ms
+        options = WallOptions(refresh_ms=options)
+    empty = WallData(now=datetime.now(timezone.utc), stale_after_s=options.stale_after_s, age_s=None,
+                     province={}, units={}, communes={}, tallies={},
+                     directory=UnitDirectory(options.province_code, {}, {}))
+    m = chrome_model(empty, View(options.scenes[0], False, "vi"), options.scenes)
+    header = html.Div([
+        html.Div([slot(m, "wall-title", className="wall-title"),
+                  html.Div([slot(m, "wall-subtitle", html.Span), " · ",
+                            slot(m, "wall-scene-name", html.Span, className="scene-name")],
+                           className="wall-subtitle")]),
+        html.Div([html.Div([dcc.Link(id=f"wall-dot-{s}", href=m[f"wall-dot-{s}"]["href"],
+                                     className=m[f"wall-dot-{s}"]["className"], title=m[f"wall-dot-{s}"]["title"],
+                                     children="●") for s in SCENES], className="dots"),
+                  dcc.Link(id="wall-pin", href=m["wall-pin"]["href"], children=m["wall-pin"]["children"],
+                           className=m["wall-pin"]["className"]),
+                  dcc.Link(id="wall-lang", href=m["wall-lang"]["href"], children=m["wall-lang"]["children"],
+                           className="switch")], className="controls"),
+        html.Div([slot(m, "wall-clock", className="wall-clock"), slot(m, "wall-freshness")], className="when"),
+    ], className="wall-header")
+    tiles = slot(m, "wall-tiles", children=[
+        slot(m, f"tile-box-{k}", children=[slot(m, f"tile-label-{k}", className="tile-label"),
+                                           slot(m, f"tile-{k}", className="tile-value")]) for k in TILES])
+    return html.Div([
+        header, slot(m, "wall-error"), tiles,
+        html.Div(id="wall-scene", className="scene-box"),
+        wall_alerts.ticker(m),
+        dcc.Location(id="wall-url", refresh=False),
+        dcc.Interval(id="wall-tick", interval=options.refresh_ms),
+        dcc.Store(id="wall-seen", storage_type="memory"),
+        # Read by assets/wall.js (soft reload, recovery after a stall).
+        html.Div(id="wall-config", hidden=True, **{"data-reload-s": str(int(options.reload_h * 3600)),
+                                                    "data-stall-s": str(int(options.stall_reload_s))}),
+    ], className="wall")
+
+
+# --- the tick --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Frame:
+    """One second's models of every (scene, language) asked for, shared by all browsers."""
+
+    key: tuple[Any, ...]
+    data: WallData
+    built: dict[View, tuple[str, Model, Model]] = field(default_factory=dict)
+
+
+class WallEngine:
+    """The callback's core: state and sources in, (version, models, layouts) out.
+
+    A background thread builds each second's frame (the figures of every unit, and the models
+    of the views browsers asked for lately) so that a browser's request only diffs and answers;
+    a request finding no ready frame (the first one, or a view nobody asked for yet) builds it."""
+
+    def __init__(self, state: LiveState, options: WallOptions, directory: UnitDirectory,
+                 trend: Callable[[], list[tuple[str, int]]] | None = None,
+                 service_figures: Callable[[], dict[str, dict]] | None = None,
+                 camera_tiles: Callable[[], list[dict]] | None = None,
+                 alerts: Callable[[], list[dict]] | None = None,
+                 alerts_age_s: Callable[[], float | None] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 background: bool = False) -> None:
+        self.state, self.options, self.directory = state, options, directory
+        self.sources = {"services": service_figures, "cameras": camera_tiles, "alerts": alerts}
+        self.alerts_age_s = alerts_age_s
+        self.trend_source = trend
+        self.clock = clock
+        self.cache = ModelCache()
+        self._layouts: dict[str, Any] = {}
+        self._frame: Frame | None = None
+        self._trend: tuple[float, list[tuple[str, int]]] = (-1e18, [])
+        self._lock = threading.Lock()  # guards the frame, its models and the layouts
+        self._build_lock = threading.Lock()  # one frame built at a time
+        self._wanted: dict[View, float] = {}  # view -> when last asked for (monotonic)
+        self._background = background
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def _trend_points(self, problems: dict[str, str]) -> list[tuple[str, int]]:
+        at, points = self._trend
+        if time.monotonic() - at >= TREND_EVERY_S:
+            points = safe_call(self.trend_source, [], problems, "trend")
+            self._trend = (time.monotonic(), points)
+        return points
+
+    def _build_frame(self, now: datetime) -> Frame:
+        problems: dict[str, str] = {}
+        updated, per_unit = self.state.figures()
+        services = safe_call(self.sources["services"], {}, problems, "services")
+        cameras = safe_call(self.sources["cameras"], [], problems, "cameras")
+        alerts = safe_call(self.sources["alerts"], [], problems, "alerts")
+        data = build_wall_data(
+            per_unit, updated, now, self.options.stale_after_s, self.directory,
+            services=services if isinstance(services, dict) else {},
+            cameras=cameras if isinstance(cameras, list) else [],
+            alerts=alerts if isinstance(alerts, list) else [],
+            alerts_age_s=safe_call(self.alerts_age_s, None, problems, "alerts"),
+            trend=self._trend_points(problems), problems=problems)
+        for what, why in problems.items():
+            log.warning("wall: %s source failed: %s", what, why)
+        return Frame((int(now.timestamp()),), data)
+
+    def frame(self, now: datetime) -> Frame:
+        """This second's frame (built at most once a second; new snapshots show at the next)."""
+        key = (int(now.timestamp()),)
+        frame = self._frame
+        if frame is not None and frame.key == key:
+            return frame
+        with self._build_lock:
+            frame = self._frame
+            if frame is None or frame.key != key:
+                frame = self._build_frame(now)
+                with self._lock:
+                    self._frame = frame
+        return frame
+
+    def models(self, view: View, now: datetime | None = None) -> tuple[str, Model, Model]:
+        """(version, chrome model, scene model) of a view now; cached for the second."""
+        now = now or self.clock()
+        if self._background:
+            self._ensure_thread()
+            frame = self._frame
+            if frame is None or int(now.timestamp()) - frame.key[0] > 2:  # no fresh frame: build now
+                frame = self.frame(now)
+        else:
+            frame = self.frame(now)
+        self._wanted[view] = time.monotonic()
+        return self._models_of(frame, view)
+
+    def _models_of(self, frame: Frame, view: View) -> tuple[str, Model, Model]:
+        built = frame.built.get(view)
+        if built is None:
+            chrome = chrome_model(frame.data, view, self.options.scenes)
+            scene = SCENES[view.scene].model(frame.data, view.lang)
+            version = version_of({"c": chrome, "s": scene, "scene": view.scene, "lang": view.lang,
+                                  "pinned": view.pinned})
+            self.cache.put(version, {"chrome": chrome, "scene": scene})  # type: ignore[dict-item]
+            built = frame.built.setdefault(view, (version, chrome, scene))
+        return built
+
+    # -- the background builder -------------------------------------------------------------------
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="wall-frames", daemon=True)
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                now = self.clock()
+                frame = self.frame(now)
+                horizon = time.monotonic() - 10  # views asked for in the last 10 s
+                for view, asked in list(self._wanted.items()):
+                    if asked < horizon:
+                        self._wanted.pop(view, None)
+                    else:
+                        self._models_of(frame, view)
+            except Exception:  # noqa: BLE001 - keep building; requests build their own meanwhile
+                log.exception("wall: building a frame failed")
+            # Just after the next second starts, so the frame is ready before the browsers' ticks.
+            self._stop.wait(1.02 - (time.time() % 1.0))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def scene_layout(self, view: View, version: str, scene_model: Model) -> Any:
+        """The scene's components for a version (built once, shared by the browsers that need it)."""
+        with self._lock:
+            cached = self._layouts.get(version)
+        if cached is None:
+            cached = SCENES[view.scene].layout(self.frame(self.clock()).data, view.lang, scene_model)
+            with self._lock:
+                self._layouts = {version: cached}  # only the newest: a scene change is a burst
+        return cached
+
+    def update(self, search: Any, seen: Any) -> tuple[dict[str, str], Any, dict[str, Any], dict[str, dict]]:
+        """For a browser at URL ``search`` holding ``seen``: (tile texts, scene children or
+        no_update, the new seen marker or no_update, other props to set)."""
+        now = self.clock()
+        view = parse_view(search, self.options.scenes, self.options.rotate_s, now)
+        version, chrome, scene = self.models(view, now)
+        seen = seen if isinstance(seen, dict) else {}
+        if seen.get("v") == version:
+            return {}, no_update, no_update, {}
+        same_view = seen.get("scene") == view.scene and seen.get("lang") == view.lang
+        old = self.cache.get(seen.get("v")) if same_view else None
+        changes = diff(old["chrome"] if old else None, chrome)  # type: ignore[index]
+        if old is not None:
+            changes.update(diff(old["scene"], scene))  # type: ignore[index]
+            children = no_update
+        else:
+            children = self.scene_layout(view, version, scene)
+        tiles = {k: changes.pop(f"tile-{k}")["children"] for k in TILES
+                 if "children" in changes.get(f"tile-{k}", {})}
+        for k in TILES:
+            if f"tile-{k}" in changes and not changes[f"tile-{k}"]:
+                changes.pop(f"tile-{k}")
+        return tiles, children, {"v": version, "scene": view.scene, "lang": view.lang}, changes
+
+
+def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = None,
+             trend: Callable[[], list[tuple[str, int]]] | None = None,
+             unit_names: dict[str, str] | None = None, *, options: WallOptions | None = None,
+             service_figures: Callable[[], dict[str, dict]] | None = None,
+             camera_tiles: Callable[[], list[dict]] | None = None,
+             alerts: Callable[[], list[dict]] | None = None,
+             alerts_age_s: Callable[[], float | None] | None = None) -> WallEngine:
+    """The wall's one callback (declare it with the wall's roles around this call). The sources
+    another team wires later are optional callables; missing ones read "no data"."""
+    options = options or WallOptions()
+    if stale_after_s is not None:
+        options = WallOptions(**{**options.__dict__, "stale_after_s": stale_after_s})
+    directory = unit_directory(options.province_code, options.agency_prefix,
+                               tuple(sorted((unit_names or {}).items())))
+    engine = WallEngine(state, options, directory, trend, service_figures, camera_tiles, alerts, alerts_age_s,
+                        background=True)
     outputs = [Output(f"tile-{k}", "children") for k in TILES] + [
-        Output(f"tile-box-{k}", "className") for k in TILES] + [
-        Output("wall-tiles", "className"), Output("wall-freshness", "children"),
-        Output("wall-freshness", "className"), Output("wall-clock", "children"), Output("wall-units", "children"),
-    ]
+        Output("wall-scene", "children"), Output("wall-seen", "data")]
 
-    @app.callback(outputs, Input("wall-tick", "n_intervals"))
-    def refresh(_n: int | None) -> list[Any]:
-        summary = state.summary()
-        now = datetime.now(LOCAL_TZ)
-        clock = now.strftime("%H:%M:%S %d/%m/%Y")
-        if summary["updated_at"] is None:
-            return ["—"] * len(TILES) + ["tile"] * len(TILES) + [
-                "tiles stale", t("waiting"), "freshness stale-text", clock, None]
-        p = summary["province"]
-        values = [fmt_rate(p[k]) if k == "ontime_rate" else fmt_int(p[k]) for k in TILES]
-        updated = datetime.fromisoformat(summary["updated_at"]).astimezone(LOCAL_TZ)
-        stale = summary["age_s"] > stale_after_s
-        fresh = f"{t('updated')} {updated:%H:%M:%S}" + (f" — {t('stale')}" if stale else "")
-        tones = [f"tile {TILE_TONE[k]}" if k in TILE_TONE and p[k] else "tile" for k in TILES]
-        return values + tones + [
-            "tiles stale" if stale else "tiles", fresh,
-            "freshness stale-text" if stale else "freshness", clock, unit_table(summary["units"], unit_names),
-        ]
+    @app.callback(outputs, Input("wall-tick", "n_intervals"), Input("wall-url", "search"),
+                  Input("wall-seen", "data"))
+    def refresh(_n: int | None, search: str | None, seen: dict | None) -> list[Any]:
+        tiles, children, marker, changes = engine.update(search, seen)
+        for cid, props in changes.items():
+            dash.set_props(cid, props)
+        return [tiles.get(k, no_update) for k in TILES] + [children, marker]
 
-    @app.callback(Output("wall-trend", "figure"), Input("wall-trend-tick", "n_intervals"))
-    def refresh_trend(_n: int | None) -> go.Figure:
-        return trend_figure(trend())
+    return engine
 
 
-def since_days(days: int) -> datetime:
-    return datetime.now(LOCAL_TZ) - timedelta(days=days)
-
-
-__all__ = ["layout", "register", "since_days"]
+__all__ = ["SCENES", "View", "WallEngine", "WallOptions", "layout", "parse_view", "register", "scene_at",
+           "view_href"]

@@ -100,6 +100,18 @@ class IocApp:
         if s.simulator.enabled:
             self._start_child("simulator", "simulate", "--rate", str(s.simulator.rate), "--seed", str(s.simulator.seed),
                               "--backfill-days", str(s.simulator.backfill_days))
+        self.start_services()
+        if s.camera.enabled:  # camera.file, or a demo set so the wall has a camera grid
+            self._start_child("cameras", "run", "cameras")
+
+    def start_services(self) -> None:
+        """The simulated e-government systems (incidents via `ioc simulate --incident`) and the
+        Prometheus scraper of the configured sources."""
+        s = self.settings
+        if s.simulator.enabled and s.services.simulator.enabled:
+            self._start_child("services-sim", "run", "services-sim")
+        if s.services.scrape:
+            self._start_child("scraper", "run", "scraper")
 
     def start_broker(self) -> None:
         s = self.settings
@@ -159,7 +171,7 @@ class IocApp:
     def stop(self) -> None:
         """Producers first, then consumers (the sink flushes its batch), then the broker."""
         deadline = time.monotonic() + STOP_BUDGET_S
-        order = [["simulator"], ["worker", "web", "sink"]]
+        order = [["simulator", "services-sim", "scraper", "cameras"], ["worker", "web", "sink"]]
         for group in order:
             procs = [c.proc for c in self.children if c.name in group and c.proc.poll() is None]
             for p in procs:

@@ -41,9 +41,11 @@ def build_parser() -> Parser:
     up.add_argument("--port", type=int, help="web port (default 8050)")
     up.add_argument("--data-dir", help="where the embedded warehouse and logs live")
     up.add_argument("--no-simulator", action="store_true", help="do not start the simulators")
+    up.add_argument("--no-cameras", action="store_true", help="do not start the cameras (camera.enabled)")
 
     run = sub.add_parser("run", help="run one part (used by `ioc up`; also for production deployments)")
-    run.add_argument("part", choices=["worker", "web", "sink"])
+    run.add_argument("part", choices=["worker", "web", "sink", "scraper", "services-sim", "cameras"],
+                     help="scraper: the Prometheus sources of services.scrape; services-sim: the simulated systems")
     run.add_argument("--with-sink", action="store_true", help="web: also run the warehouse sink (embedded chDB)")
 
     sim = sub.add_parser("simulate", help="simulated dossier events to the broker or a file")
@@ -53,6 +55,8 @@ def build_parser() -> Parser:
     sim.add_argument("--seed", type=int)
     sim.add_argument("--backfill-days", type=int, help="days of history simulated first")
     sim.add_argument("--out", help="write JSONL to this file instead of the broker")
+    sim.add_argument("--incident", metavar="SYSTEM:KIND",
+                     help="inject an incident into the running stack's simulated systems (e.g. portal:outage) and exit")
 
     kpi = sub.add_parser("kpi", help="Decision 766 indicators")
     kpi.add_argument("action", nargs="?", choices=["score"],
@@ -113,7 +117,8 @@ def build_parser() -> Parser:
     cam.add_argument("--kafka", metavar="HOST:PORT[,...]", help="also publish events and thumbnails to this Kafka")
 
     bench = sub.add_parser("bench", help="benchmarks, each against a baseline measured in the same run")
-    bench.add_argument("name", choices=["camera", "pipeline"])
+    bench.add_argument("name", choices=["camera", "pipeline", "wall"])
+    bench.add_argument("--viewers", type=int, default=50, help="wall: simulated signed-in screens")
     bench.add_argument("--seconds", type=float,
                        help="camera: length of each concurrency trial (default 8); pipeline: latency phase (default 20)")
     bench.add_argument("--events", type=int, default=200_000, help="pipeline: events in the throughput phase")
@@ -133,6 +138,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         o.setdefault("web", {})["port"] = args.port
     if getattr(args, "data_dir", None):
         o["data_dir"] = args.data_dir
+    if getattr(args, "no_cameras", False):
+        o.setdefault("camera", {})["enabled"] = False
     if getattr(args, "no_simulator", False):
         o.setdefault("simulator", {})["enabled"] = False
     return o
@@ -162,6 +169,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         worker = faust.Worker(app, loglevel="info", quiet=True)
         worker.execute_from_commandline()
         return 0
+    if args.part == "cameras":  # camera.file, or the demo set (camera/stack.py)
+        from camera.stack import run_cameras
+
+        return run_cameras(settings, bootstrap)
+    if args.part in ("scraper", "services-sim"):
+        return run_services_part(args.part, settings, bootstrap)
     from ioc.warehouse.backends import open_warehouse
 
     warehouse = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
@@ -194,7 +207,60 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
+    """`ioc run scraper` / `ioc run services-sim`: until SIGTERM or Ctrl-C."""
+    from ioc.topics import Topics
+
+    topics = Topics.from_settings(settings.kafka)
+    services = settings.services
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if part == "scraper":
+            from ioc.services.scrape import run_to_broker as scrape
+
+            if not services.scrape:
+                raise UserInputError("ioc run scraper: no sources in services.scrape")
+            await scrape(bootstrap, topics.service_metrics, services.scrape, stop)
+            return
+        from ioc.services.catalogue import province_communes
+        from ioc.services.sim_runner import SimulatedSystems, run_to_broker as simulate
+
+        sim = services.simulator
+        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s)
+        await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
+    """`ioc simulate --incident SYSTEM:KIND [--seconds N]`: one injection to the running stack."""
+    from ioc.services.sim_runner import parse_incident, publish_injection
+    from ioc.services.simulator import IncidentRejected
+    from ioc.topics import Topics
+
+    others = [f"--{n.replace('_', '-')}" for n in ("rate", "seed", "backfill_days", "out")
+              if getattr(args, n) is not None] + (["--scale"] if args.scale != "province" else [])
+    if others:
+        raise UserInputError(f"ioc simulate --incident: {', '.join(others)} do not go with --incident")
+    try:
+        injection = parse_incident(args.incident, args.seconds if args.seconds is not None else 60.0)
+    except IncidentRejected as exc:
+        raise UserInputError(f"ioc simulate: {exc}") from None
+    # The same broker `ioc up` starts by default when none is configured.
+    bootstrap = settings.kafka.bootstrap or f"127.0.0.1:{settings.kafka.embedded_port}"
+    asyncio.run(publish_injection(bootstrap, Topics.from_settings(settings.kafka).simulator_control, injection))
+    print(json.dumps({"incident": injection.model_dump(exclude_none=True)}))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    if args.incident is not None:
+        return cmd_incident(args, settings)
     from ioc.sim import runner
     from ioc.topics import Topics
 
@@ -369,6 +435,13 @@ def cmd_camera(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise UserInputError("ioc bench: --seconds must be positive")
+    if args.name == "wall":
+        from ioc.bench.wall import run as run_wall
+
+        if args.viewers <= 0:
+            raise UserInputError("ioc bench wall: --viewers must be positive")
+        _print_bench(run_wall(viewers=args.viewers, seconds=args.seconds or 20.0), args.format)
+        return 0
     if args.name == "pipeline":
         from ioc.bench.pipeline import run as run_pipeline
 

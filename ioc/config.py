@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import re
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
 
 from ioc.errors import ConfigError
+from ioc.services.settings import ServicesSettings
 
 ENV_PREFIX = "IOC_"
 ENV_ALIASES = {
@@ -66,12 +67,26 @@ class ClickHouseSettings(StrictModel):
     batch_seconds: float = Field(1.0, gt=0, description="...or when the oldest row waited this long")
 
 
+def _comma_list(value: Any) -> Any:
+    """"a, b" (an environment variable) -> ("a", "b"); lists pass unchanged."""
+    return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
+
+
 class WebSettings(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8050, ge=0, le=65535)
     operator_token: SecretStr | None = None
     wall_refresh_ms: int = Field(1000, ge=200, le=60_000)
     stale_after_s: float = Field(5.0, gt=0, description="a figure older than this is shown as stale")
+    # The wall's playlist (dashboards/wall.py): scenes shown in turn unless the URL pins one.
+    wall_scenes: Annotated[tuple[Literal["scorecard", "flow", "map", "services", "cameras", "alerts"], ...],
+                           BeforeValidator(_comma_list)] = Field(
+        ("scorecard", "flow", "map", "services", "cameras", "alerts"), min_length=1,
+        description="a list, or comma-separated in an environment variable: IOC_WEB__WALL_SCENES=map,flow")
+    wall_rotate_s: float = Field(20.0, ge=5, le=3600, description="seconds each scene of the playlist stays")
+    wall_reload_h: float = Field(6.0, ge=0, le=168, description="kiosk pages reload this often (0: never)")
+    wall_stall_reload_s: float = Field(60.0, ge=10, le=3600, description="a wall without a successful update "
+                                       "this long reloads itself as soon as the server answers again")
     # Sign-in and sessions (dashboards/auth).
     users_file: Path | None = Field(None, description="the user store (default: DATA_DIR/users.json)")
     session_secret: SecretStr | None = Field(
@@ -89,6 +104,44 @@ class WebSettings(StrictModel):
     trusted_origins: tuple[Annotated[str, StringConstraints(pattern=r"^https?://[^/?#]+$")], ...] = Field(
         (), description="public origins (https://ioc.example.vn) accepted for POSTs when a proxy rewrites Host",
     )
+
+
+class PublicSettings(StrictModel):
+    """The public embeds at ``/public/`` (dashboards/public): anyone may load them, so they are
+    cached, rate-limited per client and embeddable only by the sites listed here."""
+
+    frame_ancestors: tuple[Annotated[str, StringConstraints(pattern=r"^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$")],
+                           ...] = Field(
+        (), description="sites allowed to embed the widgets in an iframe (CSP frame-ancestors), e.g. "
+        "https://dichvucong.phutho.gov.vn or https://*.phutho.gov.vn; this site itself always may",
+    )
+    cache_s: int = Field(60, ge=1, le=3600, description="a widget is computed once per this many seconds "
+                         "(server cache) and browsers and proxies may keep it as long (Cache-Control)")
+    rate_per_minute: int = Field(120, ge=1, le=100_000, description="public requests per client address "
+                                 "per minute; more get 429 with Retry-After")
+    burst: int = Field(40, ge=1, le=10_000, description="requests a client may make at once before the rate applies")
+    trusted_proxy_hops: int = Field(0, ge=0, le=5, description="reverse proxies in front of the web process "
+                                    "whose X-Forwarded-For names the client (0: the peer address is the client)")
+    base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^?#]+$")] | None = Field(
+        None, description="public address of this site for the copy-paste embed code (default: as requested)",
+    )
+
+
+class CameraSettings(StrictModel):
+    """The cameras `ioc up` runs (`ioc run cameras`, camera/stack.py)."""
+
+    enabled: bool = Field(True, description="run the cameras with `ioc up`")
+    file: Path | None = Field(
+        None, description="camera YAML file (cameras: {ID: {source, name, unit, zones, ...}}); empty: a demo set "
+        "(demo_footage looped, if it exists, plus synthetic cameras with injected faults)",
+    )
+    demo_footage: Path = Field(
+        Path("../shared/data/vtest.avi"),
+        description="the demo set's real footage; a relative path is looked up from the working directory, "
+        "then from the repository root",
+    )
+    stale_after_s: float = Field(10.0, gt=0, description="the wall shows a camera without news for this long "
+                                 "as offline (its process is gone)")
 
 
 class SimulatorSettings(StrictModel):
@@ -149,6 +202,9 @@ class Settings(StrictModel):
     simulator: SimulatorSettings = SimulatorSettings()
     worker: WorkerSettings = WorkerSettings()
     ingest: IngestSettings = IngestSettings()
+    camera: CameraSettings = CameraSettings()
+    public: PublicSettings = PublicSettings()
+    services: ServicesSettings = ServicesSettings()
 
     @property
     def embedded_kafka(self) -> bool:

@@ -18,6 +18,9 @@ class Topics:
     alert_actions: str
     deadletter: str
     pipeline_stats: str
+    alert_log: str
+    service_figures: str
+    simulator_control: str
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> "Topics":
@@ -32,6 +35,9 @@ class Topics:
             alert_actions=f"{p}.alert.actions",
             deadletter=f"{p}.deadletter",
             pipeline_stats=f"{p}.pipeline.stats",
+            alert_log=f"{p}.alert.log",
+            service_figures=f"{p}.service.figures",
+            simulator_control=f"{p}.simulator.control",
         )
 
 
@@ -51,4 +57,8 @@ def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
         t.alert_actions: {"partitions": n.alert_actions, "config": {}},
         t.deadletter: {"partitions": n.deadletter, "config": {}},
         t.pipeline_stats: {"partitions": n.pipeline_stats, "config": {}},
+        # The alerts agent's numbered log: ONE partition, so its order is the book's order.
+        t.alert_log: {"partitions": 1, "config": {}},
+        t.service_figures: {"partitions": 1, "config": {}},
+        t.simulator_control: {"partitions": 1, "config": {}},
     }

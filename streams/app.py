@@ -38,4 +38,9 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
     from streams.agents import register_dossier_agents
 
     register_dossier_agents(app, settings)
+    from streams.alerts import register_alert_agent
+    from streams.services import register_service_agents
+
+    register_service_agents(app, settings)
+    register_alert_agent(app, settings, bootstrap)
     return app

@@ -260,7 +260,7 @@ class WebSecurity:
     def _add_headers(self, response: flask.Response) -> flask.Response:
         access = flask.g.get("access")
         cacheable = access is not None and access.kind is Kind.static and response.status_code in (200, 304)
-        return apply_security_headers(response, self.csp, cacheable)
+        return apply_security_headers(response, self.csp, cacheable, public=access is not None and access.open)
 
     # -- sign-in pages ---------------------------------------------------------------------
 
@@ -330,8 +330,9 @@ class WebSecurity:
         return flask.redirect("/login?" + urlencode({"lang": lang, "out": "1"}), 303)
 
     def _console(self) -> flask.Response:
-        principal: Principal = flask.g.principal
-        return _html(200, pages.console_placeholder(pick_lang(flask.request.args.get("lang")), principal.username))
+        # The console itself is a Dash app at /console/ (dashboards/console.py).
+        query = flask.request.query_string.decode("latin-1")
+        return flask.redirect("/console/" + (f"?{query}" if query else ""), 303)
 
 
 __all__ = ["Principal", "WebSecurity", "session_lifetime_s", "users_path"]

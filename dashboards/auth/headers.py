@@ -43,8 +43,10 @@ def content_security_policy(script_hashes: Sequence[str] = (), frame_ancestors: 
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
-def apply_security_headers(response: flask.Response, csp: str, cacheable: bool) -> flask.Response:
-    """Add the headers (keeping a CSP the view set itself); no-store unless ``cacheable``."""
+def apply_security_headers(response: flask.Response, csp: str, cacheable: bool,
+                           public: bool = False) -> flask.Response:
+    """Add the headers (keeping a CSP the view set itself); no-store unless ``cacheable``, or
+    ``public`` (an open route: the public embeds) with a Cache-Control the view chose."""
     headers = response.headers
     if "Content-Security-Policy" not in headers:
         headers["Content-Security-Policy"] = csp
@@ -53,7 +55,9 @@ def apply_security_headers(response: flask.Response, csp: str, cacheable: bool) 
     # same-origin: our own requests keep a Referer (a CSRF fallback); other sites get none.
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    if cacheable:
+    if public and "Cache-Control" in headers and response.status_code in (200, 304):
+        pass  # aggregates for anyone: the view's own caching (public, max-age) stands
+    elif cacheable:
         response.cache_control.private = True
     else:
         response.headers["Cache-Control"] = "no-store"

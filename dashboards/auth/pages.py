@@ -100,9 +100,3 @@ def forbidden_page(lang: str, needed: Iterable[Role], path: str) -> str:
     ])
     return _page(lang, t("forbidden", lang), links, path,
                  error=t("need_role", lang).format(roles=role_names(needed, lang)))
-
-
-def console_placeholder(lang: str, who: str) -> str:
-    links = _env.from_string(_LINKS).render(links=[("/", t("back_to_wall", lang)), ("/logout", t("sign_out", lang))])
-    return _page(lang, t("console_title", lang), links, "/console",
-                 notice=f"{t('console_soon', lang)} {t('signed_in_as', lang)} {who}")

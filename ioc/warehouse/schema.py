@@ -167,7 +167,98 @@ DEADLETTER = Table(
     dedup_window=1000,
 )
 
-TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER)
+CAMERA_EVENTS = Table(
+    name="camera_events",
+    comment="camera intervals and health changes (contracts.md §4), once per camera, time and event",
+    columns=(
+        Column("camera_id", "LowCardinality(String)"),
+        Column("ts", TS, codec="Delta, ZSTD"),
+        Column("event", "LowCardinality(String)"),  # interval | health_changed
+        Column("health", "LowCardinality(String)"),  # the state (after the change, for a change)
+        Column("health_from", "LowCardinality(String)"),  # a change's previous state; '' for an interval
+        Column("frames", "UInt32", codec="T64, ZSTD"),
+        Column("fps", "Float32"),
+        Column("motion", "Nullable(Float32)"),
+        Column("objects", "Nullable(UInt16)"),
+        Column("people", "Nullable(UInt16)"),
+        Column("skipped", "UInt32", codec="T64, ZSTD"),
+        Column("zones", "String", codec="ZSTD(3)"),  # JSON objects: name -> count, crossings, queue
+        Column("lines", "String", codec="ZSTD(3)"),
+        Column("queues", "String", codec="ZSTD(3)"),
+        Column("ingested_at", TS),
+    ),
+    # A record delivered twice has the same (camera, time, event): merges keep one.
+    engine="ReplacingMergeTree(ingested_at)",
+    partition_by="toYYYYMM(ts)",
+    order_by="(camera_id, ts, event)",
+    ttl="toDateTime(ts) + INTERVAL 90 DAY",
+    dedup_window=1000,
+)
+
+CAMERA_THUMBNAILS = Table(
+    name="camera_thumbnails",
+    comment="small JPEG pictures per camera (base64), a sample of the camera-frames topic, kept 7 days",
+    columns=(
+        Column("camera_id", "LowCardinality(String)"),
+        Column("captured_at", TS, codec="Delta, ZSTD"),
+        Column("jpeg_base64", "String", codec="ZSTD(1)"),
+        Column("overlay", "String", codec="ZSTD(3)"),  # JSON: what the live view draws over it
+        Column("ingested_at", TS),
+    ),
+    engine="ReplacingMergeTree(ingested_at)",
+    # Day partitions: the TTL drops whole days; "the newest per camera" reads today's first.
+    partition_by="toYYYYMMDD(captured_at)",
+    order_by="(camera_id, captured_at)",
+    ttl="toDateTime(captured_at) + INTERVAL 7 DAY",
+    dedup_window=100,
+)
+
+SERVICE_METRICS = Table(
+    name="service_metrics",
+    comment="every service-metric sample (scraped, pushed or simulated), kept 90 days",
+    columns=(
+        Column("time", TS, codec="Delta, ZSTD"),
+        Column("system", "LowCardinality(String)"),
+        Column("metric", "LowCardinality(String)"),
+        Column("unit", "LowCardinality(String)"),  # a commune's code, '' for a system-wide sample
+        Column("labels", "String", codec="ZSTD(3)"),  # JSON object, keys sorted
+        Column("value", "Float64", codec="Gorilla, ZSTD"),
+    ),
+    # A sample delivered twice has the same sorting key: merges keep one.
+    engine="ReplacingMergeTree",
+    partition_by="toYYYYMMDD(time)",
+    order_by="(system, metric, unit, labels, time)",
+    ttl="toDateTime(time) + INTERVAL 90 DAY",
+    dedup_window=1000,
+)
+
+ALERT_EVENTS = Table(
+    name="alert_events",
+    comment="the alerts agent's numbered log (signals and actions); replayed by seq it rebuilds the alert book",
+    columns=(
+        Column("alert_id", "String"),
+        Column("seq", "UInt64"),
+        Column("event_id", "String"),
+        Column("at", TS, codec="Delta, ZSTD"),
+        Column("type", "LowCardinality(String)"),  # signal | action
+        Column("what", "LowCardinality(String)"),  # raise, clear, acknowledge, assign, comment, escalate, resolve
+        Column("source", "LowCardinality(String)"),  # a signal's; '' for an action
+        Column("system", "LowCardinality(String)"),
+        Column("kind", "LowCardinality(String)"),
+        Column("unit", "LowCardinality(String)"),
+        Column("severity", "LowCardinality(String)"),
+        Column("actor", "LowCardinality(String)"),
+        Column("event", "String", codec="ZSTD(3)"),  # the logged event as JSON, for replay
+    ),
+    # Logged once by the single writer; the sink may store it twice: one row per (alert, seq).
+    engine="ReplacingMergeTree",
+    partition_by="toYYYYMM(at)",
+    order_by="(alert_id, seq)",
+    dedup_window=1000,
+)
+
+TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER, CAMERA_EVENTS, CAMERA_THUMBNAILS,
+                             SERVICE_METRICS, ALERT_EVENTS)
 
 
 def create_statements(database: str, dialect: Dialect) -> list[str]:

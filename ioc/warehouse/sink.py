@@ -22,9 +22,12 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc.domain.events import EventRejected, parse_event
+from ioc.warehouse.camera_rows import ThumbnailSampler, camera_event_rows, thumbnail_rows
 from ioc.topics import Topics
 from ioc.warehouse.backends import Row, Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, SNAPSHOT_COLUMNS, Table
+from ioc.warehouse.schema import CAMERA_EVENTS, CAMERA_THUMBNAILS
+from ioc.warehouse.schema import ALERT_EVENTS, SERVICE_METRICS
 from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)
@@ -85,11 +88,47 @@ def deadletter_rows(value: bytes | None) -> list[Row]:
     }]
 
 
+def service_metric_rows(value: bytes | None) -> list[Row]:
+    """Samples of one service-metrics message (compact wire shape); malformed ones are skipped."""
+    from ioc.services.model import MetricRejected, from_wire
+
+    rows = []
+    for item in decode_batch(value):
+        try:
+            m = from_wire(item)
+        except MetricRejected:
+            continue
+        rows.append({"time": m.time, "system": m.system, "metric": m.metric, "unit": m.unit or "",
+                     "labels": json.dumps(m.labels, sort_keys=True, ensure_ascii=False), "value": m.value})
+    return rows
+
+
+def alert_event_rows(value: bytes | None) -> list[Row]:
+    """One entry of the alert log ({"alert_id", "event"}, see streams/alerts.py)."""
+    from ioc.alerts.model import Signal, parse_alert_event
+
+    data = json.loads(value or b"{}")
+    event = parse_alert_event(data["event"])
+    if event.seq is None:
+        raise ValueError("alert log entry without seq")
+    signal = isinstance(event, Signal)
+    return [{
+        "alert_id": str(data["alert_id"]), "seq": event.seq, "event_id": event.event_id, "at": event.at,
+        "type": event.type, "what": event.op if signal else event.action,  # type: ignore[union-attr]
+        "source": event.source if signal else "", "system": event.system if signal else "",  # type: ignore[union-attr]
+        "kind": event.kind.value if signal else "", "unit": (event.unit or "") if signal else "",  # type: ignore[union-attr]
+        "severity": event.severity if signal else "", "actor": "" if signal else event.actor,  # type: ignore[union-attr]
+        "event": json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True),
+    }]
+
+
 @dataclass
 class SinkCounters:
     stored: int = 0  # dossier events stored
     snapshots_stored: int = 0
     deadletters_stored: int = 0
+    camera_events_stored: int = 0
+    thumbnails_stored: int = 0
     insert_failures: int = 0
     batches: int = 0
 
@@ -133,6 +172,15 @@ class WarehouseSink:
         self._tables: dict[str, tuple[Table, Callable[[Any], list[Row]]]] = {
             topics.kpi_snapshots: (KPI_SNAPSHOTS, snapshot_rows),
             topics.deadletter: (DEADLETTER, deadletter_rows),
+            topics.camera_events: (CAMERA_EVENTS, lambda v: camera_event_rows(v, datetime.now(timezone.utc))),
+            topics.service_metrics: (SERVICE_METRICS, service_metric_rows),
+            topics.alert_log: (ALERT_EVENTS, alert_event_rows),
+        }
+        # Converters that need the whole message (key, headers, timestamp), with the time read.
+        thumbnails = ThumbnailSampler()
+        self._message_tables: dict[str, tuple[Table, Callable[[Any, datetime], list[Row]]]] = {
+            topics.camera_frames: (CAMERA_THUMBNAILS, lambda m, now: thumbnail_rows(
+                m.key, m.value, m.headers, m.timestamp, now, thumbnails)),
         }
 
     def stop(self) -> None:
@@ -140,7 +188,7 @@ class WarehouseSink:
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            self.topics.dossier_events, self.topics.kpi_snapshots, self.topics.deadletter,
+            self.topics.dossier_events, *self._tables, *self._message_tables,
             bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
             auto_offset_reset="earliest", session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
             max_poll_records=5_000,
@@ -154,7 +202,7 @@ class WarehouseSink:
                 now = datetime.now(timezone.utc)
                 for tp, messages in batches.items():
                     for msg in messages:
-                        self._add(buf, tp.topic, msg.value, now)
+                        self._add(buf, tp.topic, msg.value, now, msg)
                         buf.first.setdefault(tp, msg.offset)
                         buf.offsets[tp] = msg.offset + 1
                 if buf.offsets and buf.since is None:
@@ -167,10 +215,13 @@ class WarehouseSink:
         finally:
             await consumer.stop()
 
-    def _add(self, buf: _Buffer, topic: str, value: bytes | None, now: datetime) -> None:
+    def _add(self, buf: _Buffer, topic: str, value: bytes | None, now: datetime, msg: Any = None) -> None:
         try:
             if topic == self.topics.dossier_events:
                 table, rows = DOSSIER_EVENTS, dossier_rows(value, now)
+            elif topic in self._message_tables:
+                table, convert_message = self._message_tables[topic]
+                rows = convert_message(msg, now)
             else:
                 table, convert = self._tables[topic]
                 rows = convert(value)
@@ -181,6 +232,7 @@ class WarehouseSink:
 
     async def _flush(self, consumer: AIOKafkaConsumer, buf: _Buffer) -> None:
         tables = {t.name: t for t in (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER)}
+        tables.update({t.name: t for t, _ in (*self._tables.values(), *self._message_tables.values())})
         for name, rows in buf.rows.items():
             await self._insert_with_retry(tables[name], rows, buf.token(name))
         if self.after_insert is not None:
@@ -195,6 +247,8 @@ class WarehouseSink:
         self.counters.stored += len(buf.rows.get(DOSSIER_EVENTS.name, []))
         self.counters.snapshots_stored += len(buf.rows.get(KPI_SNAPSHOTS.name, []))
         self.counters.deadletters_stored += len(buf.rows.get(DEADLETTER.name, []))
+        self.counters.camera_events_stored += len(buf.rows.get(CAMERA_EVENTS.name, []))
+        self.counters.thumbnails_stored += len(buf.rows.get(CAMERA_THUMBNAILS.name, []))
 
     async def _insert_with_retry(self, table: Table, rows: list[Row], token: str) -> None:
         delay = 0.5

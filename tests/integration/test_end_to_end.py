@@ -46,14 +46,16 @@ def stop_and_check_nothing_left(proc: subprocess.Popen) -> float:
 
 
 def dash_refresh(session: requests.Session, base: str) -> dict[str, str]:
-    """Call the wall's refresh callback over HTTP as a signed-in browser does, by its declared spec."""
+    """Call the wall's refresh callback over HTTP as a signed-in browser does on its first tick,
+    by its declared spec (a browser holding no version yet gets every tile)."""
     deps = session.get(f"{base}/_dash-dependencies", timeout=5).json()
     spec = next(d for d in deps if any(i["id"] == "wall-tick" for i in d["inputs"]))
     outputs = [{"id": part.split(".")[0], "property": part.split(".")[1]}
                for part in spec["output"].strip(".").split("...")]
-    body = {"output": spec["output"], "outputs": outputs,
-            "inputs": [{"id": "wall-tick", "property": "n_intervals", "value": 1}],
-            "changedPropIds": ["wall-tick.n_intervals"], "state": []}
+    first_tick = {"n_intervals": 1, "search": ""}  # any other input: not set yet (None)
+    inputs = [{**i, "value": first_tick.get(i["property"])} for i in spec["inputs"]]
+    body = {"output": spec["output"], "outputs": outputs, "inputs": inputs,
+            "changedPropIds": ["wall-tick.n_intervals"], "state": spec.get("state", [])}
     r = session.post(f"{base}/_dash-update-component", json=body, timeout=10)
     r.raise_for_status()
     resp = r.json()["response"]

@@ -96,13 +96,13 @@ def test_local_tables_are_created_before_the_distributed_tables_over_them(statem
 
 
 def test_a_table_added_to_the_schema_gets_its_clustered_form() -> None:
-    extra = Table(name="service_metrics", engine="MergeTree()", order_by="(system_id, measured_at)",
+    extra = Table(name="example_metrics", engine="MergeTree()", order_by="(system_id, measured_at)",
                   columns=(Column("system_id", "LowCardinality(String)"), Column("measured_at", "DateTime"),
                            Column("value", "Float64")))
     sql = cluster.cluster_statements(CLUSTER, DB, tables=(*TABLES, extra))
-    local = _statement(sql, f"CREATE TABLE IF NOT EXISTS {DB}.service_metrics_local ON CLUSTER {CLUSTER}")
-    assert _engine(local) == f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{DB}/service_metrics_local', '{{replica}}')"
-    dist = _statement(sql, f"CREATE TABLE IF NOT EXISTS {DB}.service_metrics ON CLUSTER {CLUSTER}")
+    local = _statement(sql, f"CREATE TABLE IF NOT EXISTS {DB}.example_metrics_local ON CLUSTER {CLUSTER}")
+    assert _engine(local) == f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{DB}/example_metrics_local', '{{replica}}')"
+    dist = _statement(sql, f"CREATE TABLE IF NOT EXISTS {DB}.example_metrics ON CLUSTER {CLUSTER}")
     assert _engine(dist).endswith("cityHash64(system_id, measured_at))")
 
 

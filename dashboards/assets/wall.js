@@ -1,0 +1,42 @@
+// The wall as a kiosk that runs for days (settings read from #wall-config, set by the server):
+// * a soft reload every data-reload-s seconds (0: never) gives the browser a fresh heap;
+// * when no wall update succeeded for data-stall-s seconds (server restarted, network cut),
+//   the page reloads as soon as the server answers /healthz again, so a wall never stays
+//   frozen on an old page. Dash's own interval keeps retrying meanwhile.
+(function () {
+  var started = Date.now();
+  var lastOk = Date.now();
+  var originalFetch = window.fetch;
+  window.fetch = function (resource) {
+    var url = typeof resource === "string" ? resource : (resource && resource.url) || "";
+    var result = originalFetch.apply(this, arguments);
+    if (url.indexOf("_dash-update-component") !== -1) {
+      result.then(function (response) {
+        if (response.ok) { lastOk = Date.now(); }
+      }, function () {});
+    }
+    return result;
+  };
+  function config(name) {
+    var el = document.getElementById("wall-config");
+    var value = el ? parseFloat(el.getAttribute("data-" + name)) : NaN;
+    return isNaN(value) ? null : value;
+  }
+  var probing = false;
+  setInterval(function () {
+    var reloadS = config("reload-s");
+    var stallS = config("stall-s");
+    if (reloadS === null || stallS === null) { return; } // not the wall page
+    if (reloadS > 0 && Date.now() - started > reloadS * 1000) {
+      window.location.reload();
+      return;
+    }
+    if (stallS > 0 && Date.now() - lastOk > stallS * 1000 && !probing) {
+      probing = true;
+      originalFetch("/healthz", {cache: "no-store"}).then(function (r) {
+        probing = false;
+        if (r.status === 200 || r.status === 503) { window.location.reload(); }
+      }, function () { probing = false; });
+    }
+  }, 5000);
+})();
