@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from ioc.warehouse.backends import Warehouse
-from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, TZ
+from ioc.warehouse.schema import DEADLETTER, DOSSIER_DAILY, DOSSIER_EVENTS, KPI_SNAPSHOTS
 
 
 def table_counts(wh: Warehouse) -> dict[str, int]:
@@ -25,12 +25,13 @@ def table_counts(wh: Warehouse) -> dict[str, int]:
 
 
 def received_per_day(wh: Warehouse, since: date) -> list[tuple[str, int]]:
-    """Dossiers received (status 2) per local day since ``since``, for the wall's trend."""
+    """Dossiers received (status 2) per local day since ``since``, for the wall's trend
+    (from the daily rollup: a few rows per unit and day instead of every event)."""
     rows = wh.query(
         f"""
-        SELECT toString(toDate(occurred_at, '{TZ}')) AS day, uniqExact(dossier_code)
-        FROM {wh.database}.{DOSSIER_EVENTS.name}
-        WHERE status = 2 AND toDate(occurred_at, '{TZ}') >= toDate({{since:String}})
+        SELECT toString(day), uniqExactMerge(dossiers)
+        FROM {wh.database}.{DOSSIER_DAILY.name}
+        WHERE status = 2 AND day >= toDate({{since:String}})
         GROUP BY day ORDER BY day
         """,
         {"since": since.isoformat()},

@@ -261,5 +261,41 @@ TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER, CAMERA_E
                              SERVICE_METRICS, ALERT_EVENTS)
 
 
+@dataclass(frozen=True)
+class Rollup:
+    """A materialized view that aggregates a raw table as rows arrive (and, when created, the
+    rows already there: POPULATE). Aggregates are uniqExact states, so an event stored twice
+    (before the ReplacingMergeTree merges it away) still counts once."""
+
+    name: str
+    source: Table
+    select: str  # the SELECT over ``{source}``, grouped by ``order_by``'s columns
+    order_by: str
+    partition_by: str
+    comment: str = ""
+
+
+def render_rollup(rollup: Rollup, database: str) -> str:
+    select = rollup.select.format(source=f"{database}.{rollup.source.name}")
+    return (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{rollup.name}\n"
+            f"ENGINE = AggregatingMergeTree\nPARTITION BY {rollup.partition_by}\nORDER BY {rollup.order_by}\n"
+            f"POPULATE AS\n{select}\n")
+
+
+DOSSIER_DAILY = Rollup(
+    name="dossier_daily",
+    comment="dossiers and events per unit, local day and status: the wall's and reports' daily history",
+    source=DOSSIER_EVENTS,
+    # toDate of a column with a time zone gives the local (Vietnam) day on both engines.
+    select="SELECT unit_code, toDate(occurred_at) AS day, status, uniqExactState(dossier_code) AS dossiers, "
+           "uniqExactState(event_id) AS events FROM {source} GROUP BY unit_code, day, status",
+    order_by="(unit_code, day, status)",
+    partition_by="toYYYYMM(day)",
+)
+
+ROLLUPS: tuple[Rollup, ...] = (DOSSIER_DAILY,)
+
+
 def create_statements(database: str, dialect: Dialect) -> list[str]:
-    return [f"CREATE DATABASE IF NOT EXISTS {database}"] + [render_create(t, database, dialect) for t in TABLES]
+    return ([f"CREATE DATABASE IF NOT EXISTS {database}"] + [render_create(t, database, dialect) for t in TABLES]
+            + [render_rollup(r, database) for r in ROLLUPS])
