@@ -66,6 +66,10 @@ def build_parser() -> Parser:
     kpi.add_argument("--denominator", type=count)
     kpi.add_argument("--input", help="JSONL file of {indicator, numerator, denominator}")
     kpi.add_argument("--events", help="replay: dossier events, JSONL or CSV")
+    kpi.add_argument("--from-warehouse", action="store_true",
+                     help="replay: the events stored in ClickHouse (late events included) instead of a file")
+    kpi.add_argument("--clickhouse", metavar="URL", help="with --from-warehouse (also IOC_CLICKHOUSE_URL)")
+    kpi.add_argument("--data-dir", help="with --from-warehouse: the embedded warehouse's directory")
     kpi.add_argument("--period", help="replay: 2026-10 (month), 2026-Q4 (quarter) or 2026 (year)")
     kpi.add_argument("--from", dest="start", metavar="ISO", help="replay: period start (inclusive)")
     kpi.add_argument("--to", dest="end", metavar="ISO", help="replay: period end (exclusive)")
@@ -296,15 +300,43 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_kpi(args: argparse.Namespace) -> int:
+def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
+    """`ioc kpi --from-warehouse`: the replay over what ClickHouse holds, e.g. a closed month
+    that late events have changed since the live figures moved on."""
+    from datetime import datetime, timezone
+
+    from ioc.commands.kpi_replay import replay
+    from ioc.commands.verify import warehouse_events
+    from ioc.kpi.periods import resolve
+    from ioc.warehouse.backends import open_warehouse
+
+    try:
+        chosen, instant = resolve(args.period, args.start, args.end, args.at, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise UserInputError(f"ioc kpi: {exc}") from None
+    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    try:
+        events = warehouse_events(wh)
+    finally:
+        wh.close()
+    report = replay(events, chosen, instant, units=args.unit, procedure=args.procedure, province=args.province)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
     replay_options = (args.events, args.period, args.start, args.end, args.at, args.unit, args.procedure)
     if args.action is None:  # ioc kpi --events FILE ...: offline replay (contracts.md §1)
         from datetime import datetime, timezone
 
         from ioc.commands.kpi_replay import run
 
+        if args.from_warehouse:
+            if args.events:
+                raise UserInputError("ioc kpi: give --events FILE or --from-warehouse, not both")
+            return _kpi_from_warehouse(args, settings)
         if not args.events:
-            raise UserInputError("ioc kpi: --events FILE is required (or `ioc kpi score ...`)")
+            raise UserInputError("ioc kpi: --events FILE (or --from-warehouse) is required (or `ioc kpi score ...`)")
         if args.input or args.indicator or args.numerator is not None or args.denominator is not None:
             raise UserInputError("ioc kpi: --indicator/--numerator/--denominator/--input belong to `ioc kpi score`")
         report = run(Path(args.events), period=args.period, start=args.start, end=args.end, at=args.at,
@@ -480,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate":
             return cmd_simulate(args, settings)
         if args.command == "kpi":
-            return cmd_kpi(args)
+            return cmd_kpi(args, settings)
         if args.command == "warehouse":
             return cmd_warehouse(args, settings)
         if args.command == "import":

@@ -56,6 +56,13 @@ def test_verify_passes_after_a_simulated_day_and_fails_on_a_tampered_warehouse(
         assert report["ok"] and report["events"] == n_events and report["dossiers"] > 200
         assert len(report["snapshots"]) == 4 and not report["differences"]
 
+        # The replay over the warehouse (for any period: late events land there) = over the file.
+        month = report["period"]
+        from_wh = ioc("kpi", "--from-warehouse", "--period", month, env=env)
+        from_file = ioc("kpi", "--events", str(day), "--period", month, env=env)
+        assert from_wh.returncode == 0 and from_file.returncode == 0, from_wh.stderr + from_file.stderr
+        assert json.loads(from_wh.stdout) == json.loads(from_file.stdout)
+
         # Tamper: one more dossier received, in the warehouse only.
         wh = NativeWarehouse(url)
         try:
