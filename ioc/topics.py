@@ -46,19 +46,23 @@ def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
     t = Topics.from_settings(kafka)
     n = kafka.partitions
     compact = {"cleanup.policy": "compact"}
+    # Streams the warehouse keeps (or that only matter now): a day on the broker is plenty, and
+    # the snapshots are the largest stream (every unit's figures, per partition, twice a second).
+    day = {"retention.ms": str(24 * 3600 * 1000)}
+    hour = {"retention.ms": str(3600 * 1000)}
     return {
         t.dossier_events: {"partitions": n.dossier_events, "config": {}},
         t.service_metrics: {"partitions": n.service_metrics, "config": {}},
         t.camera_events: {"partitions": n.camera_events, "config": {}},
         # Thumbnails: only the newest frame per camera matters.
         t.camera_frames: {"partitions": n.camera_events, "config": compact},
-        t.kpi_snapshots: {"partitions": n.kpi_snapshots, "config": {}},
+        t.kpi_snapshots: {"partitions": n.kpi_snapshots, "config": day},
         t.alerts: {"partitions": n.alerts, "config": {}},
         t.alert_actions: {"partitions": n.alert_actions, "config": {}},
         t.deadletter: {"partitions": n.deadletter, "config": {}},
-        t.pipeline_stats: {"partitions": n.pipeline_stats, "config": {}},
+        t.pipeline_stats: {"partitions": n.pipeline_stats, "config": hour},
         # The alerts agent's numbered log: ONE partition, so its order is the book's order.
         t.alert_log: {"partitions": 1, "config": {}},
-        t.service_figures: {"partitions": 1, "config": {}},
+        t.service_figures: {"partitions": 1, "config": day},
         t.simulator_control: {"partitions": 1, "config": {}},
     }
