@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
 from ioc.alerts.model import Action, AlertEventRejected
 from streams.alerts import LogEntry, decode_log_entry
+from dashboards.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +118,14 @@ class ActionRefused(Exception):
     """An operator's action that cannot be applied; the message says why (for the console)."""
 
 
-class AlertsFeed:
+class AlertsFeed(BackgroundLoop):
     """Background consumer of the alert log and service figures, and the actions' producer."""
+
+    thread_name = "alerts-feed"
 
     def __init__(self, bootstrap: str, log_topic: str, figures_topic: str, actions_topic: str,
                  replica: AlertReplica, health: ServiceHealth) -> None:
+        super().__init__()
         self.bootstrap = bootstrap
         self.log_topic = log_topic
         self.figures_topic = figures_topic
@@ -129,19 +133,8 @@ class AlertsFeed:
         self.replica = replica
         self.health = health
         self.connected = False
-        self._thread = threading.Thread(target=self._main, name="alerts-feed", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
         self._producer: Any = None
 
-    def start(self) -> "AlertsFeed":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
 
     # -- publishing actions (called from request threads) ------------------------------
     def submit(self, action: Action, timeout: float = 5.0) -> None:
@@ -161,13 +154,6 @@ class AlertsFeed:
             raise ActionRefused(f"Kafka did not accept the action ({exc.__class__.__name__})") from None
 
     # -- the thread --------------------------------------------------------------------
-    def _main(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
 
     async def _run(self) -> None:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition

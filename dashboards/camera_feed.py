@@ -9,7 +9,6 @@ since) is read from the warehouse's ``camera_thumbnails``.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import logging
@@ -24,6 +23,7 @@ from urllib.parse import quote
 import flask
 
 from dashboards.auth import WALL, Access, Kind
+from dashboards.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -137,41 +137,17 @@ def camera_tiles(state: CameraState | None = None) -> list[dict[str, Any]]:
     return (state or DEFAULT_STATE).tiles()
 
 
-class CameraFeed:
+class CameraFeed(BackgroundLoop):
     """Background thread with its own event loop keeping a :class:`CameraState` current."""
 
+    thread_name = "camera-feed"
+
     def __init__(self, bootstrap: str, events_topic: str, frames_topic: str, state: CameraState) -> None:
+        super().__init__()
         self.bootstrap = bootstrap
         self.events_topic = events_topic
         self.frames_topic = frames_topic
         self.state = state
-        self._thread = threading.Thread(target=self._main, name="camera-feed", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-
-    def start(self) -> "CameraFeed":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-    def _main(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
-
-    async def _pause(self, seconds: float) -> None:
-        assert self._stop is not None
-        try:
-            await asyncio.wait_for(self._stop.wait(), seconds)
-        except asyncio.TimeoutError:
-            pass
 
     async def _run(self) -> None:
         from aiokafka import AIOKafkaConsumer, TopicPartition

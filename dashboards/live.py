@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import merge, province_total, wall_view
+from dashboards.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 
@@ -63,33 +64,16 @@ class LiveState:
             return sum(c.get(name, 0) for (comp, _), c in self.stats.items() if comp == component)
 
 
-class LiveFeed:
+class LiveFeed(BackgroundLoop):
     """Background thread with its own event loop that keeps a :class:`LiveState` current."""
 
+    thread_name = "live-feed"
+
     def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState) -> None:
+        super().__init__()
         self.bootstrap = bootstrap
         self.topics = (snapshots_topic, stats_topic)
         self.state = state
-        self._thread = threading.Thread(target=self._main, name="live-feed", daemon=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-
-    def start(self) -> "LiveFeed":
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout)
-
-    def _main(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._stop = asyncio.Event()
-        try:
-            self._loop.run_until_complete(self._run())
-        finally:
-            self._loop.close()
 
     async def _run(self) -> None:
         assert self._stop is not None

@@ -99,11 +99,11 @@ def model(d: WallData, lang: str) -> Model:
                                                       lambda c: d.directory.commune_names.get(c, c))):
         ranked = ranking(views)
         put(m, f"sc-{kind}-count", children=t("ranked_of", lang).format(n=len(ranked)))
-        for i, row in enumerate(best_and_worst(ranked, RANK_ROWS)):
-            if row is None:
+        for i, entry in enumerate(best_and_worst(ranked, RANK_ROWS)):
+            if entry is None:
                 put_row(m, f"sc-{kind}-{i}", ["", "", "", ""], "empty")
                 continue
-            rank, code, v = row
+            rank, code, v = entry
             put_row(m, f"sc-{kind}-{i}", [f"{rank}", name(code), f"{fmt_dec(v['score'], 2, lang)} / {v['max_score']}",
                                           fmt_rate(v["ontime_rate"], lang, 1)], "good" if i < RANK_ROWS else "bad")
     moving = movers(d) if d.has_kpi else []

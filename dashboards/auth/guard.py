@@ -38,7 +38,7 @@ from dashboards.auth import pages
 from dashboards.auth.headers import apply_security_headers, content_security_policy
 from dashboards.auth.policy import Access, AccessPolicy, CallbackRoles, Kind, open_access
 from dashboards.auth.ratelimit import FailedLogins
-from dashboards.auth.roles import CONSOLE, SIGNED_IN, Role, allowed
+from dashboards.auth.roles import CONSOLE, Role, allowed
 from dashboards.auth.secret_key import SECRET_FILE, load_or_create_secret
 from dashboards.auth.urls import safe_next, same_origin
 from dashboards.auth.users import UserStore

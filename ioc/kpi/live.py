@@ -19,7 +19,7 @@ from typing import Any, Iterable
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import LegalDuration
-from ioc.domain.outcome import LOCAL_TZ, DeadlineRule, end_of_processing
+from ioc.domain.outcome import LOCAL_TZ, end_of_processing
 from ioc.kpi.indicators import Tally, add_tally, figures_from, indicators_from, judge, sum_tallies, tally
 from ioc.kpi.periods import period_of
 from ioc.kpi.scoring import registry_for, total_score

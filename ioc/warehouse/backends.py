@@ -13,7 +13,7 @@ import re
 import threading
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 from urllib.parse import urlparse
 
 from ioc.errors import DependencyError

@@ -1,0 +1,48 @@
+"""A daemon thread running its own asyncio loop until stopped: the web process's Kafka feeds
+(live figures, alerts, cameras) each subclass it and write only their ``_run``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+
+class BackgroundLoop:
+    thread_name = "background-loop"
+
+    def __init__(self) -> None:
+        self._thread = threading.Thread(target=self._main, name=self.thread_name, daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+
+    def start(self) -> "BackgroundLoop":
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._loop and self._stop:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a stop is asked meanwhile."""
+        assert self._stop is not None
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        try:
+            self._loop.run_until_complete(self._run())
+        finally:
+            self._loop.close()
+
+    async def _run(self) -> None:
+        raise NotImplementedError
