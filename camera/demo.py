@@ -31,8 +31,10 @@ def _synthetic(seed: int, people: int, faults: str = "", repeat: int = 0) -> str
     return url
 
 
-def demo_cameras(footage: Path | None) -> dict[str, CameraConfig]:
-    """The demo set: ids -> configs (all live: real time, never ending)."""
+def demo_cameras(footage: Path | None, counter_unit: str | None = None) -> dict[str, CameraConfig]:
+    """The demo set: ids -> configs (all live: real time, never ending). ``counter_unit``: the
+    agency whose reception counter the queue camera watches (its waits then use that agency's
+    reception rate from the dossier stream)."""
     cameras: dict[str, CameraConfig] = {}
     if footage is not None:
         cameras["vtest"] = CameraConfig(source=str(footage), name="Ngã tư khuôn viên (vtest.avi)",
@@ -41,7 +43,7 @@ def demo_cameras(footage: Path | None) -> dict[str, CameraConfig]:
         cameras["nga-tu"] = CameraConfig(source=_synthetic(seed=5, people=7), name="Ngã tư trung tâm (mô phỏng)")
     cameras["tiep-nhan"] = CameraConfig(
         source=_synthetic(seed=3, people=6), name="Bộ phận Một cửa — quầy tiếp nhận (mô phỏng)",
-        zones={"hang-cho": _QUEUE_ZONE},
+        zones={"hang-cho": _QUEUE_ZONE}, unit=counter_unit,
     )
     # Faults replayed every few minutes: each raises its alert after its debounce time and clears.
     cameras["cong-tru-so"] = CameraConfig(

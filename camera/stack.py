@@ -32,7 +32,10 @@ def configured_cameras(settings: Any) -> dict[str, CameraConfig]:
     from camera.demo import demo_cameras, find_footage
 
     c = settings.camera
-    cameras = load_cameras(c.file) if c.file else demo_cameras(find_footage(c.demo_footage))
+    # The demo's queue camera watches the land registration office's counter (the busiest
+    # reception in the simulated province: agency <prefix>.06.01 of the standard tree).
+    counter = f"{settings.province.agency_prefix}.06.01" if settings.province.agency_prefix else None
+    cameras = load_cameras(c.file) if c.file else demo_cameras(find_footage(c.demo_footage), counter)
     for camera_id, config in cameras.items():
         if not config.source:
             where = c.file or "demo set"
@@ -90,6 +93,18 @@ class CameraStack:
             log.info("camera %s (%s): started on %s", camera_id, config.name or camera_id, config.source)
         return self
 
+    def join_reception_rates(self, rates: Any) -> None:
+        """Queue zones of a camera placed at a unit take that unit's reception rate from the
+        dossier stream; a zone without one keeps its configured rate."""
+        for camera_id, worker in self.workers.items():
+            config = self.cameras[camera_id]
+            if not config.unit:
+                continue
+            rate = rates.per_minute(config.unit)
+            for name, zone in config.zones.items():
+                if zone.queue:
+                    worker.set_service_rate(name, rate if rate else zone.service_rate_per_min)
+
     def stop(self, timeout: float = STOP_WAIT_S) -> None:
         for w in self.workers.values():
             w.stop()
@@ -109,17 +124,27 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     stack = CameraStack(cameras, publisher)
+    rates, feed = None, None
+    if any(c.unit and any(z.queue for z in c.zones.values()) for c in cameras.values()):
+        from camera.service_rate import ReceptionFeed, ReceptionRates
+
+        rates = ReceptionRates()
+        feed = ReceptionFeed(bootstrap, Topics.from_settings(settings.kafka).kpi_snapshots, rates).start()
     try:
         stack.start()
         log.info("%d cameras running: %s", len(cameras), ", ".join(cameras))
         ended: set[str] = set()
         while not stop.wait(1.0):
+            if rates is not None:
+                stack.join_reception_rates(rates)
             for camera_id, w in stack.workers.items():
                 if w.done and camera_id not in ended:
                     ended.add(camera_id)
                     reason = f"stopped: {w.error}" if w.error else "its source ended"
                     log.warning("camera %s: %s", camera_id, reason)
     finally:
+        if feed is not None:
+            feed.stop()
         stack.stop()
         publisher.close(timeout_s=2.0)
         for sig, handler in previous.items():

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
 from ioc.alerts.model import Action, AlertEventRejected
 from streams.alerts import LogEntry, decode_log_entry
-from dashboards.background import BackgroundLoop
+from ioc.broker.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 import flask
 
 from dashboards.auth import WALL, Access, Kind
-from dashboards.background import BackgroundLoop
+from ioc.broker.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 

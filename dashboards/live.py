@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import merge, province_total, wall_view
-from dashboards.background import BackgroundLoop
+from ioc.broker.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
 

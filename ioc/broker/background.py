@@ -1,5 +1,6 @@
-"""A daemon thread running its own asyncio loop until stopped: the web process's Kafka feeds
-(live figures, alerts, cameras) each subclass it and write only their ``_run``."""
+"""A daemon thread running its own asyncio loop until stopped: the Kafka feeds of the web
+process (live figures, alerts, cameras) and of the camera process each subclass it and write
+only their ``_run``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,84 @@
+"""The service centre's reception rate, from the dossier stream, for the cameras' queue waits.
+
+A camera watching the queue in front of a unit's counters knows how many people wait; the
+dossier stream knows how many dossiers that unit received in the last half hour. Together:
+estimated wait = queue length / receptions per minute (camera.analysis.waiting_time_s).
+
+The KPI snapshots carry each unit's ``received_today`` per Kafka partition; the unit's count is
+the sum of the newest partial of each partition, and the rate is its growth over a window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from typing import Any
+
+from ioc.broker.background import BackgroundLoop
+
+WINDOW_S = 1800.0  # half an hour: long enough to smooth the counters' bursts
+MIN_SPAN_S = 120.0  # below two minutes of history the rate says nothing yet
+
+
+class ReceptionRates:
+    """Per unit: (time, received today) samples and their growth per minute over the window."""
+
+    def __init__(self, window_s: float = WINDOW_S, min_span_s: float = MIN_SPAN_S) -> None:
+        self.window_s, self.min_span_s = window_s, min_span_s
+        self._partials: dict[int, dict[str, int]] = {}  # partition -> unit -> received today
+        self._samples: dict[str, deque[tuple[float, int]]] = {}
+
+    def observe_snapshot(self, snapshot: dict[str, Any], at: float) -> None:
+        """One KPI snapshot message (one partition's units) read at ``at`` (epoch seconds)."""
+        units = snapshot.get("units") or {}
+        self._partials[int(snapshot.get("partition", 0))] = {
+            unit: int(tally.get("received_today", 0)) for unit, tally in units.items()}
+        for unit in units:
+            self.observe(unit, sum(p.get(unit, 0) for p in self._partials.values()), at)
+
+    def observe(self, unit: str, received_today: int, at: float) -> None:
+        samples = self._samples.setdefault(unit, deque())
+        if samples and received_today < samples[-1][1]:
+            samples.clear()  # a new day: the counter started again
+        samples.append((at, received_today))
+        while samples and at - samples[0][0] > self.window_s:
+            samples.popleft()
+
+    def per_minute(self, unit: str) -> float | None:
+        samples = self._samples.get(unit)
+        if not samples or samples[-1][0] - samples[0][0] < self.min_span_s:
+            return None
+        (t0, n0), (t1, n1) = samples[0], samples[-1]
+        return (n1 - n0) * 60.0 / (t1 - t0)
+
+
+class ReceptionFeed(BackgroundLoop):
+    """Keeps :class:`ReceptionRates` current from the KPI-snapshot topic (camera process)."""
+
+    thread_name = "reception-feed"
+
+    def __init__(self, bootstrap: str, snapshots_topic: str, rates: ReceptionRates) -> None:
+        super().__init__()
+        self.bootstrap, self.topic, self.rates = bootstrap, snapshots_topic, rates
+
+    async def _run(self) -> None:
+        import time
+
+        from aiokafka import AIOKafkaConsumer
+
+        while not self.stopping:
+            consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
+                                        auto_offset_reset="latest", enable_auto_commit=False)
+            try:
+                await consumer.start()
+                while not self.stopping:
+                    for messages in (await consumer.getmany(timeout_ms=500)).values():
+                        for m in messages:
+                            try:
+                                self.rates.observe_snapshot(json.loads(m.value), time.time())
+                            except (ValueError, TypeError, AttributeError):
+                                continue  # not a snapshot we understand: the wall logs those
+            except Exception:  # noqa: BLE001 - broker away: try again shortly
+                await self._pause(2.0)
+            finally:
+                await consumer.stop()
