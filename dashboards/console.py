@@ -40,6 +40,15 @@ Submit = Callable[[Any], None]
 
 
 # -- pure helpers (unit-tested) -------------------------------------------------------------
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """dcc.Dropdown's own texts ("4 selected", "Select All", ...) in the page's language."""
+    if lang != "vi":
+        return {}
+    return {"select_all": "Chọn tất cả", "deselect_all": "Bỏ chọn tất cả",
+            "selected_count": "Đã chọn {num_selected}", "search": "Tìm kiếm", "clear_search": "Xóa tìm kiếm",
+            "clear_selection": "Bỏ chọn", "no_options_found": "Không có lựa chọn phù hợp"}
+
 def filter_alerts(alerts: Iterable[dict[str, Any]], source: str | None = None, severity: str | None = None,
                   unit: str | None = None, states: Iterable[str] | None = None,
                   group: str | None = None) -> list[dict[str, Any]]:
@@ -136,15 +145,15 @@ def layout() -> html.Div:
             ], className="console-nav"),
         ], className="console-header"),
         html.Div([
-            _filter(t("c_source", lang), dcc.Dropdown(id="console-f-source", options=_options(SOURCES, "src", lang),
+            _filter(t("c_source", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-source", options=_options(SOURCES, "src", lang),
                                                       placeholder=t("c_all", lang))),
-            _filter(t("c_severity", lang), dcc.Dropdown(id="console-f-severity",
+            _filter(t("c_severity", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-severity",
                                                         options=_options(SEVERITIES, "sev", lang),
                                                         placeholder=t("c_all", lang))),
-            _filter(t("c_unit", lang), dcc.Dropdown(id="console-f-unit", options=[], placeholder=t("c_all", lang))),
-            _filter(t("c_state", lang), dcc.Dropdown(id="console-f-state", options=_options(STATES, "state", lang),
+            _filter(t("c_unit", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-unit", options=[], placeholder=t("c_all", lang))),
+            _filter(t("c_state", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-state", options=_options(STATES, "state", lang),
                                                      value=list(OPEN_STATES), multi=True)),
-            _filter(t("c_group", lang), dcc.Dropdown(id="console-f-group", options=[], placeholder=t("c_all", lang))),
+            _filter(t("c_group", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-group", options=[], placeholder=t("c_all", lang))),
         ], className="console-filters"),
         html.Div([
             html.Div([
@@ -152,7 +161,7 @@ def layout() -> html.Div:
                 dash_table.DataTable(
                     id="console-table", columns=columns, data=[], row_selectable="single", selected_rows=[],
                     style_table={"maxHeight": "60vh", "overflowY": "auto"}, fixed_rows={"headers": True},
-                    style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                    style_cell={"fontFamily": "inherit", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                 "backgroundColor": "#0f1a2e", "color": "#e8eef8", "border": "1px solid #1f2f4a",
                                 "fontSize": "15px", "minWidth": "70px"},
                     style_header={"backgroundColor": "#16233d", "fontWeight": "bold"},

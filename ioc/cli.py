@@ -85,6 +85,8 @@ def build_parser() -> Parser:
     wh.add_argument("--clickhouse", metavar="URL")
     wh.add_argument("--data-dir")
     wh.add_argument("--cluster", metavar="NAME", help="ddl: the ClickHouse cluster name (ON CLUSTER)")
+    wh.add_argument("--shard-by", choices=["province", "dossier"], default="province",
+                    help="ddl --cluster: shard by the unit's province (default) or by dossier (even load)")
 
     ver = sub.add_parser("verify", help="compare the live KPI snapshots with the warehouse's events "
                          "(and with `ioc kpi` on an events file); any difference fails")
@@ -369,7 +371,8 @@ def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
         from ioc.warehouse.schema import MODERN, create_statements
 
         db = settings.clickhouse.database
-        statements = cluster_statements(args.cluster, db) if args.cluster else create_statements(db, MODERN)
+        statements = (cluster_statements(args.cluster, db, shard_by=args.shard_by) if args.cluster
+                      else create_statements(db, MODERN))
         print(";\n\n".join(s.strip() for s in statements) + ";")
         return 0
     if args.cluster:

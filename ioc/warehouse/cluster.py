@@ -12,12 +12,15 @@ The Distributed table must exist before the app first connects: ``open_warehouse
 no-op, whereas on an empty cluster it would create a non-replicated table on one node.
 
 Sharding: rows that may be duplicates of each other must land on the same shard, or the
-ReplacingMergeTree on the event id could never collapse them. ``dossier_code`` is part of a
-dossier event, so hashing it keeps one dossier (all its events, and any re-delivery of them)
-on one shard while spreading provinces evenly (hashing the province would put Hà Nội's load
-on one shard). Tables without it hash their sorting-key columns. Either way the key is a
-deterministic function of the sorting key, so duplicates meet on one shard and a retried
-insert splits into the same per-shard blocks, which Replicated block deduplication drops.
+ReplacingMergeTree on the event id could never collapse them, so the key is always a function of
+sorting-key columns. Two keys (``shard_by``):
+  * ``province`` (the default, as issue #8 asks): the province part of ``unit_code`` (an agency
+    code in the QCVN 102 style, ``H44.07`` -> ``H44``), so one province's dossiers, snapshots and
+    queries stay on one shard and a province's wall reads one shard;
+  * ``dossier``: ``cityHash64(dossier_code)``, which spreads the load evenly (Hà Nội and TP.HCM
+    are each several times an average province: with few shards, province sharding is lopsided).
+Tables without those columns hash their sorting-key columns. A retried insert splits into the
+same per-shard blocks, which Replicated block deduplication drops.
 
 No table is defined here: a table added to ``schema.TABLES`` gets its clustered form for free.
 """
@@ -33,8 +36,11 @@ from ioc.warehouse.schema import MODERN, TABLES, Dialect, Table, render_create
 
 DEFAULT_CLUSTER = "ioc"
 LOCAL_SUFFIX = "_local"
-# Preferred sharding columns, best first; see the module docstring for why.
-SHARDING_COLUMNS = ("dossier_code", "unit_code")
+# Sharding expressions by the column they need, best first; see the module docstring for why.
+SHARD_BY: dict[str, tuple[tuple[str, str], ...]] = {
+    "province": (("unit_code", "cityHash64(splitByChar('.', unit_code)[1])"),),
+    "dossier": (("dossier_code", "cityHash64(dossier_code)"), ("unit_code", "cityHash64(unit_code)")),
+}
 KEEPER_PATH = "/clickhouse/tables/{{shard}}/{database}/{table}"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -70,16 +76,18 @@ def _order_by_columns(table: Table) -> list[str]:
     return [part.strip() for part in expr.split(",") if part.strip()]
 
 
-def sharding_key(table: Table) -> str:
+def sharding_key(table: Table, shard_by: str = "province") -> str:
     """A deterministic expression of sorting-key columns: possible duplicates share one shard.
 
     Duplicates of a ReplacingMergeTree row share its whole sorting key, so any function of
     sorting-key columns sends them to the same shard, where merges can collapse them.
     """
+    if shard_by not in SHARD_BY:
+        raise ValueError(f"shard by {shard_by!r}: expected one of {', '.join(SHARD_BY)}")
     sort_columns = [part for part in _order_by_columns(table) if part in table.column_names]
-    for column in SHARDING_COLUMNS:
+    for column, expression in SHARD_BY[shard_by]:
         if column in sort_columns:
-            return f"cityHash64({column})"
+            return expression
     if not sort_columns:
         raise ValueError(f"table {table.name}: its ORDER BY {table.order_by!r} has no plain column to shard by")
     return f"cityHash64({', '.join(sort_columns)})"
@@ -103,23 +111,23 @@ def local_create(table: Table, database: str, cluster: str, dialect: Dialect = M
     return _on_cluster(render_create(local, database, dialect), f"{database}.{local.name}", cluster)
 
 
-def distributed_create(table: Table, database: str, cluster: str) -> str:
+def distributed_create(table: Table, database: str, cluster: str, shard_by: str = "province") -> str:
     local = f"{database}.{local_name(table)}"
     return (
         f"CREATE TABLE IF NOT EXISTS {database}.{table.name} ON CLUSTER {cluster} AS {local}\n"
-        f"ENGINE = Distributed('{cluster}', '{database}', '{local_name(table)}', {sharding_key(table)})\n"
+        f"ENGINE = Distributed('{cluster}', '{database}', '{local_name(table)}', {sharding_key(table, shard_by)})\n"
     )
 
 
 def cluster_statements(cluster: str = DEFAULT_CLUSTER, database: str = "ioc", dialect: Dialect = MODERN,
-                       tables: Sequence[Table] = TABLES) -> list[str]:
+                       tables: Sequence[Table] = TABLES, shard_by: str = "province") -> list[str]:
     """Every statement, in order, that creates the clustered warehouse (idempotent)."""
     _identifier(cluster, "cluster name")
     _identifier(database, "database name")
     statements = [f"CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER {cluster}"]
     for table in tables:
         statements.append(local_create(table, database, cluster, dialect))
-        statements.append(distributed_create(table, database, cluster))
+        statements.append(distributed_create(table, database, cluster, shard_by))
     return statements
 
 
@@ -129,9 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="Print the clustered warehouse DDL (Replicated + Distributed).")
     parser.add_argument("--cluster", default=DEFAULT_CLUSTER, help="cluster name in remote_servers (default ioc)")
     parser.add_argument("--database", default="ioc")
+    parser.add_argument("--shard-by", choices=list(SHARD_BY), default="province")
     args = parser.parse_args(argv)
     try:
-        statements = cluster_statements(args.cluster, args.database)
+        statements = cluster_statements(args.cluster, args.database, shard_by=args.shard_by)
     except ValueError as exc:
         parser.error(str(exc))
     print(";\n\n".join(s.rstrip() for s in statements) + ";")

@@ -77,14 +77,28 @@ def test_every_table_has_a_distributed_table_under_its_own_name(statements: list
     assert args, _engine(sql)
     assert args.groups()[:3] == (CLUSTER, DB, f"{table.name}_local")
     # Duplicates share their sorting key, so a key built from its columns keeps them on one shard.
-    key_columns = re.fullmatch(r"cityHash64\((.+)\)", args.group(4)).group(1).split(", ")
+    inner = re.fullmatch(r"cityHash64\((.+)\)", args.group(4)).group(1)
+    key_columns = set(re.findall(r"\b[a-z_]+\b", re.sub(r"'[^']*'|splitByChar", "", inner)))
     sort_columns = [c.strip() for c in table.order_by.strip("()").split(",")]
-    assert set(key_columns) <= set(sort_columns)
+    assert key_columns and key_columns <= set(sort_columns), (inner, sort_columns)
 
 
-def test_one_dossiers_events_stay_on_one_shard(statements: list[str]) -> None:
+def test_a_provinces_rows_stay_on_one_shard_by_default(statements: list[str]) -> None:
     sql = _statement(statements, f"CREATE TABLE IF NOT EXISTS {DB}.dossier_events ON CLUSTER {CLUSTER}")
+    assert _engine(sql).endswith(", cityHash64(splitByChar('.', unit_code)[1]))")
+
+
+def test_sharding_by_dossier_is_the_even_alternative() -> None:
+    sql = _statement(cluster.cluster_statements(CLUSTER, DB, shard_by="dossier"),
+                     f"CREATE TABLE IF NOT EXISTS {DB}.dossier_events ON CLUSTER {CLUSTER}")
     assert _engine(sql).endswith(", cityHash64(dossier_code))")
+    with pytest.raises(ValueError, match="shard by 'commune'"):
+        cluster.cluster_statements(CLUSTER, DB, shard_by="commune")
+
+
+def test_the_province_key_is_the_agency_codes_province_part(chdb_session) -> None:
+    result = chdb_session.query("SELECT splitByChar('.', 'H44.101.01')[1], splitByChar('.', 'H44')[1]", "TSVRaw")
+    assert result.bytes().decode().split() == ["H44", "H44"]
 
 
 def test_local_tables_are_created_before_the_distributed_tables_over_them(statements: list[str]) -> None:
