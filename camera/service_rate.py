@@ -15,6 +15,7 @@ from collections import deque
 from typing import Any
 
 from ioc.broker.background import BackgroundLoop
+from ioc.kpi.snapshots import SnapshotAssembler
 
 WINDOW_S = 1800.0  # half an hour: long enough to smooth the counters' bursts
 MIN_SPAN_S = 120.0  # below two minutes of history the rate says nothing yet
@@ -27,11 +28,15 @@ class ReceptionRates:
         self.window_s, self.min_span_s = window_s, min_span_s
         self._partials: dict[int, dict[str, int]] = {}  # partition -> unit -> received today
         self._samples: dict[str, deque[tuple[float, int]]] = {}
+        self._assembler = SnapshotAssembler()
 
-    def observe_snapshot(self, snapshot: dict[str, Any], at: float) -> None:
-        """One KPI snapshot message (one partition's units) read at ``at`` (epoch seconds)."""
-        units = snapshot.get("units") or {}
-        self._partials[int(snapshot.get("partition", 0))] = {
+    def observe_snapshot(self, message: dict[str, Any], at: float) -> None:
+        """One KPI snapshot message (a part of one partition's snapshot) read at ``at`` (epoch s)."""
+        snapshot = self._assembler.add(message)
+        if snapshot is None:
+            return
+        units = snapshot.units
+        self._partials[snapshot.partition] = {
             unit: int(tally.get("received_today", 0)) for unit, tally in units.items()}
         for unit in units:
             self.observe(unit, sum(p.get(unit, 0) for p in self._partials.values()), at)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import merge, province_total, wall_view
+from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.broker.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,15 @@ class LiveState:
     stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     connected: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    assembler: SnapshotAssembler = field(default_factory=SnapshotAssembler)
 
     def apply_snapshot(self, payload: dict[str, Any]) -> None:
-        at = datetime.fromisoformat(payload["computed_at"])
-        units = {u: {k: int(v) for k, v in t.items()} for u, t in payload.get("units", {}).items()}
+        """One snapshot message (a part, ioc.kpi.snapshots); a partition's figures change
+        when all parts of a newer snapshot are in."""
         with self.lock:
-            old = self.partials.get(int(payload["partition"]))
-            if old is None or old[0] <= at:
-                self.partials[int(payload["partition"])] = (at, units)
+            snap = self.assembler.add(payload)
+            if snap is not None:
+                self.partials[snap.partition] = (snap.computed_at, snap.units)
 
     def apply_stats(self, payload: dict[str, Any]) -> None:
         with self.lock:

@@ -22,6 +22,7 @@ from ioc.config import Settings
 from ioc.domain.dossier import DossierState, apply_event
 from ioc.domain.events import EventRejected, parse_event
 from ioc.kpi.live import LiveFigures
+from ioc.kpi.snapshots import snapshot_messages
 from ioc.topics import Topics
 from ioc.wire import UndecodableMessage, decode_batch
 
@@ -38,21 +39,13 @@ def deadletter_message(reason: str, text: str, topic: str, partition: int, offse
     }, ensure_ascii=False).encode()
 
 
-def snapshot_message(partition: int, computed_at: datetime, figures: dict[str, Any]) -> bytes:
-    return json.dumps({
-        "partition": partition,
-        "computed_at": computed_at.isoformat(),
-        "units": figures,
-    }).encode()
-
-
 def register_dossier_agents(app: faust.App, settings: Settings) -> None:
     topics = Topics.from_settings(settings.kafka)
     partitions = settings.kafka.partitions.dossier_events
     source = app.topic(topics.dossier_events, key_serializer="raw", value_serializer="raw",
                        partitions=partitions)
     deadletter = app.topic(topics.deadletter, value_serializer="raw")
-    snapshots = app.topic(topics.kpi_snapshots, value_serializer="raw")
+    snapshots = app.topic(topics.kpi_snapshots, key_serializer="raw", value_serializer="raw")
     stats = app.topic(topics.pipeline_stats, value_serializer="raw")
     # Source of truth, recovered from its changelog; LiveFigures (one per partition this
     # worker owns) holds the decoded states and their running figures.
@@ -122,6 +115,9 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
         for partition in assigned:
             figures = live_for(partition)
             figures.advance(now)
-            await snapshots.send(value=snapshot_message(partition, now, figures.figures()))
+            # In parts (ioc.kpi.snapshots): a national partition's units outgrow one message.
+            # Keyed by partition, so one partition's parts stay in order on one topic partition.
+            for message in snapshot_messages(partition, now, figures.figures()):
+                await snapshots.send(key=str(partition).encode(), value=message)
         await stats.send(value=stats_message("worker", instance, dict(counters)))
         counters["lag_ms"] = 0  # the largest lag seen since the previous report

@@ -33,6 +33,7 @@ from ioc.broker.admin import ensure_topics
 from ioc.broker.embedded import EmbeddedBroker
 from ioc.broker.publisher import BatchPublisher, start_producer
 from ioc.config import KafkaSettings
+from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.process import spawn, stop
 from ioc.topics import Topics, topic_specs
 from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
@@ -147,6 +148,7 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
     latencies: list[float] = []
     delivery: list[float] = []  # snapshot computed -> read here: the part that is not the agent's
     worker_lag: list[float] = []  # the worker's own report: produced -> consumed, worst per second
+    assembler = SnapshotAssembler()
 
     async def read() -> None:
         idx = 0
@@ -158,9 +160,11 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
                         if stat["component"] == "worker":
                             worker_lag.append(stat["counters"].get("lag_ms", 0) / 1000)
                         continue
-                    snap = json.loads(m.value)
-                    latest[snap["partition"]] = sum(u.get("in_processing", 0) for u in snap["units"].values())
-                    delivery.append(time.time() - datetime.fromisoformat(snap["computed_at"]).timestamp())
+                    snap = assembler.add(json.loads(m.value))
+                    if snap is None:
+                        continue
+                    latest[snap.partition] = sum(u.get("in_processing", 0) for u in snap.units.values())
+                    delivery.append(time.time() - snap.computed_at.timestamp())
             if len(latest) == partitions:
                 total = sum(latest.values()) - base
                 now = time.perf_counter()
