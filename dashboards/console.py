@@ -7,6 +7,9 @@ the feed; the queue refreshes every two seconds without losing the operator's pl
 filters are inputs the refresh never writes, the selection is kept by alert id (re-selected
 in the new rows), and the table is updated in place, so its scroll position stays.
 
+Below the queue, the dossier drill-down (:mod:`dashboards.console_drilldown`): the dossiers
+behind a unit's live figure (overdue, at risk, ...), read from the warehouse.
+
 Vietnamese by default; ``?lang=en`` (the same switch as the sign-in pages) for English.
 """
 
@@ -22,6 +25,7 @@ import dash
 import flask
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 
+from dashboards import console_drilldown
 from dashboards.alerts_feed import ActionRefused, AlertReplica, CONFIRM_WAIT_S, build_action
 from dashboards.i18n import pick_lang, t
 from ioc.alerts.model import STATES, AlertEventRejected
@@ -189,6 +193,7 @@ def layout() -> html.Div:
                 ], className="console-form"),
             ], className="console-side"),
         ], className="console-main"),
+        console_drilldown.panel(lang, dropdown_labels(lang)),
         dcc.Store(id="console-selected", data=None),
         dcc.Store(id="console-lang", data=lang),
         dcc.Interval(id="console-tick", interval=REFRESH_MS),
@@ -223,9 +228,10 @@ def _detail_view(alert: dict[str, Any], lang: str) -> html.Div:
 
 # -- the app --------------------------------------------------------------------------------
 def mount_console(server: flask.Flask, security: Any, replica: AlertReplica, submit: Callable[[], Any],
-                  roles: Any) -> dash.Dash:
+                  roles: Any, drilldown: console_drilldown.DrilldownSources | None = None) -> dash.Dash:
     """The console Dash app on ``server``, protected for ``roles``; ``submit()`` returns the
-    :class:`~dashboards.alerts_feed.AlertsFeed` (or None before it runs)."""
+    :class:`~dashboards.alerts_feed.AlertsFeed` (or None before it runs); ``drilldown``: where
+    the dossier drill-down reads (without it the panel says the warehouse is not connected)."""
     assets = os.path.join(os.path.dirname(__file__), "assets")
     app = dash.Dash("ioc-console", server=server, url_base_pathname=BASE_PATH, title="IOC — Bàn điều hành cảnh báo",
                     assets_folder=assets, assets_ignore=r"wall\.css", serve_locally=True, update_title=None)
@@ -238,6 +244,7 @@ def mount_console(server: flask.Flask, security: Any, replica: AlertReplica, sub
     app.layout = layout
     with security.callbacks.declare(app, roles):
         register(app, replica, submit)
+        console_drilldown.register(app, drilldown)
     return app
 
 

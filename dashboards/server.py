@@ -214,7 +214,9 @@ class WebProcess:
         svc = self.settings.services
         self.alerts = self.alerts or AlertReplica(svc.escalation, svc.inhibit_rules)
         register_alert_routes(server, self.alerts, self.services, lambda: self.alerts_feed)
-        self.console_app = mount_console(server, security, self.alerts, lambda: self.alerts_feed, CONSOLE)
+        from dashboards.console_drilldown import warehouse_sources
+        self.console_app = mount_console(server, security, self.alerts, lambda: self.alerts_feed, CONSOLE,
+                                         drilldown=warehouse_sources(lambda: self.warehouse, self.state, names))
         security.finish(server, app, self.console_app)
         return server
 

@@ -6,8 +6,10 @@ merged away is never counted twice.
 
 from __future__ import annotations
 
-from datetime import date
+import json
+from datetime import date, datetime
 
+from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_DAILY, DOSSIER_EVENTS, KPI_SNAPSHOTS
 
@@ -37,3 +39,32 @@ def received_per_day(wh: Warehouse, since: date) -> list[tuple[str, int]]:
         {"since": since.isoformat()},
     )
     return [(str(d), int(n)) for d, n in rows]
+
+
+def unit_events(wh: Warehouse, unit_code: str, since: datetime) -> list[DossierEvent]:
+    """Every stored event (once per event id) of the dossiers of ``unit_code`` that are still
+    open (no end status 7-10 stored) or have an event at or after ``since``: what a drill-down
+    needs to fold and judge the unit's dossiers of a period started at ``since``, however long
+    ago an open one was received. All of such a dossier's events are read, even one filed under
+    another unit, so its state is the one the stream folds."""
+    rows = wh.query(
+        f"""
+        SELECT any(payload)
+        FROM {wh.database}.{DOSSIER_EVENTS.name}
+        WHERE dossier_code IN (
+            SELECT dossier_code FROM {wh.database}.{DOSSIER_EVENTS.name}
+            WHERE unit_code = {{unit:String}}
+            GROUP BY dossier_code
+            HAVING max(occurred_at) >= toDateTime({{since:UInt32}}) OR countIf(status >= 7 AND status <= 10) = 0
+        )
+        GROUP BY event_id
+        """,
+        {"unit": unit_code, "since": int(since.timestamp())},
+    )
+    events = []
+    for (payload,) in rows:
+        try:
+            events.append(parse_event(json.loads(payload)))
+        except (ValueError, EventRejected) as exc:
+            raise ValueError(f"a stored event of unit {unit_code} does not parse ({exc}): {payload[:200]}") from None
+    return events

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_operator_acknowledges_and_resolves_an_alert_in_the_browser(kafka_bootstrap, unique, tmp_path, artifacts):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -61,7 +62,8 @@ def test_operator_acknowledges_and_resolves_an_alert_in_the_browser(kafka_bootst
 
         driver = chromium(1600, 1000)
         login_browser(driver, base, "dieuhanh", op_password, next_path="/console")
-        wait = WebDriverWait(driver, 30)
+        # The detail is re-rendered every 2 s: an element found just before may be replaced.
+        wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
 
         def select_first_row() -> None:
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#console-table td.dash-select-cell input"))
