@@ -168,7 +168,7 @@ def layout() -> html.Div:
                     style_cell={"fontFamily": "inherit", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                 "backgroundColor": "#0f1a2e", "color": "#e8eef8", "border": "1px solid #1f2f4a",
                                 "fontSize": "15px", "minWidth": "70px"},
-                    style_header={"backgroundColor": "#16233d", "fontWeight": "bold"},
+                    style_header={"fontFamily": "inherit", "backgroundColor": "#16233d", "fontWeight": "bold"},
                     style_data_conditional=[
                         {"if": {"filter_query": '{sev_code} = "critical"', "column_id": "severity"},
                          "backgroundColor": "#7a1f2b"},
