@@ -42,6 +42,12 @@ class LiveState:
         with self.lock:
             self.stats[(payload["component"], payload["instance"])] = dict(payload.get("counters", {}))
 
+    def age_s(self) -> float | None:
+        """Age of the oldest partition's snapshot (cheap: /metrics asks for it on every scrape)."""
+        with self.lock:
+            oldest = min((at for at, _ in self.partials.values()), default=None)
+        return None if oldest is None else time.time() - oldest.timestamp()
+
     def figures(self) -> tuple[datetime | None, dict[str, Tally]]:
         """Per-unit figures summed over partitions, and the time of the oldest partial
         (the wall is only as fresh as its stalest partition)."""
