@@ -5,7 +5,8 @@ the warehouse, and event-to-snapshot latency, against a bare consumer in the sam
   every event (JSON), doing nothing else.
 * Throughput: a topic pre-filled with N events; the Faust worker and the warehouse sink
   start on it; measured from the first event consumed to the last one stored.
-* Latency: new dossiers produced at a steady rate (2,000 events/s by default); for each
+* Latency: once the snapshots count the throughput phase (steady state), new dossiers produced
+  at a steady rate (2,000 events/s by default); for each
   one, the time until a KPI snapshot counts it (snapshots of all partitions summed).
 
 Everything runs embedded on loopback (broker subprocess, worker subprocess, chDB in this
@@ -144,7 +145,7 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
     producer = await start_producer(bootstrap)
     sent: list[tuple[float, int]] = []  # (time the batch was acknowledged, cumulative count)
     latest: dict[int, int] = {}
-    seen_total = [0]
+    seen_total = [-1]  # events of this phase counted by the newest snapshots (-1: not settled yet)
     latencies: list[float] = []
     delivery: list[float] = []  # snapshot computed -> read here: the part that is not the agent's
     worker_lag: list[float] = []  # the worker's own report: produced -> consumed, worst per second
@@ -175,6 +176,11 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
 
     reader = asyncio.create_task(read())
     try:
+        # Steady state first: the snapshots count every event of the throughput phase, so what
+        # follows measures latency at the offered rate, not the catching up on that backlog.
+        settle_by = time.perf_counter() + 120
+        while (len(latest) < partitions or seen_total[0] < 0) and time.perf_counter() < settle_by:
+            await asyncio.sleep(0.1)
         pub = BatchPublisher(producer, topics.dossier_events)
         step = 0.05  # a batch every 50 ms keeps the rate steady
         per_step = max(1, round(rate * step))
