@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 from ioc.alerts.model import Signal
 from ioc.services.figures import FigureBoard
 from ioc.services.model import MetricRejected, ServiceMetric, from_wire
-from ioc.services.rules import LinkWatch
+from ioc.services.rules import LinkWatch, SocWatch
 from ioc.services.settings import ServicesSettings
 from ioc.services.slo import SloWatch
 from ioc.wire import UndecodableMessage, decode_batch
@@ -31,7 +31,7 @@ FIGURES_WINDOW_S = 300.0
 
 
 class ServiceMonitor:
-    """SloWatch + LinkWatch + FigureBoard over one stream of samples.
+    """SloWatch + LinkWatch + SocWatch + FigureBoard over one stream of samples.
 
     Time is the samples' own (event time), never decreasing: a sample older than what was
     already evaluated is counted at the latest time seen, because the burn-rate windows only
@@ -42,6 +42,7 @@ class ServiceMonitor:
                  figures_window_s: float = FIGURES_WINDOW_S) -> None:
         self.slo = SloWatch.from_settings(settings)
         self.links = LinkWatch(commune_names=commune_names)
+        self.soc = SocWatch()
         self.board = FigureBoard(window_s=figures_window_s)
         self.last: datetime | None = None
         self.rejected = 0
@@ -63,6 +64,7 @@ class ServiceMonitor:
             self.board.observe(group)
             signals += self.slo.observe(group, now)
             signals += self.links.observe(group, now)
+            signals += self.soc.observe(group, now)
         return signals
 
     def observe_raw(self, items: Iterable[Any]) -> list[Signal]:
@@ -81,7 +83,7 @@ class ServiceMonitor:
         if self.last is None or now <= self.last:
             return []
         now = self._clock(now)
-        return self.slo.observe([], now) + self.links.observe([], now)
+        return self.slo.observe([], now) + self.links.observe([], now) + self.soc.observe([], now)
 
     def figures(self, now: datetime) -> dict[str, Any]:
         """Figures per system plus the burn rates of its SLOs (JSON-ready)."""

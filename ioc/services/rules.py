@@ -57,3 +57,48 @@ class LinkWatch:
     def _signal(op: str, commune: str, now: datetime, summary: str) -> Signal:
         return Signal(op=op, source="service", system="wan", kind=AlertKind.LINK_DOWN, unit=commune,
                       level="commune", severity="warning", at=now, summary=summary)
+
+
+class SocWatch:
+    """A burst of security alerts from the SOC: one alert while the weighted count of new
+    critical and high SOC alerts in the last ``window_s`` stays high (critical counts
+    ``critical_weight`` times), cleared once it falls below ``clear_below`` (hysteresis, so a
+    burst that thins out slowly does not flap). The SOC's own alerts stay in the SOC's tools:
+    the wall needs to know that something is happening, not every event."""
+
+    def __init__(self, window_s: float = 600.0, raise_at: float = 10.0, clear_below: float = 3.0,
+                 critical_weight: float = 5.0) -> None:
+        self.window_s, self.raise_at, self.clear_below = window_s, raise_at, clear_below
+        self.weights = {"critical": critical_weight, "high": 1.0}
+        self._last: dict[str, float] = {}  # severity -> last cumulative counter value
+        self._new: deque[tuple[datetime, float]] = deque()  # (time, weighted new alerts)
+        self.raised = False
+
+    def observe(self, samples: Sequence[ServiceMetric], now: datetime) -> list[Signal]:
+        for s in samples:
+            if s.system != "soc" or s.metric != "soc_alerts_total":
+                continue
+            severity = s.labels.get("severity", "")
+            before = self._last.get(severity)
+            self._last[severity] = s.value
+            if before is None or severity not in self.weights:
+                continue  # the first value of a counter is its baseline, not news
+            new = s.value - before if s.value >= before else s.value  # a reset counts from zero
+            if new > 0:
+                self._new.append((s.time, new * self.weights[severity]))
+        while self._new and (now - self._new[0][0]).total_seconds() > self.window_s:
+            self._new.popleft()
+        weighted = sum(w for _, w in self._new)
+        if not self.raised and weighted >= self.raise_at:
+            self.raised = True
+            return [self._signal("raise", now, f"Đột biến cảnh báo an toàn thông tin (SOC): {weighted:g} "
+                                               f"điểm nghiêm trọng trong {self.window_s / 60:g} phút")]
+        if self.raised and weighted < self.clear_below:
+            self.raised = False
+            return [self._signal("clear", now, "Cảnh báo an toàn thông tin (SOC) đã trở lại bình thường")]
+        return []
+
+    @staticmethod
+    def _signal(op: str, now: datetime, summary: str) -> Signal:
+        return Signal(op=op, source="service", system="soc", kind=AlertKind.SOC_ALERT, unit=None,
+                      level="province", severity="critical", at=now, summary=summary)

@@ -235,3 +235,20 @@ def test_console_filters_group_and_label_in_both_languages():
     assert (vi[0]["state"], vi[0]["severity"]) == ("Đang cảnh báo", "Nghiêm trọng")
     assert (en[0]["state"], en[0]["severity"]) == ("Firing", "Critical")
     assert vi[0]["group"].startswith("Cổng Dịch vụ công") and en[0]["group"].startswith("Provincial online")
+
+
+def test_a_soc_burst_raises_one_soc_alert_and_it_clears_when_the_burst_is_over():
+    systems = SimulatedSystems(4, COMMUNES, 10.0)
+    systems.sim = type(systems.sim)(seed=4, systems=["soc"], tick_s=10.0)
+    monitor, desk = ServiceMonitor(ServicesSettings()), AlertDesk()
+    assert [e for _, e in run(systems, monitor, desk, T0, 1800, step=10)
+            if e.event.type == "signal" and e.event.kind == AlertKind.SOC_ALERT] == []  # the usual trickle
+    start = T0 + timedelta(seconds=1800)
+    systems.inject(parse_incident("soc:soc_burst", 600), start)
+    logged = run(systems, monitor, desk, start, 2400, step=10)
+    soc = [(at, e.event.op) for at, e in logged if e.event.type == "signal" and e.event.kind == AlertKind.SOC_ALERT]
+    assert [op for _, op in soc] == ["raise", "clear"]
+    assert soc[0][0] - start <= timedelta(minutes=5)  # noticed within minutes of the burst
+    assert soc[1][0] > start + timedelta(seconds=600)  # cleared only after it ended
+    alerts = [a for a in desk.book.alerts() if a.kind == AlertKind.SOC_ALERT]
+    assert len(alerts) == 1 and alerts[0].severity == "critical" and alerts[0].state == "resolved"
