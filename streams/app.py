@@ -43,4 +43,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
 
     register_service_agents(app, settings)
     register_alert_agent(app, settings, bootstrap)
+    from streams.dossier_alerts import register_dossier_alert_rules
+
+    register_dossier_alert_rules(app, settings, bootstrap)
     return app

@@ -74,3 +74,29 @@ class SnapshotAssembler:
         for chunk in pending[1].received.values():
             merged.update(chunk)
         return Snapshot(partition, at, merged)
+
+
+class LatestSnapshots:
+    """The newest complete snapshot of every partition, and their per-unit sum: what every
+    reader of the snapshot topic that is not the web's LiveState needs (rules, rates)."""
+
+    def __init__(self) -> None:
+        self._assembler = SnapshotAssembler()
+        self.partials: dict[int, Snapshot] = {}
+
+    def add(self, payload: dict[str, Any]) -> bool:
+        """One message; True when a partition's figures changed."""
+        snap = self._assembler.add(payload)
+        if snap is None:
+            return False
+        self.partials[snap.partition] = snap
+        return True
+
+    def per_unit(self) -> dict[str, Tally]:
+        total: dict[str, Tally] = {}
+        for snap in self.partials.values():
+            for unit, tally in snap.units.items():
+                into = total.setdefault(unit, {})
+                for key, value in tally.items():
+                    into[key] = into.get(key, 0) + value
+        return total

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 
 import psutil
 import pytest
@@ -20,7 +21,7 @@ from ioc.topics import Topics
 from ioc.config import KafkaSettings
 
 from tests.integration.web_login import create_user, login_session
-from tests.helpers import dossier_events, poll, produce, produce_raw, read_topic
+from tests.helpers import LOCAL, dossier_events, poll, produce, produce_raw, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -122,6 +123,16 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
         tiles = dash_refresh(login_session(base, "lanhdao", password), base)
         assert tiles["tile-in_processing"] == "40"
         assert tiles["tile-ontime_rate"] == "100,00 %"
+
+        # Six dossiers of another unit, received ten days ago and due five days ago: the dossier
+        # rules (threshold 5) raise one overdue alert for that unit, visible to automation.
+        late = dossier_events(6, unit="H44.08", now=datetime.now(LOCAL) - timedelta(days=10), finished_every=0)
+        produce(kafka_bootstrap, topics.dossier_events, late)
+        alerts = poll(lambda: requests.get(f"{base}/api/v1/alerts?state=firing", headers=AUTH, timeout=5).json(),
+                      lambda a: any(x["source"] == "dossier" and x["unit"] == "H44.08" for x in a), 60,
+                      "overdue alert for H44.08")
+        overdue = [x for x in alerts if x["source"] == "dossier" and x["unit"] == "H44.08"]
+        assert len(overdue) == 1 and "6 hồ sơ quá hạn" in overdue[0]["summary"]
     finally:
         took = stop_and_check_nothing_left(proc)
     assert took < 10, f"stopping took {took:.1f} s"
