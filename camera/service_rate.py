@@ -10,11 +10,9 @@ the sum of the newest partial of each partition, and the rate is its growth over
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from typing import Any
 
-from ioc.broker.background import BackgroundLoop
 from ioc.kpi.snapshots import SnapshotAssembler
 
 WINDOW_S = 1800.0  # half an hour: long enough to smooth the counters' bursts
@@ -55,35 +53,3 @@ class ReceptionRates:
             return None
         (t0, n0), (t1, n1) = samples[0], samples[-1]
         return (n1 - n0) * 60.0 / (t1 - t0)
-
-
-class ReceptionFeed(BackgroundLoop):
-    """Keeps :class:`ReceptionRates` current from the KPI-snapshot topic (camera process)."""
-
-    thread_name = "reception-feed"
-
-    def __init__(self, bootstrap: str, snapshots_topic: str, rates: ReceptionRates) -> None:
-        super().__init__()
-        self.bootstrap, self.topic, self.rates = bootstrap, snapshots_topic, rates
-
-    async def _run(self) -> None:
-        import time
-
-        from aiokafka import AIOKafkaConsumer
-
-        while not self.stopping:
-            consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
-                                        auto_offset_reset="latest", enable_auto_commit=False)
-            try:
-                await consumer.start()
-                while not self.stopping:
-                    for messages in (await consumer.getmany(timeout_ms=500)).values():
-                        for m in messages:
-                            try:
-                                self.rates.observe_snapshot(json.loads(m.value), time.time())
-                            except (ValueError, TypeError, AttributeError):
-                                continue  # not a snapshot we understand: the wall logs those
-            except Exception:  # noqa: BLE001 - broker away: try again shortly
-                await self._pause(2.0)
-            finally:
-                await consumer.stop()

@@ -126,10 +126,14 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
     stack = CameraStack(cameras, publisher)
     rates, feed = None, None
     if any(c.unit and any(z.queue for z in c.zones.values()) for c in cameras.values()):
-        from camera.service_rate import ReceptionFeed, ReceptionRates
+        import time
+
+        from camera.service_rate import ReceptionRates
+        from ioc.broker.snapshot_feed import SnapshotFeed
 
         rates = ReceptionRates()
-        feed = ReceptionFeed(bootstrap, Topics.from_settings(settings.kafka).kpi_snapshots, rates).start()
+        feed = SnapshotFeed(bootstrap, Topics.from_settings(settings.kafka).kpi_snapshots,
+                            lambda message: rates.observe_snapshot(message, time.time())).start()
     try:
         stack.start()
         log.info("%d cameras running: %s", len(cameras), ", ".join(cameras))

@@ -9,48 +9,17 @@ takes a repeated raise as the same alert).
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
 from typing import Any
 
 from ioc.alerts.dossier_rules import DossierWatch
-from ioc.broker.background import BackgroundLoop
+from ioc.broker.snapshot_feed import SnapshotFeed
 from ioc.kpi.snapshots import LatestSnapshots
 
 log = logging.getLogger(__name__)
 
 EVALUATE_EVERY_S = 5.0
-
-
-class SnapshotReader(BackgroundLoop):
-    thread_name = "dossier-rules-feed"
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__()
-        self.bootstrap, self.topic = bootstrap, topic
-        self.latest = LatestSnapshots()
-
-    async def _run(self) -> None:
-        from aiokafka import AIOKafkaConsumer
-
-        while not self.stopping:
-            consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
-                                        auto_offset_reset="latest", enable_auto_commit=False)
-            try:
-                await consumer.start()
-                while not self.stopping:
-                    for messages in (await consumer.getmany(timeout_ms=500)).values():
-                        for m in messages:
-                            try:
-                                self.latest.add(json.loads(m.value))
-                            except (ValueError, KeyError, TypeError):
-                                continue
-            except Exception as exc:  # noqa: BLE001 - broker away: try again
-                log.warning("dossier rules: snapshot feed %s; reconnecting", exc)
-                await self._pause(2.0)
-            finally:
-                await consumer.stop()
 
 
 def register_dossier_alert_rules(app: Any, settings: Any, bootstrap: str) -> None:
@@ -64,18 +33,19 @@ def register_dossier_alert_rules(app: Any, settings: Any, bootstrap: str) -> Non
     names = {code: a.name.replace("Ủy ban nhân dân", "UBND") for code, a in tree.by_code.items()}
     watch = DossierWatch(unit_names=names,
                          unit_level=lambda u: tree.by_code[u].serves_level if u in tree.by_code else "province")
-    reader = SnapshotReader(bootstrap, topics.kpi_snapshots)
+    latest = LatestSnapshots()
+    feed = SnapshotFeed(bootstrap, topics.kpi_snapshots, latest.add)
 
     @app.task
-    async def start_reader() -> None:
-        reader.start()
+    async def start_feed() -> None:
+        feed.start()
 
     @app.timer(EVALUATE_EVERY_S)
     async def evaluate_dossier_rules() -> None:
         owns_first = any(tp.topic == topics.dossier_events and tp.partition == 0
                          for tp in app.consumer.assignment())
-        if not owns_first or not reader.latest.partials:
+        if not owns_first or not latest.partials:
             return
-        for signal in watch.observe(reader.latest.per_unit(), datetime.now(timezone.utc)):
+        for signal in watch.observe(latest.per_unit(), datetime.now(timezone.utc)):
             key, value = signal_message(signal)
             await alerts.send(key=key, value=value)

@@ -10,6 +10,7 @@ A message without ``parts`` is a whole snapshot (the format before parts existed
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator
@@ -83,18 +84,22 @@ class LatestSnapshots:
     def __init__(self) -> None:
         self._assembler = SnapshotAssembler()
         self.partials: dict[int, Snapshot] = {}
+        self._lock = threading.Lock()  # fed by a reader thread, read by another
 
     def add(self, payload: dict[str, Any]) -> bool:
         """One message; True when a partition's figures changed."""
-        snap = self._assembler.add(payload)
-        if snap is None:
-            return False
-        self.partials[snap.partition] = snap
-        return True
+        with self._lock:
+            snap = self._assembler.add(payload)
+            if snap is None:
+                return False
+            self.partials[snap.partition] = snap
+            return True
 
     def per_unit(self) -> dict[str, Tally]:
+        with self._lock:
+            snaps = list(self.partials.values())
         total: dict[str, Tally] = {}
-        for snap in self.partials.values():
+        for snap in snaps:
             for unit, tally in snap.units.items():
                 into = total.setdefault(unit, {})
                 for key, value in tally.items():
