@@ -164,7 +164,7 @@ def assert_exact(pipe: Pipeline, good: list[dict[str, Any]], timeout: float = 18
         assert final == len(ids), "a duplicate survives in what the KPIs count"
         stored = {i for (i,) in wh.query(f"SELECT DISTINCT event_id FROM {wh.database}.dossier_events")}
         assert stored == ids
-        report = verify(wh, PARTITIONS, wait_s=60)
+        report = verify(wh, PARTITIONS, wait_s=120)
     finally:
         wh.close()
     assert report.ok, report.differences[:20]

@@ -96,8 +96,8 @@ def test_the_real_pipeline_collector_output():
         def counter_total(self, component: str, counter: str) -> float:
             return {"produced": 900.0, "dead_lettered": 3.0}.get(counter, 0.0)
 
-        def summary(self) -> dict:
-            return {"age_s": 1.5}
+        def age_s(self) -> float:
+            return 1.5
 
     registry = CollectorRegistry()
     registry.register(PipelineCollector(State()))
