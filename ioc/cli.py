@@ -308,7 +308,7 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import datetime, timezone
 
     from ioc.commands.kpi_replay import replay
-    from ioc.commands.verify import warehouse_events
+    from ioc.warehouse.queries import stored_events
     from ioc.kpi.periods import resolve
     from ioc.warehouse.backends import open_warehouse
 
@@ -318,7 +318,9 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
         raise UserInputError(f"ioc kpi: {exc}") from None
     wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
     try:
-        events = warehouse_events(wh)
+        events = stored_events(wh)
+    except ValueError as exc:
+        raise IocError(f"ioc kpi: {exc}") from None
     finally:
         wh.close()
     report = replay(events, chosen, instant, units=args.unit, procedure=args.procedure, province=args.province)

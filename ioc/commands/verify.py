@@ -25,13 +25,14 @@ from typing import Any
 
 from ioc.commands.kpi_replay import read_events, replay
 from ioc.domain.dossier import DossierState, apply_event
-from ioc.domain.events import DossierEvent, EventRejected, parse_event
+from ioc.domain.events import DossierEvent
 from ioc.errors import IocError
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import figures_for
 from ioc.kpi.periods import period_of
 from ioc.warehouse.backends import Warehouse
-from ioc.warehouse.schema import DOSSIER_EVENTS, KPI_SNAPSHOTS
+from ioc.warehouse.queries import stored_events
+from ioc.warehouse.schema import KPI_SNAPSHOTS
 from ioc.wire import partition_for
 
 
@@ -88,15 +89,10 @@ def latest_snapshots(wh: Warehouse) -> dict[int, PartitionSnapshot]:
 
 
 def warehouse_events(wh: Warehouse) -> list[DossierEvent]:
-    """Every stored event once (the table may still hold an unmerged duplicate)."""
-    rows = wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id")
-    events = []
-    for (payload,) in rows:
-        try:
-            events.append(parse_event(json.loads(payload)))
-        except (ValueError, EventRejected) as exc:
-            raise VerifyFailed(f"ioc verify: a stored event does not parse ({exc}): {payload[:200]}") from None
-    return events
+    try:
+        return stored_events(wh)
+    except ValueError as exc:
+        raise VerifyFailed(f"ioc verify: {exc}") from None
 
 
 # --- comparing -------------------------------------------------------------------------------------

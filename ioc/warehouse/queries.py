@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.warehouse.backends import Warehouse
@@ -61,10 +62,20 @@ def unit_events(wh: Warehouse, unit_code: str, since: datetime) -> list[DossierE
         """,
         {"unit": unit_code, "since": int(since.timestamp())},
     )
+    return _events(rows, f"of unit {unit_code} ")
+
+
+def stored_events(wh: Warehouse) -> list[DossierEvent]:
+    """Every stored event once (the table may still hold an unmerged duplicate)."""
+    return _events(wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id"))
+
+
+def _events(rows: list[tuple[Any, ...]], what: str = "") -> list[DossierEvent]:
+    """Stored payloads back into events; one that no longer parses is a ValueError naming it."""
     events = []
     for (payload,) in rows:
         try:
             events.append(parse_event(json.loads(payload)))
         except (ValueError, EventRejected) as exc:
-            raise ValueError(f"a stored event of unit {unit_code} does not parse ({exc}): {payload[:200]}") from None
+            raise ValueError(f"a stored event {what}does not parse ({exc}): {payload[:200]}") from None
     return events
