@@ -116,8 +116,10 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
         def metric(text: str, name: str) -> float:
             return next(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + " "))
 
+        # Each process reports its counters every second: wait for both reports, not one.
         text = poll(lambda: requests.get(f"{base}/metrics", timeout=2).text,
-                    lambda t: metric(t, "ioc_events_stored_total") == 80, 30, "/metrics stored")
+                    lambda t: metric(t, "ioc_events_stored_total") == 80
+                    and metric(t, "ioc_events_consumed_total") >= 80, 30, "/metrics stored and consumed")
         assert metric(text, "ioc_events_consumed_total") >= 80
         assert metric(text, "ioc_events_dead_lettered_total") == 3
         tiles = dash_refresh(login_session(base, "lanhdao", password), base)
