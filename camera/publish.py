@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -57,6 +58,9 @@ class CameraPublisher:
         self.frames_topic = topics.camera_frames
         self.alerts_topic = topics.alerts
         self.failures = 0
+        # Which came last, an acknowledged send or a failed one (readiness: the last one went through).
+        self._last_ok: float | None = None
+        self._last_failed: float | None = None
         if producer is None:
             from kafka import KafkaProducer
             from kafka.errors import KafkaError
@@ -73,12 +77,22 @@ class CameraPublisher:
     def _send(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         try:
             future = self.producer.send(topic, value, key=key.encode("utf-8"), headers=headers)
+            future.add_callback(self._sent)
             future.add_errback(self._failed, topic, key)
         except Exception as exc:  # noqa: BLE001 - KafkaError, timeouts: drop, never stall a camera
             self._failed(exc, topic, key)
 
+    def _sent(self, _metadata: Any = None) -> None:
+        self._last_ok = time.monotonic()
+
+    def connected(self) -> bool:
+        """The broker acknowledged a send, and nothing failed since."""
+        ok, failed = self._last_ok, self._last_failed
+        return ok is not None and (failed is None or ok >= failed)
+
     def _failed(self, exc: BaseException, topic: str, key: str) -> None:
         self.failures += 1
+        self._last_failed = time.monotonic()
         log.warning("camera %s: not published to %s (%s)", key, topic, exc)
 
     def publish(self, record: dict[str, Any]) -> None:

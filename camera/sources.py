@@ -6,9 +6,11 @@ skipped by the analysis rate is decoded but never converted to colour. ``grab()`
 the frame's timestamp (epoch seconds), None at the end of a file, and raises
 :class:`SourceError` when the stream failed (the worker then reconnects with backoff).
 
-Timestamps are the source's clock: wall time for live streams, and for files and synthetic
-scenes the video position added to the time the source was first opened, so a file is
-analysed as fast as the CPU allows yet its intervals are in seconds of video.
+Timestamps are the source's clock: the project's clock (``ioc.clock``: wall time, or running
+on from ``IOC_NOW``, so camera records share the alert desk's and the wall's timeline) for live
+streams, and for files and synthetic scenes the video position added to the time the source was
+first opened, so a file is analysed as fast as the CPU allows yet its intervals are in seconds
+of video. Pacing sleeps on differences of that clock, which runs at real speed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import cv2
 import numpy as np
+
+from ioc import clock
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
@@ -80,11 +84,11 @@ class _Pacer:
 
     def due(self, index: int) -> float:
         if self.origin is None:
-            self.origin = time.time() - index / self.rate
+            self.origin = clock.time() - index / self.rate
         return self.origin + index / self.rate
 
     def wait(self, index: int) -> None:
-        delay = self.due(index) - time.time()
+        delay = self.due(index) - clock.time()
         if delay > 0:
             time.sleep(delay)
 
@@ -142,7 +146,7 @@ class VideoSource(Source):
             cap.set(cv2.CAP_PROP_POS_FRAMES, self._position)  # resume after a reconnect
         self._cap = cap
         if self._origin is None:
-            self._origin = math.floor(time.time())
+            self._origin = math.floor(clock.time())
         if self.live and not self.stream and self._pacer is None:
             self._pacer = _Pacer(self.fps)
 
@@ -166,7 +170,7 @@ class VideoSource(Source):
         if self._pacer is not None:
             return self._pacer.due(self.index)  # when a camera would have sent it: lag shows
         if self.live:
-            return time.time()
+            return clock.time()
         assert self._origin is not None
         return self._origin + self.index / self.fps
 
@@ -245,7 +249,7 @@ class SyntheticSource(Source):
         if self._background is None:
             self._build()
         if self._origin is None:
-            self._origin = math.floor(time.time())
+            self._origin = math.floor(clock.time())
 
     def _build(self) -> None:
         w, h = self.size
@@ -288,7 +292,7 @@ class SyntheticSource(Source):
         if self._pacer is not None:
             return self._pacer.due(self.index)
         if self.live:
-            return time.time()
+            return clock.time()
         assert self._origin is not None
         return self._origin + self.index / self.fps
 

@@ -20,10 +20,12 @@ import numpy as np
 from camera.alerts import health_signals, startup_clears
 from camera.config import CameraConfig, load_cameras
 from camera.worker import CameraWorker
+from ioc import clock as ioc_clock
 from ioc.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+CAMERA_CONDITIONS = ("producer", "cameras")
 STOP_WAIT_S = 3.0  # then the threads are abandoned (daemons): `ioc up` stops within its budget
 
 
@@ -49,11 +51,9 @@ class CameraStack:
 
     def __init__(self, cameras: dict[str, CameraConfig], publisher: Any,
                  clock: Callable[[], datetime] | None = None) -> None:
-        from datetime import timezone
-
         self.cameras = cameras
         self.publisher = publisher
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or ioc_clock.now  # the sources' clock: startup records line up with theirs
         self.workers: dict[str, CameraWorker] = {}
 
     def _emit(self, camera_id: str, config: CameraConfig) -> Callable[[dict[str, Any]], None]:
@@ -119,8 +119,12 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
     from camera.publish import CameraPublisher
     from ioc.topics import Topics
 
+    from ioc.health import serve_health
+
     cameras = configured_cameras(settings)
     publisher = CameraPublisher(bootstrap, Topics.from_settings(settings.kafka))
+    # Live: this loop turns every second. Ready: connected to Kafka and a camera is running.
+    health, health_server = serve_health(settings, "cameras", CAMERA_CONDITIONS)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     stack = CameraStack(cameras, publisher)
@@ -131,14 +135,19 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
         from camera.service_rate import ReceptionRates
         from ioc.broker.snapshot_feed import SnapshotFeed
 
-        rates = ReceptionRates()
+        rates = ReceptionRates()  # growth of counters over real seconds: the real clock measures it
         feed = SnapshotFeed(bootstrap, Topics.from_settings(settings.kafka).kpi_snapshots,
                             lambda message: rates.observe_snapshot(message, time.time())).start()
     try:
         stack.start()
         log.info("%d cameras running: %s", len(cameras), ", ".join(cameras))
         ended: set[str] = set()
-        while not stop.wait(1.0):
+        while True:
+            health.beat()
+            health.set("producer", publisher.connected())
+            health.set("cameras", any(not w.done for w in stack.workers.values()))
+            if stop.wait(1.0):
+                break
             if rates is not None:
                 stack.join_reception_rates(rates)
             for camera_id, w in stack.workers.items():
@@ -151,6 +160,7 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
             feed.stop()
         stack.stop()
         publisher.close(timeout_s=2.0)
+        health_server.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

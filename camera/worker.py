@@ -35,6 +35,7 @@ from camera.analysis import FrameAnalyzer, FrameResult, waiting_time_s
 from camera.config import CameraConfig
 from camera.health import Health, HealthMonitor
 from camera.sources import Frame, Source, SourceError
+from ioc import clock as ioc_clock
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,7 @@ class CameraWorker:
 
     def __init__(self, camera_id: str, config: CameraConfig, source: Source, emit: Emit, *,
                  seconds: float | None = None, thumbnails: ThumbnailSink | None = None,
-                 opened: bool = False, clock: Callable[[], float] = time.time) -> None:
+                 opened: bool = False, clock: Callable[[], float] = ioc_clock.time) -> None:
         self.camera_id = camera_id
         self.config = config
         self.source = source

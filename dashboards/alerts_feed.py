@@ -18,10 +18,10 @@ import copy
 import json
 import logging
 import threading
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable
 
+from ioc import clock
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
 from ioc.alerts.model import Action, AlertEventRejected
 from streams.alerts import LogEntry, decode_log_entry
@@ -107,7 +107,7 @@ class ServiceHealth:
 
     def latest(self, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """``{system_id: {"figures", "at", "age_s"}}``: the age is of the newest sample behind them."""
-        now = now or datetime.now(timezone.utc)
+        now = now or clock.now()  # the samples were stamped by the project clock
         with self.lock:
             items = list(self._systems.items())
         return {sid: {"figures": fig, "at": at.isoformat(), "age_s": max(0.0, (now - at).total_seconds())}
@@ -203,7 +203,7 @@ class AlertsFeed(BackgroundLoop):
 
 
 def now_utc() -> datetime:
-    return datetime.fromtimestamp(time.time(), tz=timezone.utc)
+    return clock.now()  # an operator's action joins the alert desk's timeline
 
 
 # -- HTTP (contracts.md §5) ----------------------------------------------------------------

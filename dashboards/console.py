@@ -16,7 +16,7 @@ Vietnamese by default; ``?lang=en`` (the same switch as the sign-in pages) for E
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from dash import Input, Output, State, ctx, dash_table, dcc, html
 from dashboards import console_drilldown
 from dashboards.alerts_feed import ActionRefused, AlertReplica, CONFIRM_WAIT_S, build_action
 from dashboards.i18n import pick_lang, t
+from ioc import clock
 from ioc.alerts.model import STATES, AlertEventRejected
 from ioc.services.catalogue import SYSTEMS
 
@@ -312,7 +313,7 @@ def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any]) -> 
         body = {"action": action, "comment": (comment or "").strip() or None,
                 "assignee": (assignee or "").strip() or None if action == "assign" else None}
         try:
-            event = build_action(selected, body, principal.username, datetime.now(timezone.utc))
+            event = build_action(selected, body, principal.username, clock.now())
             publisher = feed()
             if publisher is None:
                 raise ActionRefused("the alert feed is not running")

@@ -26,6 +26,7 @@ import dash
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 
 from dashboards.i18n import pick_lang, t
+from ioc import clock as ioc_clock
 from ioc.commands.kpi_replay import fold
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
@@ -260,7 +261,7 @@ def _version(rows: list[dict[str, Any]]) -> str:
 
 def register(app: dash.Dash, sources: DrilldownSources | None, now: Callable[[], datetime] | None = None) -> None:
     """The panel's callbacks on ``app`` (call inside the console's role declaration)."""
-    clock = now or (lambda: datetime.now(timezone.utc))
+    clock = now or ioc_clock.now
 
     @app.callback(Output("console-dd-unit", "options"), Output("console-dd-kpi", "options"),
                   Input("console-tick", "n_intervals"), Input("console-dd-unit", "value"),

@@ -169,6 +169,8 @@ TEXT: dict[str, dict[str, str]] = {
     "kind_link_down": {"vi": "Mất kết nối WAN", "en": "WAN link down"},
     "kind_soc_alert": {"vi": "Cảnh báo an toàn thông tin", "en": "Security alert"},
     "kind_camera_health": {"vi": "Sự cố camera", "en": "Camera fault"},
+    "kind_pakn_near_limit": {"vi": "PAKN sắp đến hạn", "en": "Petitions near their limit"},
+    "kind_pakn_overdue": {"vi": "PAKN quá hạn", "en": "Petitions overdue"},
     "level_commune": {"vi": "xã", "en": "commune"},
     "level_province": {"vi": "tỉnh", "en": "province"},
     # the console's dossier drill-down (dashboards/console_drilldown.py)

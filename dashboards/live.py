@@ -7,13 +7,13 @@ import asyncio
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from ioc import clock
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import merge, province_total, wall_view
 from ioc.kpi.snapshots import SnapshotAssembler
@@ -46,7 +46,7 @@ class LiveState:
         """Age of the oldest partition's snapshot (cheap: /metrics asks for it on every scrape)."""
         with self.lock:
             oldest = min((at for at, _ in self.partials.values()), default=None)
-        return None if oldest is None else time.time() - oldest.timestamp()
+        return None if oldest is None else clock.time() - oldest.timestamp()  # stamped by the workers' clock
 
     def figures(self) -> tuple[datetime | None, dict[str, Tally]]:
         """Per-unit figures summed over partitions, and the time of the oldest partial
@@ -59,10 +59,10 @@ class LiveState:
 
     def summary(self) -> dict[str, Any]:
         updated, per_unit = self.figures()
-        at = updated or datetime.now().astimezone()
+        at = updated or clock.now()
         return {
             "updated_at": updated.isoformat() if updated else None,
-            "age_s": (time.time() - updated.timestamp()) if updated else None,
+            "age_s": (clock.time() - updated.timestamp()) if updated else None,
             "province": wall_view(province_total(per_unit), at),
             "units": {u: wall_view(t, at) for u, t in sorted(per_unit.items())},
         }

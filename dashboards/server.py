@@ -13,7 +13,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dash
@@ -27,8 +27,10 @@ from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFee
 from dashboards.alerts_feed import AlertReplica, AlertsFeed, ServiceHealth, alert_route_access, register_alert_routes
 from dashboards.live import LiveFeed, LiveState
 from dashboards.public import PublicSurface, mount_public
+from ioc import clock
 from ioc.config import Settings
-from ioc.ingest.api import INGEST_PATH, register_ingest_routes
+from ioc.health import check_parts
+from ioc.ingest.api import INGEST_PATH, PAKN_INGEST_PATH, register_ingest_routes
 from ioc.ingest.publishing import KafkaEventPublisher
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
@@ -36,6 +38,8 @@ from ioc.warehouse.queries import received_per_day, table_counts
 from ioc.warehouse.sink import WarehouseSink, run_sink
 
 log = logging.getLogger(__name__)
+
+PART_CHECK_TIMEOUT_S = 1.0  # a part that does not answer /readyz this fast is not ready
 
 PIPELINE_COUNTERS = (
     # metric name, component, counter, help
@@ -102,6 +106,10 @@ class SinkThread:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def ready(self) -> bool:
+        return self.alive and self.error is None and self.sink.health.ready
+
 
 # Who may call each route of this process (the wall's Dash routes: WebSecurity.protect_dash).
 ROUTE_ACCESS: dict[str, Access] = {
@@ -113,6 +121,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     "/wall": Access(WALL, Kind.page),
     # Source systems authenticate with their own bearer tokens (ioc/ingest/tokens.py); no cookie, no CSRF.
     INGEST_PATH: open_access(same_origin=False),
+    PAKN_INGEST_PATH: open_access(same_origin=False),  # bearer tokens of source systems, as INGEST_PATH
     **CAMERA_ROUTE_ACCESS,  # /cameras, /camera/<id>/thumbnail.jpg and live.jpg, /api/v1/cameras
     **alert_route_access(),  # GET /api/v1/alerts, POST /api/v1/alerts/<id>/actions, GET /api/v1/services
 }
@@ -136,6 +145,7 @@ class WebProcess:
     feed: LiveFeed | None = None
     sink: SinkThread | None = None
     ingest_publisher: KafkaEventPublisher | None = None
+    pakn_publisher: KafkaEventPublisher | None = None
 
     security: WebSecurity | None = None
     dash_app: dash.Dash | None = None  # the wall (tests enumerate its callbacks)
@@ -154,13 +164,25 @@ class WebProcess:
 
         @server.get("/healthz")
         def healthz() -> Any:
+            # This process (its live feed; the embedded sink: warehouse answering, partitions
+            # assigned), then every other part of the stack `ioc up` listed (web.parts): their
+            # /readyz, asked now, so a part that stopped or hangs is named at once.
+            sink_ready = self.sink.ready if self.sink else None
             checks = {
                 "broker": self.state.connected,
-                "sink": (self.sink.alive and self.sink.error is None) if self.sink else None,
+                "sink": sink_ready,
                 "snapshot_age_s": self.state.age_s(),
             }
-            ok = self.state.connected and (self.sink is None or checks["sink"])
-            return flask.jsonify({"status": "ok" if ok else "degraded", "checks": checks}), 200 if ok else 503
+            parts: dict[str, Any] = {"web": {"ready": self.state.connected}}
+            if self.sink:
+                parts["sink"] = {**self.sink.sink.health.report(), "ready": bool(sink_ready)}
+            parts.update(check_parts(dict(self.settings.web.parts), PART_CHECK_TIMEOUT_S))
+            not_ready = [name for name, part in parts.items() if not part["ready"]]
+            body = {"status": "degraded" if not_ready else "ok", "checks": checks, "parts": parts,
+                    "not_ready": not_ready}
+            if not_ready:
+                body["error"] = f"not ready: {', '.join(not_ready)}"
+            return flask.jsonify(body), 503 if not_ready else 200
 
         @server.get("/metrics")
         def metrics() -> Any:
@@ -193,7 +215,7 @@ class WebProcess:
             # Sources are read at call time: the alert replica is created further down.
             self.wall_engine = wall.register(
                 app, self.state, None,
-                lambda: received_per_day(self.warehouse, date.today() - timedelta(days=14)), names,
+                lambda: received_per_day(self.warehouse, clock.today() - timedelta(days=14)), names,
                 options=wall_options, service_figures=lambda: self.services.latest(),
                 camera_tiles=lambda: self.cameras.tiles(),
                 alerts=lambda: self.alerts.api_view() if self.alerts else [],
@@ -201,7 +223,9 @@ class WebProcess:
         # Its Kafka producer is created on the first request, so the web starts before Kafka answers.
         self.ingest_publisher = KafkaEventPublisher(self.bootstrap, topics.dossier_events,
                                                     timeout_s=self.settings.ingest.publish_timeout_s)
-        register_ingest_routes(server, self.settings, self.ingest_publisher)
+        self.pakn_publisher = KafkaEventPublisher(self.bootstrap, topics.pakn_events, key_field="pakn_code",
+                                                  timeout_s=self.settings.ingest.publish_timeout_s)
+        register_ingest_routes(server, self.settings, self.ingest_publisher, self.pakn_publisher)
         self.cameras.stale_after_s = self.settings.camera.stale_after_s
         register_camera_routes(server, self.cameras, self.warehouse)
         from ioc.reference.units import province
@@ -243,6 +267,8 @@ class WebProcess:
             self.feed.stop()
         if self.ingest_publisher:
             self.ingest_publisher.close()
+        if self.pakn_publisher:
+            self.pakn_publisher.close()
 
 
 def serve(web: WebProcess) -> None:

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from types import ModuleType
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode
@@ -39,6 +39,7 @@ from dashboards.live import LiveState
 from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
 from dashboards.wall_format import fmt_int, fmt_rate, is_stale
 from dashboards.wall_model import Model, ModelCache, diff, put, slot, version_of
+from ioc import clock as ioc_clock
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,7 @@ def layout(options: WallOptions | int = WallOptions()) -> html.Div:
     """The static page; every text and figure is then set by the tick callback."""
     if isinstance(options, int):  # the old signature: the refresh interval in ms
         options = WallOptions(refresh_ms=options)
-    empty = WallData(now=datetime.now(timezone.utc), stale_after_s=options.stale_after_s, age_s=None,
+    empty = WallData(now=ioc_clock.now(), stale_after_s=options.stale_after_s, age_s=None,
                      province={}, units={}, communes={}, tallies={},
                      directory=UnitDirectory(options.province_code, {}, {}))
     m = chrome_model(empty, View(options.scenes[0], False, "vi"), options.scenes)
@@ -224,7 +225,7 @@ class WallEngine:
                  camera_tiles: Callable[[], list[dict]] | None = None,
                  alerts: Callable[[], list[dict]] | None = None,
                  alerts_age_s: Callable[[], float | None] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = ioc_clock.now,
                  background: bool = False) -> None:
         self.state, self.options, self.directory = state, options, directory
         self.sources = {"services": service_figures, "cameras": camera_tiles, "alerts": alerts}
@@ -328,8 +329,9 @@ class WallEngine:
                         self._models_of(frame, view)
             except Exception:  # noqa: BLE001 - keep building; requests build their own meanwhile
                 log.exception("wall: building a frame failed")
-            # Just after the next second starts, so the frame is ready before the browsers' ticks.
-            self._stop.wait(1.02 - (time.time() % 1.0))
+            # Just after the next second of the clock the wall shows starts, so the frame is ready
+            # before the browsers' ticks.
+            self._stop.wait(1.02 - (self.clock().timestamp() % 1.0))
 
     def stop(self) -> None:
         self._stop.set()

@@ -3,13 +3,16 @@
     broker (embedded Tansu, or an existing cluster) -> topics
     -> warehouse (embedded chDB owned by the web process, or a ClickHouse server + a sink process)
     -> stream worker (Faust) -> web (wall, /healthz, /metrics) -> simulator
+    -> every part ready (the web's /healthz asks each part's /readyz) -> the URLs are printed
 
 Every part but the broker binary is this same program (`ioc run PART`) in a child process
-of its own, so a crash of one is seen, and Ctrl-C stops them all in reverse order.
+of its own, so a crash of one is seen, and Ctrl-C stops them all in reverse order. Each serves
+its liveness and readiness on a free port `ioc up` gives it (ioc/health.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -21,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ioc import clock
 from ioc.broker.admin import ensure_topics
 from ioc.broker.embedded import EmbeddedBroker
 from ioc.config import Settings
 from ioc.errors import DependencyError
-from ioc.process import require_free_port, spawn, stop, wait_until
+from ioc.process import free_port, require_free_port, spawn, stop, wait_until
 from ioc.topics import topic_specs
 
 # The composition root may know the outer layers: it starts them.
@@ -34,6 +38,7 @@ from dashboards.auth import ensure_first_admin, users_path
 log = logging.getLogger(__name__)
 
 STOP_BUDGET_S = 9.0  # the contract: everything stopped within 10 s of Ctrl-C
+READY_TIMEOUT_S = 180.0  # from the last part started to every part ready (a worker recovering its tables)
 
 
 def settings_env(overrides: dict[str, Any], prefix: str = "IOC_") -> dict[str, str]:
@@ -64,6 +69,7 @@ class IocApp:
     children: list[Child] = field(default_factory=list)
     bootstrap: str = ""
     first_admin: tuple[str, str] | None = None  # created by this start, printed once
+    health_ports: dict[str, int] = field(default_factory=dict)  # part -> port of its /livez, /readyz
 
     @property
     def log_dir(self) -> Path:
@@ -77,11 +83,17 @@ class IocApp:
         env.update(settings_env(self.overrides))
         env["IOC_KAFKA_BOOTSTRAP"] = self.bootstrap
         env["IOC_DATA_DIR"] = str(Path(self.settings.data_dir).resolve())
+        env.update(clock.env())  # IOC_NOW + IOC_NOW_ANCHOR: every part judges "now" as this process does
         return env
 
     def _start_child(self, name: str, *args: str) -> Child:
         log_path = self.log_dir / f"{name}.log"
-        proc = spawn([sys.executable, "-m", "ioc", *args], log_path=log_path, env=self._child_env())
+        env = self._child_env()
+        if name == "web":  # /healthz asks every other part's /readyz
+            env["IOC_WEB__PARTS"] = ",".join(f"{n}={url}" for n, url in self.part_health_urls.items())
+        else:  # every part serves its /livez and /readyz on a port of its own (they share this host)
+            env["IOC_HEALTH__PORT"] = str(self.health_ports[name])
+        proc = spawn([sys.executable, "-m", "ioc", *args], log_path=log_path, env=env)
         child = Child(name, proc, log_path)
         self.children.append(child)
         return child
@@ -91,18 +103,70 @@ class IocApp:
         s = self.settings
         self.log_dir.mkdir(parents=True, exist_ok=True)
         require_free_port(s.web.host, s.web.port, "web app")
+        self.plan_parts()
         self.first_admin = ensure_first_admin(users_path(s))
         self.start_broker()
         self.start_warehouse()
+        self.restore_broker()
+        self.publish_catalogue()
         self._start_child("worker", "run", "worker")
         web = self._start_child("web", "run", "web", *(["--with-sink"] if s.embedded_clickhouse else []))
         self.wait_web(web)
         if s.simulator.enabled:
             self._start_child("simulator", "simulate", "--rate", str(s.simulator.rate), "--seed", str(s.simulator.seed),
-                              "--backfill-days", str(s.simulator.backfill_days))
+                              "--backfill-days", str(s.simulator.backfill_days),
+                              "--state", str(Path(s.data_dir, "simulator", "state.json").resolve()))
         self.start_services()
         if s.camera.enabled:  # camera.file, or a demo set so the wall has a camera grid
             self._start_child("cameras", "run", "cameras")
+        self.wait_ready()
+
+    def plan_parts(self) -> None:
+        """The parts besides the broker and the web that this start runs, each with a free port for
+        its health server, so the web (started before some of them) knows them all."""
+        s = self.settings
+        names = ["worker"]
+        names += [] if s.embedded_clickhouse else ["sink"]  # embedded: the web process runs the sink
+        names += ["simulator"] if s.simulator.enabled else []
+        names += ["services-sim"] if s.simulator.enabled and s.services.simulator.enabled else []
+        names += ["scraper"] if s.services.scrape else []
+        names += ["cameras"] if s.camera.enabled else []
+        self.health_ports = {name: free_port(s.health.host) for name in names}
+
+    @property
+    def part_health_urls(self) -> dict[str, str]:
+        host = self.settings.health.host
+        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        return {name: f"http://{host}:{port}/readyz" for name, port in self.health_ports.items()}
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        """Until the web's /healthz is 200: the web, and every part it asks, is ready (the worker
+        has its partitions and its tables, the services simulator has read its control topic...).
+        The URLs are printed after this, so nothing sent to the stack from then on is missed.
+        A part that exits meanwhile, or is still not ready after ``timeout``, is named."""
+        url = f"http://{self.settings.web.host}:{self.settings.web.port}/healthz"
+        deadline = time.monotonic() + timeout
+        not_ready: list[str] = ["web"]
+        while True:
+            for child in self.children:
+                if child.proc.poll() is not None:
+                    raise DependencyError(f"{child.name} exited before it was ready (see {child.log_path})")
+            if self.broker and self.broker.proc and self.broker.proc.poll() is not None:
+                raise DependencyError(f"the embedded Kafka broker exited (see {self.log_dir / 'broker.log'})")
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    return
+            except urllib.error.HTTPError as exc:
+                try:
+                    not_ready = list(json.loads(exc.read()).get("not_ready") or not_ready)
+                except ValueError:
+                    pass
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                logs = ", ".join(str(self.log_dir / f"{name}.log") for name in not_ready)
+                raise DependencyError(f"{', '.join(not_ready)} not ready after {timeout:.0f} s (see {logs})")
+            time.sleep(0.25)
 
     def start_services(self) -> None:
         """The simulated e-government systems (incidents via `ioc simulate --incident`) and the
@@ -121,6 +185,40 @@ class IocApp:
         else:
             self.bootstrap = str(s.kafka.bootstrap)
         ensure_topics(self.bootstrap, topic_specs(s.kafka), s.kafka.replication_factor)
+
+    def publish_catalogue(self) -> None:
+        """The procedure catalogue topic: the packaged SAMPLE unless it holds one already (an
+        import, or a restore); stored by the sink below any imported row (ioc.commands.catalogue_import)."""
+        from ioc.commands.catalogue_import import publish_sample_if_empty
+
+        publish_sample_if_empty(self.bootstrap, self.settings)
+
+    def restore_broker(self, timeout: float = 600.0) -> None:
+        """The embedded broker starts empty (Tansu in memory): put the worker's dossier table and
+        the alert log back from the warehouse before the worker starts (`ioc restore`, a child
+        of its own: chDB admits one process per data directory, and the web opens it next)."""
+        from ioc.commands.restore import has_warehouse
+
+        s = self.settings
+        if not (s.embedded_kafka and s.kafka.embedded_restore and has_warehouse(s)):
+            return
+        log_path = self.log_dir / "restore.log"
+        with open(log_path, "ab"):
+            size = log_path.stat().st_size
+        proc = spawn([sys.executable, "-m", "ioc", "restore"], log_path=log_path, env=self._child_env())
+        try:
+            status = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+            raise DependencyError(f"restoring the stream from the warehouse took over {timeout:.0f} s "
+                                  f"(see {log_path})") from None
+        if status != 0:
+            raise DependencyError(f"restoring the stream from the warehouse failed (see {log_path})")
+        with open(log_path, "rb") as f:  # its summary line, for the start-up messages
+            f.seek(size)
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                if line.startswith('{"restore"'):
+                    print(f"  {json.loads(line)['summary']}", flush=True)
 
     def start_warehouse(self) -> None:
         s = self.settings

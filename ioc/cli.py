@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from ioc import clock
 from ioc.config import Settings, load_settings
 from ioc.errors import IocError, UserInputError
 
@@ -55,6 +56,10 @@ def build_parser() -> Parser:
     sim.add_argument("--seed", type=int)
     sim.add_argument("--backfill-days", type=int, help="days of history simulated first")
     sim.add_argument("--out", help="write JSONL to this file instead of the broker")
+    sim.add_argument("--pakn-out", metavar="FILE", help="with --out: also write the petitions (PAKN events, "
+                     "contracts.md §2c) that follow the simulated dossiers to this JSONL file")
+    sim.add_argument("--state", metavar="FILE", help="keep the simulator's state in FILE: started again, it goes on "
+                     "from its last checkpoint instead of simulating the history anew (`ioc up` does)")
     sim.add_argument("--incident", metavar="SYSTEM:KIND",
                      help="inject an incident into the running stack's simulated systems (e.g. portal:outage) and exit")
 
@@ -77,6 +82,11 @@ def build_parser() -> Parser:
     kpi.add_argument("--unit", action="append", metavar="CODE", help="replay: only this unit (repeatable)")
     kpi.add_argument("--procedure", metavar="CODE", help="replay: only this procedure's dossiers (adds 2.2)")
     kpi.add_argument("--province", metavar="CODE", default="PROVINCE", help="replay: code of the all-units row")
+    kpi.add_argument("--catalogue", metavar="FILE", help="replay: procedure catalogue (CSV/XLSX/JSONL): groups 1, 3, 4.5a, 4.x")
+    kpi.add_argument("--pakn", metavar="FILE", help="replay: petition (PAKN) events, JSONL/CSV: 5.1-5.3 and complaints in 5.4")
+    kpi.add_argument("--national-report", metavar="FILE",
+                     help="replay: dossiers reported to the national portal (unit_code, period, dossiers): 1.4")
+    kpi.add_argument("--profile", metavar="NAME", help="scoring profile: v1 (default, by date) or full-online")
     kpi.add_argument("--format", choices=["json"], default="json")
 
     wh = sub.add_parser("warehouse", help="warehouse maintenance")
@@ -96,6 +106,12 @@ def build_parser() -> Parser:
     ver.add_argument("--clickhouse", metavar="URL")
     ver.add_argument("--data-dir")
 
+    res = sub.add_parser("restore", help="put the embedded broker's dossier table and alert log back from the "
+                         "warehouse (`ioc up` does before the worker starts); an empty broker only")
+    res.add_argument("--kafka", metavar="HOST:PORT[,...]")
+    res.add_argument("--clickhouse", metavar="URL")
+    res.add_argument("--data-dir")
+
     users = sub.add_parser("users", help="accounts of the wall and the console")
     users.add_argument("action", choices=["add"])
     users.add_argument("username")
@@ -106,8 +122,20 @@ def build_parser() -> Parser:
     users.add_argument("--data-dir")
 
     imp = sub.add_parser("import", help="publish a historical export of dossier events to the dossier topic")
-    imp.add_argument("file", help="CSV (UTF-8) or .xlsx with the event field names as columns, or JSONL")
+    imp.add_argument("file", nargs="?", help="CSV (UTF-8) or .xlsx with the event field names as columns, or JSONL")
+    imp.add_argument("--pakn", metavar="FILE", help="petition (PAKN) events, contracts.md §2c (JSONL, CSV or .xlsx), "
+                     "to the petition topic")
     imp.add_argument("--source", help="the system the export comes from (ioc-source header; default: the file name)")
+
+    cat = sub.add_parser("catalogue", help="the procedure catalogue (contracts.md §2b)")
+    cat.add_argument("action", choices=["import"], help="import: validate FILE, store it in the warehouse and "
+                     "publish it on the catalogue topic")
+    cat.add_argument("file", help="CSV (',' or ';'), .xlsx or JSONL with the §2b column names")
+    cat.add_argument("--kafka", metavar="HOST:PORT[,...]", help="the broker (IOC_KAFKA_BOOTSTRAP; default: the one "
+                     "`ioc up` starts)")
+    cat.add_argument("--clickhouse", metavar="URL", help="clickhouse://user:pass@host:9000/db (IOC_CLICKHOUSE_URL)")
+    cat.add_argument("--data-dir", help="the embedded warehouse's directory")
+    cat.add_argument("--format", choices=["text", "json"], default="text")
 
     ing = sub.add_parser("ingest", help="the dossier-event ingest API")
     ing.add_argument("action", choices=["hash-token"],
@@ -169,9 +197,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.part == "worker":
         import faust
 
+        from ioc.health import serve_health
         from streams.app import create_app
+        from streams.health import WORKER_CONDITIONS, watch_worker
 
         app = create_app(settings, bootstrap)
+        watch_worker(app, serve_health(settings, "worker", WORKER_CONDITIONS)[0])
         worker = faust.Worker(app, loglevel="info", quiet=True)
         worker.execute_from_commandline()
         return 0
@@ -193,12 +224,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import os
     import socket
 
+    from ioc.health import serve_health
     from ioc.topics import Topics
-    from ioc.warehouse.sink import WarehouseSink, run_sink
+    from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
 
     topics = Topics.from_settings(settings.kafka)
     ch = settings.clickhouse
-    sink = WarehouseSink(bootstrap, topics, warehouse, f"{settings.worker.app_id}-sink", ch.batch_rows, ch.batch_seconds)
+    health, _ = serve_health(settings, "sink", SINK_CONDITIONS)
+    sink = WarehouseSink(bootstrap, topics, warehouse, f"{settings.worker.app_id}-sink", ch.batch_rows, ch.batch_seconds,
+                         health=health)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -222,22 +256,27 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
     stop = asyncio.Event()
 
     async def main() -> None:
+        from ioc.health import serve_health
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if part == "scraper":
-            from ioc.services.scrape import run_to_broker as scrape
+            from ioc.services.scrape import SCRAPER_CONDITIONS, run_to_broker as scrape
 
             if not services.scrape:
                 raise UserInputError("ioc run scraper: no sources in services.scrape")
-            await scrape(bootstrap, topics.service_metrics, services.scrape, stop)
+            health, _ = serve_health(settings, "scraper", SCRAPER_CONDITIONS)
+            await scrape(bootstrap, topics.service_metrics, services.scrape, stop, health)
             return
         from ioc.services.catalogue import province_communes
-        from ioc.services.sim_runner import SimulatedSystems, run_to_broker as simulate
+        from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems, run_to_broker as simulate
 
         sim = services.simulator
         systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s)
-        await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop)
+        health, _ = serve_health(settings, "services-sim", SERVICES_SIM_CONDITIONS)
+        await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop,
+                       health=health)
 
     asyncio.run(main())
     return 0
@@ -249,7 +288,7 @@ def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.services.simulator import IncidentRejected
     from ioc.topics import Topics
 
-    others = [f"--{n.replace('_', '-')}" for n in ("rate", "seed", "backfill_days", "out")
+    others = [f"--{n.replace('_', '-')}" for n in ("rate", "seed", "backfill_days", "out", "state", "pakn_out")
               if getattr(args, n) is not None] + (["--scale"] if args.scale != "province" else [])
     if others:
         raise UserInputError(f"ioc simulate --incident: {', '.join(others)} do not go with --incident")
@@ -279,23 +318,37 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     home = (settings.province.code, settings.province.agency_prefix)
     if rate <= 0:
         raise UserInputError("ioc simulate: --rate must be positive")
+    pakn_out = Path(args.pakn_out) if getattr(args, "pakn_out", None) else None
+    if pakn_out is not None and not args.out:
+        raise UserInputError("ioc simulate: --pakn-out goes with --out (to the broker, petitions go to their topic)")
+    if pakn_out is not None and not pakn_out.parent.exists():
+        raise UserInputError(f"ioc simulate: --pakn-out {pakn_out}: directory {pakn_out.parent} does not exist")
     if args.out:
         out = Path(args.out)
         if not out.parent.exists():
             raise UserInputError(f"ioc simulate: --out {out}: directory {out.parent} does not exist")
         n = runner.write_file(out, args.seconds if args.seconds is not None else 60.0, rate, seed, backfill,
-                              scale=args.scale, home=home)
-        print(json.dumps({"events": n, "out": str(out)}))
+                              scale=args.scale, home=home, pakn_path=pakn_out)
+        written: dict[str, Any] = {"events": n, "out": str(out)}
+        if pakn_out is not None:
+            with open(pakn_out, encoding="utf-8") as lines:
+                written.update(pakn_events=sum(1 for _ in lines), pakn_out=str(pakn_out))
+        print(json.dumps(written))
         return 0
     bootstrap = _bootstrap(settings)
     stop = asyncio.Event()
 
     async def main() -> int:
+        from ioc.health import serve_health
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        health, _ = serve_health(settings, "simulator", runner.SIMULATOR_CONDITIONS)
         return await runner.run_to_broker(bootstrap, Topics.from_settings(settings.kafka), args.seconds, rate, seed,
-                                          backfill, stop, scale=args.scale, home=home)
+                                          backfill, stop, scale=args.scale, home=home, health=health,
+                                          state_path=Path(args.state) if args.state else None,
+                                          sink_group=f"{settings.worker.app_id}-sink")
 
     n = asyncio.run(main())
     print(json.dumps({"events": n}))
@@ -305,15 +358,13 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     """`ioc kpi --from-warehouse`: the replay over what ClickHouse holds, e.g. a closed month
     that late events have changed since the live figures moved on."""
-    from datetime import datetime, timezone
-
     from ioc.commands.kpi_replay import replay
     from ioc.warehouse.queries import stored_events
     from ioc.kpi.periods import resolve
     from ioc.warehouse.backends import open_warehouse
 
     try:
-        chosen, instant = resolve(args.period, args.start, args.end, args.at, datetime.now(timezone.utc))
+        chosen, instant = resolve(args.period, args.start, args.end, args.at, clock.now())
     except ValueError as exc:
         raise UserInputError(f"ioc kpi: {exc}") from None
     wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
@@ -329,10 +380,9 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
-    replay_options = (args.events, args.period, args.start, args.end, args.at, args.unit, args.procedure)
+    replay_options = (args.events, args.period, args.start, args.end, args.at, args.unit, args.procedure,
+                      args.catalogue, args.pakn, args.national_report)
     if args.action is None:  # ioc kpi --events FILE ...: offline replay (contracts.md §1)
-        from datetime import datetime, timezone
-
         from ioc.commands.kpi_replay import run
 
         if args.from_warehouse:
@@ -345,7 +395,8 @@ def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
             raise UserInputError("ioc kpi: --indicator/--numerator/--denominator/--input belong to `ioc kpi score`")
         report = run(Path(args.events), period=args.period, start=args.start, end=args.end, at=args.at,
                      units=args.unit, procedure=args.procedure, province=args.province,
-                     now=datetime.now(timezone.utc))
+                     now=clock.now(), catalogue=args.catalogue, pakn=args.pakn,
+                     national_report=args.national_report, profile=args.profile)
         print(json.dumps(report, ensure_ascii=False))
         return 0
     from ioc.commands.kpi_score import score_file, score_one
@@ -395,10 +446,16 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
     from ioc.topics import Topics
 
+    if args.file is None and args.pakn is None:
+        raise UserInputError("ioc import: give a dossier-events FILE, --pakn FILE, or both")
+    if args.file is None:
+        return _import_pakn(args, settings)
     path = Path(args.file)
     tz = ZoneInfo(settings.timezone)  # spreadsheet date cells carry no offset
     # Every row is validated before anything is published: a bad file is all or nothing.
     rows = sum(1 for _ in file_events(path, tz, MAX_MESSAGE_BYTES))
+    if args.pakn is not None:  # both files valid before either is published
+        _count_pakn(Path(args.pakn), tz)
     publisher = KafkaEventPublisher(_bootstrap(settings), Topics.from_settings(settings.kafka).dossier_events,
                                     timeout_s=settings.ingest.publish_timeout_s, client_id="ioc-import")
     try:
@@ -406,7 +463,41 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         published = publish_batches(publisher, events, source=f"import:{args.source or path.name}")
     finally:
         publisher.close()
+    if args.pakn is not None:
+        _import_pakn(args, settings, {"rows": rows, "published": published})
+        return 0
     print(json.dumps({"rows": rows, "published": published}))
+    return 0
+
+
+def _count_pakn(path: Path, tz: Any) -> int:
+    from ioc.ingest.parsing import file_pakn_events
+    from ioc.ingest.publishing import MAX_MESSAGE_BYTES
+
+    return sum(1 for _ in file_pakn_events(path, tz, MAX_MESSAGE_BYTES))
+
+
+def _import_pakn(args: argparse.Namespace, settings: Settings, dossiers: dict[str, int] | None = None) -> int:
+    """`ioc import --pakn FILE`: petition events to the petition topic, all or nothing."""
+    from zoneinfo import ZoneInfo
+
+    from ioc.ingest.parsing import file_pakn_events
+    from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
+    from ioc.topics import Topics
+
+    path = Path(args.pakn)
+    tz = ZoneInfo(settings.timezone)
+    rows = _count_pakn(path, tz)
+    publisher = KafkaEventPublisher(_bootstrap(settings), Topics.from_settings(settings.kafka).pakn_events,
+                                    timeout_s=settings.ingest.publish_timeout_s, client_id="ioc-import",
+                                    key_field="pakn_code")
+    try:
+        events = (event.to_json() for _, event in file_pakn_events(path, tz, MAX_MESSAGE_BYTES))
+        published = publish_batches(publisher, events, source=f"import:{args.source or path.name}")
+    finally:
+        publisher.close()
+    out = {"pakn_rows": rows, "pakn_published": published}
+    print(json.dumps({**(dossiers or {}), **out}))
     return 0
 
 
@@ -508,6 +599,7 @@ def _print_bench(report: dict[str, Any], fmt: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        clock.start()  # a bad IOC_NOW is exit 2 before anything runs; a pinned clock starts here
         overrides = _overrides(args)
         settings = load_settings(args.config, overrides=overrides)
         if args.command == "up":
@@ -522,12 +614,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_warehouse(args, settings)
         if args.command == "import":
             return cmd_import(args, settings)
+        if args.command == "catalogue":
+            from ioc.commands.catalogue_import import cmd_catalogue
+
+            return cmd_catalogue(args, settings)
         if args.command == "ingest":
             return cmd_ingest(args)
         if args.command == "verify":
             return cmd_verify(args, settings)
         if args.command == "users":
             return cmd_users(args, settings)
+        if args.command == "restore":
+            from ioc.commands.restore import cmd_restore
+
+            return cmd_restore(settings)
         if args.command == "camera":
             return cmd_camera(args, settings)
         if args.command == "bench":

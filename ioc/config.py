@@ -15,7 +15,8 @@ import re
 from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints, ValidationError
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints,
+                      ValidationError, model_validator)
 
 from ioc.errors import ConfigError
 from ioc.services.settings import ServicesSettings
@@ -27,7 +28,7 @@ ENV_ALIASES = {
     "IOC_OPERATOR_TOKEN": ("web", "operator_token"),
 }
 # Variables that configure the process around us, not the settings tree.
-ENV_IGNORED = {"IOC_CONFIG"}
+ENV_IGNORED = {"IOC_CONFIG", "IOC_NOW", "IOC_NOW_ANCHOR"}  # the last two: ioc.clock
 
 
 class StrictModel(BaseModel):
@@ -50,6 +51,10 @@ class KafkaSettings(StrictModel):
         None, description="HOST:PORT[,...] of an existing cluster; empty runs the embedded broker"
     )
     embedded_port: int = Field(9092, ge=0, le=65535, description="port of the embedded broker (0: any free)")
+    embedded_restore: bool = Field(
+        True, description="the embedded broker keeps topics in memory: at start, put the worker's dossier table "
+        "and the alert log back from the warehouse, so a crash or restart goes on where it stopped "
+        "(ioc.broker.restore); false: start from an empty stream (tests that need no durability)")
     topic_prefix: str = Field("ioc", pattern=r"^[A-Za-z0-9._-]+$")
     partitions: TopicPartitions = TopicPartitions()
     replication_factor: int = Field(1, ge=1, le=5)
@@ -70,6 +75,16 @@ class ClickHouseSettings(StrictModel):
 def _comma_list(value: Any) -> Any:
     """"a, b" (an environment variable) -> ("a", "b"); lists pass unchanged."""
     return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
+
+
+def _name_url_list(value: Any) -> Any:
+    """"worker=http://h:1/readyz, sink=http://h:2/readyz" (an environment variable) -> a mapping."""
+    if not isinstance(value, str):
+        return value
+    pairs = [p.strip() for p in value.split(",") if p.strip()]
+    if any("=" not in p for p in pairs):
+        raise ValueError("expected name=URL, comma-separated")
+    return {name.strip(): url.strip() for name, _, url in (p.partition("=") for p in pairs)}
 
 
 class WebSettings(StrictModel):
@@ -98,9 +113,22 @@ class WebSettings(StrictModel):
     staff_session_hours: float = Field(12.0, gt=0, le=24 * 31, description="sign-in lifetime of accounts "
                                        "with operator or admin rights")
     cookie_secure: bool = Field(False, description="send the session cookie over HTTPS only (set it behind TLS)")
-    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per address within "
-                                    "login_window_s before that address must wait")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins for one user name from one "
+                                    "client address within login_window_s before that pair must wait")
+    login_max_failures_per_address: int = Field(
+        50, ge=1, le=100_000, description="failed sign-ins from one client address, whatever the user names, "
+        "within login_window_s before that address must wait (password spraying)")
     login_window_s: float = Field(300.0, gt=0, le=86_400)
+    trusted_proxy_hops: int | None = Field(
+        None, ge=0, le=5, description="reverse proxies in front of the web process whose X-Forwarded-For names "
+        "the client, for the sign-in lockout and the public rate limit (0: the peer address is the client; "
+        "unset: public.trusted_proxy_hops, its older name, else 0)")
+    parts: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")],
+                          Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]],
+                     BeforeValidator(_name_url_list)] = Field(
+        default_factory=dict, description="the other parts of the stack whose readiness /healthz also requires: "
+        "name -> URL answering 200 when ready (their /readyz); `ioc up` sets it, as name=URL,name=URL in "
+        "IOC_WEB__PARTS")
     trusted_origins: tuple[Annotated[str, StringConstraints(pattern=r"^https?://[^/?#]+$")], ...] = Field(
         (), description="public origins (https://ioc.example.vn) accepted for POSTs when a proxy rewrites Host",
     )
@@ -120,11 +148,21 @@ class PublicSettings(StrictModel):
     rate_per_minute: int = Field(120, ge=1, le=100_000, description="public requests per client address "
                                  "per minute; more get 429 with Retry-After")
     burst: int = Field(40, ge=1, le=10_000, description="requests a client may make at once before the rate applies")
-    trusted_proxy_hops: int = Field(0, ge=0, le=5, description="reverse proxies in front of the web process "
-                                    "whose X-Forwarded-For names the client (0: the peer address is the client)")
+    trusted_proxy_hops: int | None = Field(None, ge=0, le=5, description="the older name of "
+                                           "web.trusted_proxy_hops, kept working: used when that is unset")
     base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^?#]+$")] | None = Field(
         None, description="public address of this site for the copy-paste embed code (default: as requested)",
     )
+
+
+class HealthSettings(StrictModel):
+    """``/livez`` and ``/readyz`` of every part but the web (ioc/health.py): probes and ``ioc up``."""
+
+    host: str = Field("127.0.0.1", description="address the health server listens on (0.0.0.0 in containers)")
+    port: int = Field(8061, ge=0, le=65535, description="its port (0: any free port); `ioc up` gives each part "
+                      "a free port of its own, since they share one host")
+    stale_after_s: float = Field(30.0, gt=0, le=3600, description="a main loop that has not turned this long is "
+                                 "not live (/livez 503)")
 
 
 class CameraSettings(StrictModel):
@@ -205,6 +243,23 @@ class Settings(StrictModel):
     camera: CameraSettings = CameraSettings()
     public: PublicSettings = PublicSettings()
     services: ServicesSettings = ServicesSettings()
+    health: HealthSettings = HealthSettings()
+
+    @model_validator(mode="after")
+    def _one_proxy_chain(self) -> "Settings":
+        web, public = self.web.trusted_proxy_hops, self.public.trusted_proxy_hops
+        if web is not None and public is not None and web != public:
+            raise ValueError(f"web.trusted_proxy_hops ({web}) and public.trusted_proxy_hops ({public}) differ: one "
+                             "chain of proxies stands in front of the web process; set web.trusted_proxy_hops only")
+        return self
+
+    @property
+    def trusted_proxy_hops(self) -> int:
+        """Reverse proxies in front of the web process, for every per-client limit."""
+        for hops in (self.web.trusted_proxy_hops, self.public.trusted_proxy_hops):
+            if hops is not None:
+                return hops
+        return 0
 
     @property
     def embedded_kafka(self) -> bool:
@@ -279,6 +334,8 @@ def load_settings(
     except ValidationError as exc:
         err = exc.errors()[0]
         key = tuple(str(p) for p in err["loc"])
+        if not key:  # a rule across sections (a model validator): its message names the keys
+            raise ConfigError(f"{path or 'settings'}: {err['msg'].removeprefix('Value error, ')}") from None
         dotted = ".".join(key)
         where = env_origin.get(key) or (str(path) if path else "settings")
         if err["type"] == "extra_forbidden":

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ioc import clock
 from ioc.errors import DependencyError
 
 _PR_SET_PDEATHSIG = 1
@@ -29,7 +30,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 def spawn(argv: Sequence[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a child in its own process group (the terminal's Ctrl-C reaches only the
-    supervisor, which stops children in order) that dies with its parent."""
+    supervisor, which stops children in order) that dies with its parent. A child whose ``env``
+    pins no ``IOC_NOW`` of its own runs on this process's clock (ioc.clock)."""
+    env = clock.child_environ(env)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
         return subprocess.Popen(

@@ -21,6 +21,8 @@ class Topics:
     alert_log: str
     service_figures: str
     simulator_control: str
+    pakn_events: str = ""  # petitions (contracts.md §2c); set by from_settings
+    catalogue: str = ""  # the procedure catalogue (contracts.md §2b), compacted; set by from_settings
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> "Topics":
@@ -38,6 +40,8 @@ class Topics:
             alert_log=f"{p}.alert.log",
             service_figures=f"{p}.service.figures",
             simulator_control=f"{p}.simulator.control",
+            pakn_events=f"{p}.pakn.events",
+            catalogue=f"{p}.procedure.catalogue",
         )
 
 
@@ -65,4 +69,10 @@ def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
         t.alert_log: {"partitions": 1, "config": {}},
         t.service_figures: {"partitions": 1, "config": day},
         t.simulator_control: {"partitions": 1, "config": {}},
+        # Petitions: keyed by pakn_code, as many partitions as the dossier events (the petition
+        # agent's partials then line up with the dossier agent's in the snapshots).
+        t.pakn_events: {"partitions": n.dossier_events, "config": {}},
+        # The procedure catalogue: key "procedure_code|valid_from", value the row's JSON; compacted,
+        # so the topic always holds the latest version of every row (`ioc catalogue import`).
+        t.catalogue: {"partitions": 1, "config": compact},
     }

@@ -12,12 +12,13 @@ import logging
 import os
 import socket
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 import faust
 
+from ioc import clock
 from ioc.broker.publisher import stats_message
+from ioc.broker.restore import DOSSIER_TABLE  # its changelog is what `ioc up` restores from the warehouse
 from ioc.config import Settings
 from ioc.domain.dossier import DossierState, apply_event
 from ioc.domain.events import EventRejected, parse_event
@@ -33,7 +34,7 @@ def deadletter_message(reason: str, text: str, topic: str, partition: int, offse
     """One rejected item: where it came from (message offset and its position in the batch),
     why, and its text (the item's JSON, or an undecodable message as received; cut at 64 KiB)."""
     return json.dumps({
-        "rejected_at": datetime.now(timezone.utc).isoformat(),
+        "rejected_at": clock.now().isoformat(),
         "source_topic": topic, "source_partition": partition, "source_offset": offset, "source_item": item,
         "reason": reason, "raw": text[:65_536],
     }, ensure_ascii=False).encode()
@@ -51,7 +52,7 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
     # worker owns) holds the decoded states and their running figures.
     # Values are compact JSON bytes written once per dossier per source message (raw codec:
     # Faust's own per-set serialisation is part of the per-event cost that limits the agent).
-    table = app.Table("dossiers", default=None, partitions=partitions, key_type=bytes, value_type=bytes)
+    table = app.Table(DOSSIER_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     live: dict[int, LiveFigures] = {}
     counters = {"consumed": 0, "dead_lettered": 0, "lag_ms": 0}
     instance = f"{socket.gethostname()}-{os.getpid()}"
@@ -77,7 +78,8 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
     async def dossier_agent(stream: faust.StreamT) -> None:
         async for event in stream.events():
             message = event.message
-            # Event time lag of the stream (producer timestamp -> now), reported with the stats.
+            # Event time lag of the stream (producer timestamp -> now), reported with the stats:
+            # Kafka stamps with the real clock, so the real clock measures it.
             if message.timestamp:
                 counters["lag_ms"] = max(counters["lag_ms"], int((time.time() - message.timestamp) * 1000))
             try:
@@ -111,7 +113,7 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.dossier_events)
         for partition in set(live) - set(assigned):  # moved to another worker
             del live[partition]
-        now = datetime.now(timezone.utc)
+        now = clock.now()  # the instant the figures are judged at (due today, overdue, ...)
         for partition in assigned:
             figures = live_for(partition)
             figures.advance(now)

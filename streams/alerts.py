@@ -18,9 +18,10 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
+from ioc import clock
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
 from ioc.alerts.model import Action, AlertEventRejected, Signal, parse_alert_event
 
@@ -185,5 +186,5 @@ def register_alert_agent(app: Any, settings: Any, bootstrap: str) -> None:
             return
         status["owned"] = True
         await ensure_current()
-        for entry in desk.tick(datetime.now(timezone.utc)):
+        for entry in desk.tick(clock.now()):
             await publish(entry)

@@ -46,4 +46,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
     from streams.dossier_alerts import register_dossier_alert_rules
 
     register_dossier_alert_rules(app, settings, bootstrap)
+    from streams.pakn import register_pakn_agents
+
+    register_pakn_agents(app, settings, bootstrap)
     return app

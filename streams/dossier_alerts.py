@@ -10,9 +10,9 @@ takes a repeated raise as the same alert).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
+from ioc import clock
 from ioc.alerts.dossier_rules import DossierWatch
 from ioc.broker.snapshot_feed import SnapshotFeed
 from ioc.kpi.snapshots import LatestSnapshots
@@ -46,6 +46,6 @@ def register_dossier_alert_rules(app: Any, settings: Any, bootstrap: str) -> Non
                          for tp in app.consumer.assignment())
         if not owns_first or not latest.partials:
             return
-        for signal in watch.observe(latest.per_unit(), datetime.now(timezone.utc)):
+        for signal in watch.observe(latest.per_unit(), clock.now()):
             key, value = signal_message(signal)
             await alerts.send(key=key, value=value)

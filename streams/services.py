@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from ioc import clock
 from ioc.alerts.model import Signal
 from ioc.services.figures import FigureBoard
 from ioc.services.model import MetricRejected, ServiceMetric, from_wire
@@ -136,7 +137,7 @@ def register_service_agents(app: Any, settings: Any) -> None:
 
     @app.timer(FIGURES_INTERVAL_S)
     async def emit_service_figures() -> None:
-        now = datetime.now(timezone.utc)
+        now = clock.now()
         await send(monitor.tick(now))
         if monitor.last is not None:
             await figures_topic.send(value=figures_message(monitor.figures(now)))

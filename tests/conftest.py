@@ -7,17 +7,41 @@ Readiness is polled, never slept for; every process is stopped at the end.
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 import uuid
+from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
+from ioc import clock
 from ioc.broker.embedded import EmbeddedBroker
 from ioc.process import free_port, spawn, stop, wait_until
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # An IOC_NOW given to the run (scripts/test pins several) gets its anchor now, so this
+    # process and every process it starts, however late, read the same "now".
+    os.environ.update(clock.env())
+
+
+@pytest.fixture
+def pin_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[datetime], datetime]]:
+    """``pin_clock(instant)``: "now" of this test, and of the processes it starts, runs on from
+    ``instant``; the run's own clock is back after the test."""
+    def pin(instant: datetime) -> datetime:
+        monkeypatch.setenv(clock.ENV, instant.isoformat())
+        monkeypatch.setenv(clock.ANCHOR_ENV, repr(time.time()))
+        clock.reset()
+        return instant
+
+    yield pin
+    clock.reset()  # read again, from the environment monkeypatch restores next
 
 
 @pytest.fixture(scope="session")

@@ -4,19 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from datetime import time as day_time
 from typing import Any, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer
 
+from ioc import clock
 from ioc.broker.admin import ensure_topics
 from ioc.broker.publisher import BatchPublisher, start_producer
 from ioc.config import KafkaSettings
+from ioc.domain.calendar import WorkingCalendar
 from ioc.topics import Topics, topic_specs
 
 LOCAL = timezone(timedelta(hours=7))
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a child `ioc` process of a test: none of our IOC_* settings, but this
+    process's clock (IOC_NOW + IOC_NOW_ANCHOR when pinned), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    return env | clock.env() | extra
+
+
+def working_afternoon(before: datetime | None = None, at: day_time = day_time(16, 0)) -> datetime:
+    """The latest working day's ``at`` (Vietnam time) not after ``before`` (default: the clock's
+    now): an instant whose last 24 hours hold a whole working day of receptions, whatever
+    day (Sunday, Tết, New Year's Eve) the suite runs on."""
+    before = (before or clock.now()).astimezone(LOCAL)
+    calendar, day = WorkingCalendar(), before.date()
+    while True:
+        candidate = datetime.combine(day, at, tzinfo=LOCAL)
+        if candidate <= before and calendar.is_working_day(day):
+            return candidate
+        day -= timedelta(days=1)
 
 
 def make_topics(bootstrap: str, prefix: str, dossier_partitions: int = 4) -> Topics:
@@ -28,7 +52,7 @@ def make_topics(bootstrap: str, prefix: str, dossier_partitions: int = 4) -> Top
 def dossier_events(n_dossiers: int, unit: str = "H44.07", now: datetime | None = None,
                    finished_every: int = 3) -> list[dict[str, Any]]:
     """Received now (due in 5 days); every ``finished_every``-th one also finished early."""
-    now = now or datetime.now(LOCAL)
+    now = now or clock.now().astimezone(LOCAL)
     out = []
     for i in range(n_dossiers):
         code = f"{unit}-{now:%y%m%d}-{uuid.uuid4().hex[:6]}"

@@ -41,6 +41,7 @@ from dashboards.auth.ratelimit import FailedLogins
 from dashboards.auth.roles import CONSOLE, Role, allowed
 from dashboards.auth.secret_key import SECRET_FILE, load_or_create_secret
 from dashboards.auth.urls import safe_next, same_origin
+from dashboards.clients import request_client
 from dashboards.auth.users import UserStore
 from dashboards.i18n import pick_lang, t
 from ioc.config import Settings, WebSettings
@@ -95,19 +96,31 @@ class WebSecurity:
     """Everything the web process needs to sign users in and check them; see the module doc."""
 
     def __init__(self, store: UserStore, secret: bytes, web: WebSettings,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, trusted_proxy_hops: int | None = None) -> None:
         self.store = store
         self.secret = secret
         self.web = web
         self.clock = clock
         self.policy = AccessPolicy()
         self.callbacks = CallbackRoles()
+        # Behind reverse proxies the peer is the proxy: the client is what they recorded.
+        self.trusted_proxy_hops = (trusted_proxy_hops if trusted_proxy_hops is not None
+                                   else web.trusted_proxy_hops or 0)
+        # Keyed by client *and* user name: an attacker locks out only its own guesses at one
+        # account, not that account elsewhere nor everyone behind the same proxy or NAT; the
+        # per-address budget (larger) stops one address from spraying many user names.
         self.failed_logins = FailedLogins(web.login_max_failures, web.login_window_s)
+        self.failed_by_address = FailedLogins(web.login_max_failures_per_address, web.login_window_s)
         self.csp = content_security_policy()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "WebSecurity":
-        return cls(UserStore(users_path(settings)), session_secret(settings), settings.web)
+        return cls(UserStore(users_path(settings)), session_secret(settings), settings.web,
+                   trusted_proxy_hops=settings.trusted_proxy_hops)
+
+    def client_address(self) -> str:
+        """The client of the current request (the peer, or behind trusted proxies the address they saw)."""
+        return request_client(flask.request, self.trusted_proxy_hops)
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -285,8 +298,9 @@ class WebSecurity:
 
         next_url = safe_next(request.form.get("next"))
         username = request.form.get("username", "").strip()
-        address = request.remote_addr or "?"
-        wait = self.failed_logins.retry_after(address)
+        address = self.client_address()
+        attempt = f"{address} {username.lower()[:64]}"
+        wait = max(self.failed_logins.retry_after(attempt), self.failed_by_address.retry_after(address))
         if wait > 0:
             seconds = int(wait) + 1
             return _html(429, pages.login_page(lang, self._csrf_token(), next_url, username,
@@ -301,11 +315,12 @@ class WebSecurity:
                                                error=t("missing_credentials", lang)))
         user = self.store.verify(username, password)
         if user is None:
-            self.failed_logins.failed(address)
+            self.failed_logins.failed(attempt)
+            self.failed_by_address.failed(address)
             log.warning("failed sign-in for %r from %s", username[:64], address)
             return _html(401, pages.login_page(lang, self._csrf_token(), next_url, username,
                                                error=t("wrong_credentials", lang)))
-        self.failed_logins.succeeded(address)
+        self.failed_logins.succeeded(attempt)
         # A fresh session (and CSRF token) at sign-in: nothing set before it carries over.
         session = flask.session
         session.clear()

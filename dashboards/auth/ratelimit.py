@@ -1,5 +1,6 @@
-"""Failed sign-ins per client address, in memory: after ``max_failures`` within ``window_s``
-the address is refused until the oldest of those failures is ``window_s`` old."""
+"""Failed sign-ins per key, in memory: after ``max_failures`` within ``window_s`` the key is
+refused until the oldest of those failures is ``window_s`` old. The sign-in keys one limit by
+client address and user name, and a larger one by client address alone (dashboards/auth/guard.py)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -28,9 +28,11 @@ from dashboards.live import LiveState
 from dashboards.public.cache import TTLCache
 from dashboards.public.figures import figure, tally_for
 from dashboards.public.params import ParamError, WidgetQuery, current_month, parse_query
-from dashboards.public.ratelimit import RateLimiter, client_address
+from dashboards.clients import request_client
+from dashboards.public.ratelimit import RateLimiter
 from dashboards.public.render import WidgetView, index_page, message_page, widget_page
 from dashboards.public.source import FigureSource, MonthFigures
+from ioc import clock
 from ioc.config import PublicSettings
 from ioc.warehouse.backends import Warehouse
 
@@ -43,7 +45,7 @@ ROUTES = ("/public/", "/public/widget/<kind>", "/public/static/<path:filename>",
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()  # the period shown (this month) is the business month
 
 
 def csp(frame_ancestors: str, page: str) -> str:
@@ -84,6 +86,8 @@ class PublicSurface:
     clock: Callable[[], datetime] = utc_now
     figures: TTLCache[MonthFigures] = field(init=False)
     limiter: RateLimiter = field(init=False)
+    # The sign-in's own (web.trusted_proxy_hops): one chain of proxies, one idea of the client.
+    trusted_proxy_hops: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.figures = TTLCache(self.settings.cache_s, max_entries=64)
@@ -93,6 +97,7 @@ class PublicSurface:
 
     def register(self, server: flask.Flask, security: WebSecurity) -> None:
         """The routes, their (open) access, and the hook that sets their Cache-Control."""
+        self.trusted_proxy_hops = security.trusted_proxy_hops
         server.add_url_rule("/public/", "public_index", self.index)
         server.add_url_rule("/public/widget/<kind>", "public_widget", self.widget)
         server.add_url_rule("/public/static/<path:filename>", "public_static", self.static)
@@ -105,8 +110,7 @@ class PublicSurface:
 
     def _limited(self) -> flask.Response | None:
         request = flask.request
-        client = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
-                                self.settings.trusted_proxy_hops)
+        client = request_client(request, self.trusted_proxy_hops)
         wait = self.limiter.take(client)
         if wait <= 0:
             return None

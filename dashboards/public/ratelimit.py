@@ -1,6 +1,6 @@
 """Requests per client address: a token bucket (``burst`` at once, then ``per_minute``), in
-memory and bounded in addresses. The client is the peer address, or, behind
-``trusted_proxy_hops`` reverse proxies, the address they recorded in X-Forwarded-For."""
+memory and bounded in addresses. The client is :func:`dashboards.clients.client_address`
+(the peer, or behind ``web.trusted_proxy_hops`` proxies the address they recorded)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,7 @@ import time
 from collections import OrderedDict
 from typing import Callable
 
-
-def client_address(peer: str | None, forwarded_for: str | None, trusted_hops: int) -> str:
-    """Who sent the request. Each trusted proxy appends the address it saw, so the client is
-    the ``trusted_hops``-th entry from the right; a shorter header (a request that bypassed
-    the proxies) falls back to the peer, never to a value the client could choose."""
-    peer = peer or "?"
-    if trusted_hops <= 0 or not forwarded_for:
-        return peer
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    if len(hops) < trusted_hops:
-        return peer
-    return hops[-trusted_hops]
+from dashboards.clients import client_address  # noqa: F401 - its former home; kept importable
 
 
 class RateLimiter:

@@ -36,12 +36,16 @@ class AlertKind(str, Enum):
     LINK_DOWN = "link_down"
     SOC_ALERT = "soc_alert"
     CAMERA_HEALTH = "camera_health"
+    PAKN_NEAR_LIMIT = "pakn_near_limit"  # petitions (PAKN) due by the next working day
+    PAKN_OVERDUE = "pakn_overdue"  # petitions past their limit
 
 
 KIND_SOURCE: dict[AlertKind, str] = {
     AlertKind.DOSSIER_AT_RISK: "dossier", AlertKind.DOSSIER_OVERDUE: "dossier",
     AlertKind.BACKLOG_SURGE: "dossier", AlertKind.SLO_BURN: "service", AlertKind.LINK_DOWN: "service",
     AlertKind.SOC_ALERT: "service", AlertKind.CAMERA_HEALTH: "camera",
+    # Petitions are citizens' feedback on the one-stop service: the dossier desk handles them.
+    AlertKind.PAKN_NEAR_LIMIT: "dossier", AlertKind.PAKN_OVERDUE: "dossier",
 }
 
 

@@ -24,12 +24,13 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from ioc import clock
 from ioc.broker.admin import ensure_topics
 from ioc.broker.embedded import EmbeddedBroker
 from ioc.broker.publisher import BatchPublisher, start_producer
@@ -41,13 +42,12 @@ from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
 from ioc.warehouse.sink import WarehouseSink
 from ioc.wire import decode_batch
 
-LOCAL = timezone(timedelta(hours=7))
 GOALS = {"throughput_vs_baseline": 0.5, "p99_latency_s_at_2000": 1.0}
 
 
 def _events(n: int, start: int = 0) -> list[dict[str, Any]]:
     """N fresh dossiers, one reception each: every event adds one dossier in processing."""
-    now = datetime.now(LOCAL)
+    now = clock.now_local()  # received "now" as the worker judges it: in processing, not yet due
     due = (now + timedelta(days=5)).isoformat()
     tag = uuid.uuid4().hex[:6]
     return [
@@ -165,7 +165,7 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
                     if snap is None:
                         continue
                     latest[snap.partition] = sum(u.get("in_processing", 0) for u in snap.units.values())
-                    delivery.append(time.time() - snap.computed_at.timestamp())
+                    delivery.append(clock.time() - snap.computed_at.timestamp())  # the worker's clock stamped it
             if len(latest) == partitions:
                 total = sum(latest.values()) - base
                 now = time.perf_counter()

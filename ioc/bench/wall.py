@@ -26,12 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from ioc import clock
 from ioc.process import free_port, wait_until
 
 GOAL_P95_MS = 100.0
@@ -61,7 +61,7 @@ def _feed(state: Any, codes: list[str], stop: threading.Event, seed: int = 7) ->
                 t["counted"] += 1
                 t["good"] += rng.random() < 0.93
                 t["at_risk"] = max(0, t["at_risk"] + rng.choice((-1, 0, 1)))
-            state.apply_snapshot({"computed_at": datetime.now(timezone.utc).isoformat(), "partition": p,
+            state.apply_snapshot({"computed_at": clock.now().isoformat(), "partition": p,
                                   "units": units})
         stop.wait(0.5)
 
@@ -172,7 +172,8 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
         base = f"http://127.0.0.1:{port}"
         log = open(data_dir / "web.log", "wb")
         proc = subprocess.Popen([sys.executable, "-m", "ioc.bench.wall", "serve", "--port", str(port),
-                                 "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT)
+                                 "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT,
+                                env=clock.child_environ())
         try:
             wait_until(lambda: requests.get(f"{base}/healthz", timeout=1).status_code in (200, 503), 60,
                        f"web process on :{port}", alive=lambda: proc.poll() is None)

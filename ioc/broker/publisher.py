@@ -38,6 +38,7 @@ class BatchPublisher:
         self._keys: dict[int, str] = {}
         self._pending: list[asyncio.Future[Any]] = []
         self.sent_events = 0
+        self.acked: dict[int, int] = {}  # partition -> offset of the newest message acknowledged
 
     async def _partition_count(self) -> int:
         if self._partitions is None:
@@ -71,7 +72,9 @@ class BatchPublisher:
         for partition in list(self._buffers):
             await self._send(partition)
         if self._pending:
-            await asyncio.gather(*self._pending)
+            for meta in await asyncio.gather(*self._pending):
+                if meta.offset > self.acked.get(meta.partition, -1):
+                    self.acked[meta.partition] = meta.offset
             self._pending.clear()
         return self.sent_events
 

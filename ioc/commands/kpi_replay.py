@@ -28,14 +28,15 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Collection, Iterable, Iterator
 
-from ioc.domain.dossier import DossierState, apply_event
+from ioc.domain.dossier import DossierState, apply_complaint, apply_event
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.errors import UserInputError
-from ioc.kpi.indicators import DEFAULT_PROVINCE, compute
+from ioc.kpi.indicators import DEFAULT_PROVINCE, Sources, compute
 from ioc.kpi.periods import Period, resolve
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -136,11 +137,14 @@ def _canonical(event: DossierEvent) -> str:
     return json.dumps(event.to_json(), sort_keys=True, ensure_ascii=False)
 
 
-def fold(events: Iterable[DossierEvent], at: datetime) -> list[DossierState]:
+def fold(events: Iterable[DossierEvent], at: datetime,
+         complaints: Iterable[tuple[str, datetime, str]] = ()) -> list[DossierState]:
     """Dossier states from the events that occurred by ``at``, independent of the events' order.
 
     One event per ``event_id`` (the idempotency key); should two differ, the smaller canonical
-    JSON wins, so that even then the choice does not depend on the order of the lines."""
+    JSON wins, so that even then the choice does not depend on the order of the lines.
+    ``complaints`` are petitions naming a dossier (ioc.kpi.pakn.complaint_links): each marks
+    its dossier as complained about (5.4), as the live dossier agent does."""
     unique: dict[str, DossierEvent] = {}
     for event in events:
         if event.occurred_at > at:
@@ -151,6 +155,9 @@ def fold(events: Iterable[DossierEvent], at: datetime) -> list[DossierState]:
     states: dict[str, DossierState] = {}
     for event in sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id)):
         states[event.dossier_code] = apply_event(states.get(event.dossier_code), event)
+    for code, when, link_id in complaints:
+        if when <= at:
+            states[code] = apply_complaint(states.get(code), code, when, link_id)
     return [states[code] for code in sorted(states)]
 
 
@@ -162,13 +169,56 @@ def replay(
     units: Collection[str] | None = None,
     procedure: str | None = None,
     province: str = DEFAULT_PROVINCE,
+    sources: Sources = Sources(),
+    petitions: Iterable[Any] = (),
 ) -> dict[str, Any]:
-    """The contract §3 JSON of ``events`` for ``period`` evaluated at ``at``."""
+    """The contract §3 JSON of ``events`` (and ``petitions``, PAKN events) for ``period`` at ``at``."""
+    petitions = list(petitions)
     try:
-        report = compute(fold(events, at), period, at, procedure=procedure, units=units, province=province)
+        if petitions or sources.pakn:
+            from ioc.kpi.pakn import complaint_links, fold_pakn
+
+            states = fold(events, at, complaint_links(petitions, at))
+            report = compute(states, period, at, procedure=procedure, units=units, province=province,
+                             sources=replace(sources, pakn=True), petitions=fold_pakn(petitions, at))
+        else:
+            report = compute(fold(events, at), period, at, procedure=procedure, units=units, province=province,
+                             sources=sources)
     except ValueError as exc:
         raise UserInputError(f"ioc kpi: {exc}") from None
     return report.to_json()
+
+
+def load_sources(catalogue: str | None, national_report: str | None, profile: str | None,
+                 pakn: bool, unit_levels: dict[str, str] | None = None) -> Sources:
+    """The replay's sources from the command line's files (each read and validated whole)."""
+    from ioc.kpi.national import NationalReport
+    from ioc.kpi.scoring import PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        raise UserInputError(f"ioc kpi: --profile: unknown profile {profile!r} (known: {', '.join(PROFILES)})")
+    cat = None
+    if catalogue is not None:
+        from ioc.reference.catalogue import read_catalogue
+
+        cat = read_catalogue(Path(catalogue))
+    report = NationalReport.read(Path(national_report)) if national_report is not None else None
+    return Sources(catalogue=cat, pakn=pakn, national_report=report, unit_levels=unit_levels or default_unit_levels(),
+                   profile=profile)
+
+
+def default_unit_levels() -> dict[str, str]:
+    """Levels of the demonstrated province's agencies (the simulator's units): other units'
+    levels are inferred from their procedures (ioc.kpi.indicators.unit_level)."""
+    from ioc.sim.population import population
+
+    return {u.code: u.level for u in population("province").units.values()}
+
+
+def read_petitions(path: Path) -> list[Any]:
+    from ioc.ingest.parsing import file_pakn_events
+
+    return list(file_pakn_events(path))
 
 
 def run(
@@ -182,6 +232,10 @@ def run(
     procedure: str | None = None,
     province: str = DEFAULT_PROVINCE,
     now: datetime,
+    catalogue: str | None = None,
+    pakn: str | None = None,
+    national_report: str | None = None,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """`ioc kpi --events`: texts from the command line in, the report out (``now``: the default
     evaluation instant when neither a period nor ``--at`` is given)."""
@@ -191,4 +245,7 @@ def run(
         raise UserInputError(f"ioc kpi: {exc}") from None
     if not province.strip():
         raise UserInputError("ioc kpi: --province: must not be empty")
-    return replay(read_events(events_path), chosen, instant, units=units, procedure=procedure, province=province)
+    sources = load_sources(catalogue, national_report, profile, pakn is not None)
+    petitions = read_petitions(Path(pakn)) if pakn is not None else []
+    return replay(read_events(events_path), chosen, instant, units=units, procedure=procedure, province=province,
+                  sources=sources, petitions=petitions)

@@ -230,6 +230,17 @@ class WorkingCalendar:
             d = self.next_working_day(d)
         return self._deadline_on(d)
 
+    def working_days_after(self, start: date | datetime, n: int) -> datetime:
+        """Close of office hours of the ``n``-th working day strictly after the local day of
+        ``start``, with no reception cut-off (n = 0: that day itself). The limits of petitions
+        (PAKN, domain.md §2.6) count this way: day 1 is the first working day after reception."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative int, got {n!r}")
+        d = self._local_date(start, "start")
+        for _ in range(n):
+            d = self.next_working_day(d)
+        return self._deadline_on(d)
+
     def working_days_between(self, a: date | datetime, b: date | datetime) -> int:
         """Working days d with a < d <= b (local dates); negative when b is before a.
 

@@ -104,8 +104,13 @@ class DossierState:
 
 _FLAG_FIELDS = (
     "agency_code", "fee_amount", "online_payment", "digitized", "e_result",
-    "reused_data", "population_db", "rating", "complaint",
+    "reused_data", "population_db", "rating", "complaint", "dvcqg_store",
 )
+# Flags whose earliest value stands: a dossier is synced to the national portal from the first
+# acknowledgement on (contracts.md §2d), whatever later events carry.
+_EARLIEST_FIELDS = ("dvcqg_synced_at",)
+PAKN_COMPLAINT = "pakn_complaint"
+"""Flag set by a petition (PAKN) naming the dossier: a complaint about it for 5.4 (domain.md §2.6)."""
 
 
 def _stamp_key(stamp: list[str]) -> tuple[datetime, str]:
@@ -122,15 +127,23 @@ def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState
         state = DossierState(event.dossier_code, event.unit_code, event.procedure_code)
     elif event.event_id in state.event_ids:
         return state
+    elif not state.unit_code:  # a petition named the dossier before its first event arrived
+        state = replace(state, unit_code=event.unit_code, procedure_code=event.procedure_code)
     facts = tuple(sorted(state.facts + (StatusFact(int(event.status), event.occurred_at, event.event_id),), key=_fact_key))
     # Attributes: the value carried by the latest event (by event time, then id) wins, so
     # the result does not depend on arrival order.
     stamp = [event.occurred_at.isoformat(), event.event_id]
     flags = dict(state.flags)
     for name in _FLAG_FIELDS:
-        value = getattr(event, name)
+        value = getattr(event, name, None)
         if value is not None and (name not in flags or _stamp_key(stamp) > _stamp_key(flags[name][:2])):
             flags[name] = [*stamp, value]
+    for name in _EARLIEST_FIELDS:
+        value = getattr(event, name, None)
+        if value is not None:
+            value = value.isoformat() if isinstance(value, datetime) else str(value)
+            if name not in flags or datetime.fromisoformat(value) < datetime.fromisoformat(flags[name][2]):
+                flags[name] = [*stamp, value]
     # The appointment is fixed at reception; a later re-appointment does not move the
     # deadline the dossier is judged against, so the earliest one given stands.
     due_at = event.due_at if state.due_at is None else min(state.due_at, event.due_at or state.due_at)
@@ -143,3 +156,16 @@ def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState
         channel=channel,
         flags=flags,
     )
+
+
+def apply_complaint(state: DossierState | None, dossier_code: str, at: datetime, link_id: str) -> DossierState:
+    """The state after a petition (PAKN) about the dossier, received at ``at``: it counts as a
+    complaint in 5.4. Idempotent and order-independent (the earliest link stands); a petition
+    that arrives before the dossier's first event keeps a placeholder without unit."""
+    if state is None:
+        state = DossierState(dossier_code, "", "")
+    stamp = [at.isoformat(), link_id]
+    current = state.flags.get(PAKN_COMPLAINT)
+    if current is not None and _stamp_key(current[:2]) <= _stamp_key(stamp):
+        return state
+    return replace(state, flags={**state.flags, PAKN_COMPLAINT: [*stamp, True]})

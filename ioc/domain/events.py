@@ -60,8 +60,12 @@ class DossierEvent(BaseModel):
     population_db: bool | None = None
     rating: Literal["satisfied", "neutral", "dissatisfied"] | None = None
     complaint: bool | None = None
+    # contracts.md §2d: when the national portal acknowledged the dossier (1.4), and whether a
+    # component came from / the result went to the citizen's data store on the portal (4.4).
+    dvcqg_synced_at: datetime | None = None
+    dvcqg_store: bool | None = None
 
-    _check_times = field_validator("occurred_at", "due_at")(
+    _check_times = field_validator("occurred_at", "due_at", "dvcqg_synced_at")(
         lambda v: v if v is None else _aware(v)
     )
 

@@ -1,5 +1,8 @@
 """``POST /api/v1/dossier-events`` (contracts.md §5): source systems push dossier events.
 
+``POST /api/v1/pakn-events`` takes petition events (contracts.md §2c) the same way: the same
+tokens, body formats, answers, limits and idempotency, its own topic and recent-id memory.
+
 Request: ``Authorization: Bearer TOKEN`` (one token per source system, configured as its
 SHA-256 in ``ingest.sources``) and a body that is a JSON array of §2 events, one event
 object, or JSONL (``Content-Type: application/x-ndjson``, or detected).
@@ -33,13 +36,16 @@ from typing import Any
 import flask
 
 from ioc.config import Settings
-from ioc.ingest.parsing import TooManyItems, UnreadableBody, parse_body
+from ioc.domain.events import parse_event
+from ioc.domain.pakn import parse_pakn_event
+from ioc.ingest.parsing import Parse, TooManyItems, UnreadableBody, parse_body
 from ioc.ingest.publishing import EventPublisher, PublishError, RecentIds
 from ioc.ingest.tokens import authenticate
 
 log = logging.getLogger(__name__)
 
 INGEST_PATH = "/api/v1/dossier-events"
+PAKN_INGEST_PATH = "/api/v1/pakn-events"
 RETRY_AFTER_S = 5
 
 
@@ -52,15 +58,17 @@ def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     return response
 
 
-def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: EventPublisher) -> RecentIds:
-    """Add ``POST /api/v1/dossier-events`` to ``server``; returns the process's recent-id LRU."""
+def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: EventPublisher,
+                           pakn_publisher: EventPublisher | None = None) -> RecentIds:
+    """Add ``POST /api/v1/dossier-events`` to ``server`` (and ``POST /api/v1/pakn-events`` when
+    ``pakn_publisher`` is given); returns the process's recent-id LRU of dossier events."""
     cfg = settings.ingest
     sources = dict(cfg.sources)
     recent = RecentIds(cfg.recent_event_ids)
     if not sources:
         log.warning("ingest API: no source system is configured (ingest.sources); every request gets 401")
 
-    def ingest_dossier_events() -> flask.Response:
+    def ingest_events(publisher: EventPublisher, recent: RecentIds, parse: Parse) -> flask.Response:
         request = flask.request
         source = authenticate(request.headers.get("Authorization"), sources)
         if source is None:
@@ -77,7 +85,7 @@ def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: E
             return _answer(413, {"error": f"body larger than {limit} bytes (ingest.max_body_bytes): "
                                           "send smaller requests"})
         try:
-            parsed = parse_body(body, request.content_type, cfg.max_items, publisher.max_message_bytes)
+            parsed = parse_body(body, request.content_type, cfg.max_items, publisher.max_message_bytes, parse)
         except UnreadableBody as exc:
             return _answer(400, {"error": f"unreadable body: {exc}"})
         except TooManyItems as exc:
@@ -111,5 +119,15 @@ def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: E
                  body_out["accepted"], body_out["published"], body_out["duplicates"], body_out["rejected"])
         return _answer(202, body_out)
 
+    def ingest_dossier_events() -> flask.Response:
+        return ingest_events(publisher, recent, parse_event)
+
     server.add_url_rule(INGEST_PATH, "ingest_dossier_events", ingest_dossier_events, methods=["POST"])
+    if pakn_publisher is not None:
+        pakn_recent = RecentIds(cfg.recent_event_ids)
+
+        def ingest_pakn_events() -> flask.Response:
+            return ingest_events(pakn_publisher, pakn_recent, parse_pakn_event)
+
+        server.add_url_rule(PAKN_INGEST_PATH, "ingest_pakn_events", ingest_pakn_events, methods=["POST"])
     return recent

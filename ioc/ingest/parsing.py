@@ -17,6 +17,10 @@ Two inputs:
 
 A whole body that cannot be read (not UTF-8, not JSON, neither an array nor an object) is
 :class:`UnreadableBody` (HTTP 400); more items than allowed is :class:`TooManyItems` (413).
+
+Petition events (contracts.md §2c) go through the same functions with ``parse`` set to
+:func:`ioc.domain.pakn.parse_pakn_event` and their own required columns
+(:data:`PAKN_REQUIRED_COLUMNS`; :func:`file_pakn_events`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal, Mapping
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
 
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.errors import DependencyError, UserInputError
@@ -39,8 +43,10 @@ JSONL_MEDIA_TYPES = frozenset({
     "application/jsonlines", "application/x-jsonlines",
 })
 REQUIRED_COLUMNS = ("event_id", "dossier_code", "status", "occurred_at", "unit_code", "procedure_code")
-STRING_FIELDS = frozenset({*REQUIRED_COLUMNS, "agency_code", "rating"} - {"status", "occurred_at"})
-INT_FIELDS = frozenset({"status", "channel", "online_payment"})
+PAKN_REQUIRED_COLUMNS = ("event_id", "pakn_code", "status", "occurred_at", "unit_code")
+STRING_FIELDS = frozenset({*REQUIRED_COLUMNS, "agency_code", "rating", "pakn_code", "commune_code"}
+                          - {"status", "occurred_at"})
+INT_FIELDS = frozenset({"status", "channel", "online_payment", "likes", "dislikes"})
 NUMBER_FIELDS = frozenset({"fee_amount", "legal_duration_value"})
 BOOL_FIELDS = frozenset({"digitized", "e_result", "reused_data", "population_db", "complaint"})
 TIME_FIELDS = frozenset({"occurred_at", "due_at"})
@@ -110,10 +116,13 @@ def _json_problem(exc: BaseException, lines: bool = True) -> str:
     return f"not valid JSON ({_one_line(str(exc))})"
 
 
-def validate_item(raw: Any, max_event_bytes: int | None = None) -> DossierEvent:
+Parse = Callable[[Any], Any]  # a raw JSON value -> a validated event (to_json()), or EventRejected
+
+
+def validate_item(raw: Any, max_event_bytes: int | None = None, parse: Parse = parse_event) -> DossierEvent:
     """One raw JSON value as an event, or :class:`EventRejected`; also rejects an event too
     large to fit in one Kafka message."""
-    event = parse_event(raw)
+    event = parse(raw)
     if max_event_bytes is not None:
         size = len(encode_batch([event.to_json()]))
         if size > max_event_bytes:
@@ -165,7 +174,7 @@ def decode_body(body: bytes, content_type: str | None = None) -> tuple[Format, l
 
 
 def parse_body(body: bytes, content_type: str | None = None, max_items: int | None = None,
-               max_event_bytes: int | None = None) -> ParsedBody:
+               max_event_bytes: int | None = None, parse: Parse = parse_event) -> ParsedBody:
     """Validate every item of a request body; a bad item never hides its neighbours."""
     fmt, items, errors = decode_body(body, content_type)
     count = len(items) + len(errors)
@@ -174,7 +183,7 @@ def parse_body(body: bytes, content_type: str | None = None, max_items: int | No
     parsed = ParsedBody(fmt)
     for index, raw in items:
         try:
-            parsed.accepted.append((index, validate_item(raw, max_event_bytes)))
+            parsed.accepted.append((index, validate_item(raw, max_event_bytes, parse)))
         except EventRejected as exc:
             parsed.rejected.append((index, exc.reason))
     parsed.rejected.extend(errors)
@@ -249,14 +258,14 @@ def row_to_event(row: Mapping[str, Any], naive_tz: tzinfo | None = None) -> dict
     return out
 
 
-def _header(path: Path, cells: Iterable[Any]) -> list[str]:
+def _header(path: Path, cells: Iterable[Any], required: tuple[str, ...] = REQUIRED_COLUMNS) -> list[str]:
     names = ["" if c is None else str(c).strip() for c in cells]
     seen: set[str] = set()
     for name in names:
         if name and name in seen:
             raise BadRow(path, 1, f"header: column {name} appears twice")
         seen.add(name)
-    missing = [c for c in REQUIRED_COLUMNS if c not in seen]
+    missing = [c for c in required if c not in seen]
     if missing:
         raise BadRow(path, 1, f"header: missing column(s) {', '.join(missing)}")
     return names
@@ -269,7 +278,7 @@ def _zip_row(path: Path, number: int, header: list[str], cells: list[Any]) -> di
     return {name: cell for name, cell in zip(header, cells) if name}
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -281,7 +290,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         for number, cells in enumerate(reader, start=1):
             if header is None:
-                header = _header(path, cells)
+                header = _header(path, cells, required)
                 continue
             if not any(c.strip() for c in cells):
                 continue
@@ -289,10 +298,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     except csv.Error as exc:
         raise BadRow(path, reader.line_num, f"row: not valid CSV ({exc})") from None
     if header is None:
-        raise UserInputError(f"{path}: empty file (expected a header row with {', '.join(REQUIRED_COLUMNS)})")
+        raise UserInputError(f"{path}: empty file (expected a header row with {', '.join(required)})")
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _xlsx_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, dict[str, Any]]]:
     try:
         import openpyxl
     except ImportError:
@@ -306,13 +315,13 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         header: list[str] | None = None
         for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
             if header is None:
-                header = _header(path, cells)
+                header = _header(path, cells, required)
                 continue
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
             yield number, _zip_row(path, number, header, list(cells))
         if header is None:
-            raise UserInputError(f"{path}: empty sheet (expected a header row with {', '.join(REQUIRED_COLUMNS)})")
+            raise UserInputError(f"{path}: empty sheet (expected a header row with {', '.join(required)})")
     finally:
         book.close()
 
@@ -330,14 +339,14 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 raise BadRow(path, number, f"event: {_json_problem(exc, lines=False)}") from None
 
 
-def file_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def file_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, Any]]:
     """``(row number, raw event)`` of an export file; CSV/XLSX rows already as event dicts
     (spreadsheet dates left naive; see :func:`file_events`)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _csv_rows(path)
+        return _csv_rows(path, required)
     if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path)
+        return _xlsx_rows(path, required)
     if suffix in (".jsonl", ".ndjson"):
         return _jsonl_rows(path)
     if suffix == ".xls":
@@ -346,16 +355,26 @@ def file_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def file_events(path: Path | str, naive_tz: tzinfo | None = None,
-                max_event_bytes: int | None = None) -> Iterator[tuple[int, DossierEvent]]:
+                max_event_bytes: int | None = None, parse: Parse = parse_event,
+                required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, DossierEvent]]:
     """Every row of an export file as a validated event; :class:`BadRow` at the first bad one."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"{path}: no such file")
     tabular = path.suffix.lower() not in (".jsonl", ".ndjson")
-    for number, raw in file_rows(path):
+    for number, raw in file_rows(path, required):
         if tabular:
             raw = row_to_event(raw, naive_tz)
         try:
-            yield number, validate_item(raw, max_event_bytes)
+            yield number, validate_item(raw, max_event_bytes, parse)
         except EventRejected as exc:
             raise BadRow(path, number, exc.reason) from None
+
+
+def file_pakn_events(path: Path | str, naive_tz: tzinfo | None = None,
+                     max_event_bytes: int | None = None) -> Iterator[tuple[int, Any]]:
+    """Every row of a petition export (contracts.md §2c columns) as a validated
+    :class:`~ioc.domain.pakn.PaknEvent`; :class:`BadRow` at the first bad one."""
+    from ioc.domain.pakn import parse_pakn_event
+
+    return file_events(path, naive_tz, max_event_bytes, parse_pakn_event, PAKN_REQUIRED_COLUMNS)

@@ -56,12 +56,14 @@ class Message:
 
 
 def plan_messages(events: Sequence[Mapping[str, Any]], partitions: int,
-                  max_events: int = MAX_EVENTS_PER_MESSAGE, max_bytes: int = MAX_MESSAGE_BYTES) -> list[Message]:
-    """The messages for ``events``: grouped by partition in their order, one message per
-    partition unless it would exceed ``max_events`` or ``max_bytes``."""
+                  max_events: int = MAX_EVENTS_PER_MESSAGE, max_bytes: int = MAX_MESSAGE_BYTES,
+                  key_field: str = "dossier_code") -> list[Message]:
+    """The messages for ``events``: grouped by partition (of their ``key_field``: the dossier
+    code, or a petition's ``pakn_code``) in their order, one message per partition unless it
+    would exceed ``max_events`` or ``max_bytes``."""
     groups: dict[int, list[Mapping[str, Any]]] = {}
     for event in events:
-        groups.setdefault(partition_for(str(event["dossier_code"]), partitions), []).append(event)
+        groups.setdefault(partition_for(str(event[key_field]), partitions), []).append(event)
     messages = []
     for partition in sorted(groups):
         chunk: list[Mapping[str, Any]] = []
@@ -71,16 +73,16 @@ def plan_messages(events: Sequence[Mapping[str, Any]], partitions: int,
             if event_size + 1 > max_bytes:
                 raise ValueError(f"event {event.get('event_id')}: {event_size - 1} bytes, more than a message may hold")
             if chunk and (len(chunk) >= max_events or size + event_size > max_bytes):
-                messages.append(_message(partition, chunk))
+                messages.append(_message(partition, chunk, key_field))
                 chunk, size = [], 2
             chunk.append(event)
             size += event_size
-        messages.append(_message(partition, chunk))
+        messages.append(_message(partition, chunk, key_field))
     return messages
 
 
-def _message(partition: int, events: list[Mapping[str, Any]]) -> Message:
-    return Message(partition, str(events[0]["dossier_code"]), encode_batch(events),  # type: ignore[arg-type]
+def _message(partition: int, events: list[Mapping[str, Any]], key_field: str = "dossier_code") -> Message:
+    return Message(partition, str(events[0][key_field]), encode_batch(events),  # type: ignore[arg-type]
                    tuple(str(e["event_id"]) for e in events))
 
 
@@ -125,9 +127,11 @@ class KafkaEventPublisher:
     """
 
     def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 10.0, client_id: str = "ioc-ingest",
-                 max_events: int = MAX_EVENTS_PER_MESSAGE, max_message_bytes: int = MAX_MESSAGE_BYTES) -> None:
+                 max_events: int = MAX_EVENTS_PER_MESSAGE, max_message_bytes: int = MAX_MESSAGE_BYTES,
+                 key_field: str = "dossier_code") -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.key_field = key_field  # the entity id messages are keyed and partitioned by
         self.timeout_s = timeout_s
         self.client_id = client_id
         self.max_events = max_events
@@ -177,7 +181,8 @@ class KafkaEventPublisher:
         from kafka.errors import KafkaError
 
         producer = self._get_producer()
-        messages = plan_messages(events, self._partition_count(producer), self.max_events, self.max_message_bytes)
+        messages = plan_messages(events, self._partition_count(producer), self.max_events, self.max_message_bytes,
+                                 self.key_field)
         headers = [(SOURCE_HEADER, source.encode("utf-8"))] if source else None
         deadline = time.monotonic() + self.timeout_s
         sent = []

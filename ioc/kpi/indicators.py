@@ -84,25 +84,28 @@ I. The dossier list: every in-scope dossier of the units shown (all of them with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from ioc.domain.calendar import LOCAL_TZ, OFFICE_HOURS, WorkingCalendar
-from ioc.domain.dossier import DossierState
+from ioc.domain.dossier import PAKN_COMPLAINT, DossierState
 from ioc.domain.events import LegalDuration, Status
 from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, end_of_processing
+from ioc.kpi.catalogue_indicators import ONLINE_DOSSIER, PAID_ONLINE, POPULATION_DB, catalogue_indicators
 from ioc.kpi.periods import Period
 from ioc.kpi.scoring import (
     IndicatorScore,
     Registry,
     band,
-    registry_for,
+    group_totals,
+    registry_named,
     round_half_up,
     score_indicator,
     total_score,
 )
+from ioc.kpi.national import NationalReport, sync_denominator
 
 DEFAULT_PROVINCE = "PROVINCE"
 _ONE_US = timedelta(microseconds=1)
@@ -110,6 +113,7 @@ _DAY_HOURS = sum(
     (datetime.combine(date.min, b) - datetime.combine(date.min, a) for a, b in OFFICE_HOURS), timedelta()
 )
 _OVERDUE = (Outcome.LATE, Outcome.IN_PROGRESS_OVERDUE)
+PROCEDURE_DOSSIERS = "n:p:"  # dossiers received in the period, per procedure code
 
 
 # --- one dossier --------------------------------------------------------------------------------
@@ -219,39 +223,75 @@ def processing_time(state: DossierState, received: datetime, end: datetime, cale
 
 @dataclass(frozen=True)
 class _Ratio:
-    """A count indicator: population P, denominator D ⊆ P, numerator N ⊆ D (rule B)."""
+    """A count indicator: population P, denominator D ⊆ P, numerator N ⊆ D (rule B). Each
+    predicate sees the dossier and its procedure's catalogue row (None: no catalogue given)."""
 
     id: str
-    population: Callable[[Judged], bool]
-    denominator: Callable[[Judged], bool]
-    numerator: Callable[[Judged], bool]
+    population: Callable[[Judged, Row], bool]
+    denominator: Callable[[Judged, Row], bool]
+    numerator: Callable[[Judged, Row], bool]
     numerator_fields: tuple[str, ...]
     denominator_field: str | None = None
 
 
-def _fee(j: Judged) -> bool:
+Row = Any  # ioc.reference.catalogue.CatalogueRow | None (kept loose: the core does not import reference)
+
+
+def _fee(j: Judged, row: Row) -> bool:
+    """3.6's denominator: a fee-bearing procedure (the catalogue's word, else a fee on the dossier)
+    less the dossiers whose fees are all 0."""
     fee = j.flag("fee_amount")
+    if row is not None and row.fee is not None:
+        return row.fee is True and fee != 0
     return fee is not None and fee > 0
 
 
-def _rip(j: Judged) -> bool:
+def _rip(j: Judged, row: Row = None) -> bool:
     return j.received_in_period
 
 
-def _digitised(j: Judged) -> bool:
+def _digitised(j: Judged, row: Row) -> bool:
     return j.flag("digitized") is True and (j.finished is None or j.flag("e_result") is True)
 
 
+def _online(j: Judged, row: Row) -> bool:
+    """3.3: an online dossier; for a procedure that issues a paper result, a finished one counts
+    only with its e-result (domain.md §2.3: "plus e-result where the TTHC issues a paper result")."""
+    if j.state.channel != 2:
+        return False
+    return not (row is not None and row.paper_result is True and j.finished is not None
+                and j.flag("e_result") is not True)
+
+
+def _paper(j: Judged, row: Row) -> bool:
+    """4.1's denominator: finished dossiers of procedures that issue a paper result."""
+    return j.finished_in_period and (row is None or row.paper_result is not False)
+
+
+def _certified_copy(j: Judged, row: Row) -> bool:
+    return j.finished_in_period and row is not None and row.certified_copy is True
+
+
+def _full_online_eligible(j: Judged, row: Row) -> bool:
+    return j.received_in_period and row is not None and row.full_online_eligible is True
+
+
 _RATIOS: tuple[_Ratio, ...] = (
-    _Ratio("3.3", _rip, _rip, lambda j: j.state.channel == 2, ("channel",)),
-    _Ratio("3.6", _rip, lambda j: _rip(j) and _fee(j), lambda j: j.flag("online_payment") in (1, 2),
+    _Ratio("3.3", _rip, _rip, _online, ("channel",)),
+    _Ratio("3.4", _full_online_eligible, _full_online_eligible,
+           lambda j, row: j.state.channel == 2 and row.online == "full", ("channel",)),
+    _Ratio("3.6", _rip, lambda j, row: _rip(j) and _fee(j, row), lambda j, row: j.flag("online_payment") in (1, 2),
            ("online_payment",), "fee_amount"),
-    _Ratio("4.1", lambda j: j.finished_in_period, lambda j: j.finished_in_period, lambda j: j.flag("e_result") is True,
+    _Ratio("4.1", lambda j, row: j.finished_in_period, _paper, lambda j, row: j.flag("e_result") is True,
            ("e_result",)),
     _Ratio("4.2", _rip, _rip, _digitised, ("digitized",)),
-    _Ratio("4.3", _rip, _rip, lambda j: j.flag("reused_data") is True, ("reused_data",)),
-    _Ratio("4.5b", _rip, _rip, lambda j: j.flag("population_db") is True, ("population_db",)),
+    _Ratio("4.3", _rip, _rip, lambda j, row: j.flag("reused_data") is True, ("reused_data",)),
+    _Ratio("4.4", _rip, _rip, lambda j, row: j.flag("dvcqg_store") is True, ("dvcqg_store",)),
+    _Ratio("4.5b", _rip, _rip, lambda j, row: j.flag("population_db") is True, ("population_db",)),
 )
+# 4.x counts e-results among certified-copy dossiers; its zero denominator earns full marks, so
+# it is present whenever a catalogue is (the portal shows it for every unit).
+_CERTIFIED = _Ratio("4.x", _certified_copy, _certified_copy, lambda j, row: j.flag("e_result") is True, ())
 
 
 # --- tallies: additive per-dossier counts ----------------------------------------------------------
@@ -273,8 +313,9 @@ def add_tally(total: Tally, part: Tally, sign: int = 1) -> None:
             total.pop(key, None)
 
 
-def tally(j: Judged, at: datetime, calendar: WorkingCalendar) -> Tally:
-    """One in-scope dossier's counts (empty when it is out of the period's scope)."""
+def tally(j: Judged, at: datetime, calendar: WorkingCalendar, row: Row = None) -> Tally:
+    """One in-scope dossier's counts (empty when it is out of the period's scope); ``row`` is
+    its procedure's catalogue row in force on the period's last day (None: no catalogue)."""
     t: Tally = {}
 
     def inc(key: str, value: int | bool = 1) -> None:
@@ -287,17 +328,28 @@ def tally(j: Judged, at: datetime, calendar: WorkingCalendar) -> Tally:
         inc("counted")
         inc("good", j.outcome.is_good)
         inc("counted_overdue", j.outcome in _OVERDUE)
-        inc("counted_unhappy", j.flag("complaint") is True or j.flag("rating") == "dissatisfied")
-        inc("counted_rated", j.known("rating") or j.known("complaint"))
-    for spec in _RATIOS:
-        if not spec.population(j):
+        inc("counted_unhappy", j.flag("complaint") is True or j.flag("rating") == "dissatisfied"
+            or j.flag(PAKN_COMPLAINT) is True)
+        inc("counted_rated", j.known("rating") or j.known("complaint") or j.known(PAKN_COMPLAINT))
+    for spec in (*_RATIOS, _CERTIFIED):
+        if not spec.population(j, row):
             continue
         if spec.denominator_field is not None:
-            inc(f"{spec.id}:population_known", j.known(spec.denominator_field))
-        if spec.denominator(j):
+            inc(f"{spec.id}:population_known",
+                j.known(spec.denominator_field) or (row is not None and row.fee is not None))
+        if spec.denominator(j, row):
             inc(f"{spec.id}:den")
-            inc(f"{spec.id}:num", spec.numerator(j))
-            inc(f"{spec.id}:num_known", any(j.known(f) for f in spec.numerator_fields))
+            inc(f"{spec.id}:num", spec.numerator(j, row))
+            inc(f"{spec.id}:num_known", not spec.numerator_fields or any(j.known(f) for f in spec.numerator_fields))
+    if j.received_in_period:
+        # 1.4 (synced to the national portal) and the per-procedure counts of the catalogue
+        # indicators (ioc.kpi.catalogue_indicators).
+        inc("1.4:synced", j.known("dvcqg_synced_at"))
+        code = j.state.procedure_code
+        inc(PROCEDURE_DOSSIERS + code)
+        inc(ONLINE_DOSSIER + code, j.state.channel == 2)
+        inc(PAID_ONLINE + code, j.flag("online_payment") in (1, 2))
+        inc(POPULATION_DB + code, j.flag("population_db") is True)
     if j.processing is not None:
         inc("finished")
         inc("processing_us", j.processing // _ONE_US)
@@ -340,9 +392,86 @@ def _processing_days(t: Tally) -> tuple[Fraction, int]:
     return Fraction(t.get("processing_us", 0), _DAY_HOURS // _ONE_US), t.get("finished", 0)
 
 
-def indicators_from(t: Tally, registry: Registry, with_average: bool) -> dict[str, IndicatorScore]:
-    """Every supported indicator the tally can support, in the registry's order."""
+@dataclass(frozen=True)
+class Sources:
+    """What the index is computed from besides dossier events; an indicator whose source is
+    absent is absent too, with the reason (never 0)."""
+
+    catalogue: Any = None  # ioc.reference.catalogue.Catalogue: groups 1, 3, 4.5a, 4.x, the filters
+    pakn: bool = False  # petitions were given: 5.1-5.3, and complaints about dossiers in 5.4
+    national_report: NationalReport | None = None  # 1.4's denominator
+    unit_levels: Mapping[str, str] = field(default_factory=dict)  # unit code -> province|commune
+    profile: str | None = None  # scoring profile by name (ioc.kpi.scoring.PROFILES); None: by date
+
+    def registry(self, period: Period) -> Registry:
+        return registry_named(self.profile, period.end - _ONE_US)
+
+    def rows(self, period: Period) -> dict[str, Row] | None:
+        """The catalogue in force on the period's last day, by procedure code."""
+        if self.catalogue is None:
+            return None
+        return self.catalogue.in_force((period.end - _ONE_US).astimezone(LOCAL_TZ).date())
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One row of the report: a unit, or the province (``members``: the units it sums)."""
+
+    code: str
+    members: frozenset[str] | None = None  # None: a unit
+
+    @property
+    def is_province(self) -> bool:
+        return self.members is not None
+
+
+def unit_level(sources: Sources, scope: Scope, t: Tally, in_force: dict[str, Row]) -> str | None:
+    """The unit's level: known, else that of most catalogue procedures it received dossiers of."""
+    if scope.is_province:
+        return "province"
+    if scope.code in sources.unit_levels:
+        return sources.unit_levels[scope.code]
+    levels = [in_force[k[len(PROCEDURE_DOSSIERS):]].level for k in t
+              if k.startswith(PROCEDURE_DOSSIERS) and k[len(PROCEDURE_DOSSIERS):] in in_force]
+    levels = [lv for lv in levels if lv]
+    return max(sorted(set(levels)), key=levels.count) if levels else None
+
+
+_NO_CATALOGUE = "no procedure catalogue given (ioc catalogue import / ioc kpi --catalogue)"
+_REASONS = {
+    "2.1": "no dossier processed in the period",
+    "2.2": "shown only for one procedure (--procedure), as the portal",
+    "1.4": "no dossier carries dvcqg_synced_at and no national report was given",
+    "4.x": _NO_CATALOGUE,
+    "5.1": "no petitions (PAKN) given", "5.2": "no petitions (PAKN) given", "5.3": "no petitions (PAKN) given",
+    "5.4": "no dossier processed in the period carries a rating or complaint, and no petitions were given",
+}
+
+
+@dataclass(frozen=True)
+class Computed:
+    scores: dict[str, IndicatorScore]
+    missing: dict[str, str]  # indicator -> why it is absent
+    quality: dict[str, str]  # indicator -> data-quality flag (as the portal's)
+    extra: dict[str, float]
+
+
+def indicators_from(t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
+                    period: Period | None = None, scope: Scope | None = None, sync_known: bool = False,
+                    calendar: WorkingCalendar | None = None, procedure: str | None = None) -> dict[str, IndicatorScore]:
+    """Every indicator the tally and the sources support, in the registry's order."""
+    return evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, sync_known=sync_known,
+                    calendar=calendar, procedure=procedure).scores
+
+
+def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
+             period: Period | None = None, scope: Scope | None = None, sync_known: bool = False,
+             calendar: WorkingCalendar | None = None, procedure: str | None = None) -> Computed:
+    """The indicators of one report row, with why each absent one is absent."""
     out: dict[str, IndicatorScore] = {}
+    missing: dict[str, str] = {}
+    quality: dict[str, str] = {}
+    extra: dict[str, float] = {}
     counted = t.get("counted", 0)
     if counted:
         out["2.1"] = score_indicator("2.1", t.get("good", 0), counted, registry)
@@ -351,13 +480,53 @@ def indicators_from(t: Tally, registry: Registry, with_average: bool) -> dict[st
         if n:
             out["2.2"] = score_indicator("2.2", float(round_half_up(days, 4)), n, registry)
     for spec in _RATIOS:
+        if spec.id == "3.4" and sources.catalogue is None:
+            continue
         if (score := _ratio_from(spec, t, registry)) is not None:
             out[spec.id] = score
-    if counted and t.get("counted_rated", 0):  # 5.4, rule D
+        else:
+            fields = spec.denominator_field or "/".join(spec.numerator_fields)
+            missing[spec.id] = f"no dossier of its denominator in the period, or none carries {fields}"
+    if sources.catalogue is not None:
+        cert = _ratio_from(_CERTIFIED, t, registry)
+        out["4.x"] = cert or score_indicator("4.x", 0, 0, registry)
+    # 1.4: synced dossiers received in the period ÷ max(national report, synced) (domain.md §2.3).
+    received, synced = t.get("received", 0), t.get("1.4:synced", 0)
+    if (sync_known or sources.national_report is not None) and period is not None and scope is not None:
+        units = {scope.code} if not scope.is_province or sources.national_report is None \
+            or sources.national_report.total({scope.code}, period.label) is not None else set(scope.members or ())
+        den, flag = sync_denominator(sources.national_report, units, period, received, synced)
+        out["1.4"] = score_indicator("1.4", synced, den, registry)
+        if flag:
+            quality["1.4"] = flag
+        if "3.3" in out and den:  # "online ÷ received × sync ratio"
+            s33 = out["3.3"]
+            out["3.3"] = score_indicator("3.3", Fraction(s33.numerator) * synced / den, s33.denominator, registry)
+    elif "3.3" in out:
+        quality["3.3"] = "sync ratio not applied: no sync data (dvcqg_synced_at)"
+    rows = sources.rows(period) if period is not None else None
+    if rows is not None and scope is not None:
+        level = unit_level(sources, scope, t, rows)
+        day = (period.end - _ONE_US).astimezone(LOCAL_TZ).date()
+        chosen = list(rows.values()) if scope.is_province else sources.catalogue.receives(scope.code, level, day)
+        scores, why, more = catalogue_indicators(chosen, t, period, registry, unit_level=level,
+                                                 calendar=calendar or WorkingCalendar(), procedure=procedure)
+        out.update(scores)
+        missing.update(why)
+        extra.update(more)
+    if counted and (t.get("counted_rated", 0) or sources.pakn):  # 5.4, rule D
         good = max(0, counted - t.get("counted_overdue", 0) - t.get("counted_unhappy", 0))
         out["5.4"] = score_indicator("5.4", good, counted, registry)
+    if sources.pakn:
+        from ioc.kpi.pakn import pakn_indicators
+
+        out.update(pakn_indicators(t, registry, True))
+    for id_ in registry.indicator_ids:
+        if id_ not in out:
+            missing.setdefault(id_, _REASONS.get(id_, _NO_CATALOGUE))
     order = {id_: i for i, id_ in enumerate(registry.indicator_ids)}
-    return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+    scores = dict(sorted(((k, v) for k, v in out.items() if k in order), key=lambda kv: order[kv[0]]))
+    return Computed(scores, {k: missing[k] for k in registry.indicator_ids if k in missing}, quality, extra)
 
 
 # --- operational figures --------------------------------------------------------------------------
@@ -396,14 +565,23 @@ def figures_from(t: Tally) -> Figures:
 # --- report ---------------------------------------------------------------------------------------
 
 
+# The portal's five groups (domain.md §2.3: G3 = online services 12 + online payment 10).
+PORTAL_GROUP = {"transparency": "1", "progress": "2", "online": "3", "payment": "3", "digitisation": "4",
+                "satisfaction": "5"}
+
+
 @dataclass(frozen=True)
 class UnitReport:
     unit: str
     indicators: dict[str, IndicatorScore]
     total_score: float
     max_total: int  # the points the present indicators can earn (at most 100)
-    band: str
+    band: str | None  # only on a complete index (max_total == 100)
     figures: Figures
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    quality: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -411,11 +589,48 @@ class UnitReport:
             "indicators": {
                 k: {n: v for n, v in s.to_json().items() if n != "indicator"} for k, s in self.indicators.items()
             },
+            "groups": self.groups,
             "total_score": self.total_score,
+            "max_score": self.max_total,
             "max_total": self.max_total,
             "band": self.band,
+            "missing": self.missing,
+            "quality": self.quality,
+            "extra": self.extra,
             "figures": self.figures.to_json(),
         }
+
+
+def groups_of(scores: dict[str, IndicatorScore], registry: Registry) -> dict[str, dict[str, Any]]:
+    """The portal's groups: score (sum of its indicators' rounded scores), the points its
+    computed indicators are worth, and its full points."""
+    totals = group_totals(scores.values(), registry)
+    out: dict[str, dict[str, Any]] = {}
+    for g in registry.groups:
+        key = PORTAL_GROUP[g.key]
+        entry = out.setdefault(key, {"score": 0.0, "max_score": 0, "points": 0})
+        entry["score"] = float(round_half_up(Fraction(entry["score"]) + Fraction(totals[g.key])))
+        entry["max_score"] += sum(s.max_score for s in scores.values()
+                                  if registry.rule(s.indicator).group == g.key and registry.rule(s.indicator).scored)
+        entry["points"] += g.max_points
+    return out
+
+
+def report_row(scope: Scope, t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
+               period: Period | None = None, sync_known: bool = False, calendar: WorkingCalendar | None = None,
+               procedure: str | None = None) -> UnitReport:
+    """One row of the report (a unit or the province): indicators, groups, total, band."""
+    c = evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, sync_known=sync_known,
+                 calendar=calendar, procedure=procedure)
+    total = total_score(c.scores.values(), registry)
+    max_total = sum(s.max_score for s in c.scores.values() if registry.rule(s.indicator).scored)
+    complete = max_total == registry.max_total
+    return UnitReport(scope.code, c.scores, total, max_total, band(total, registry)[0] if complete else None,
+                      figures_from(t), groups_of(c.scores, registry), c.missing, c.quality, c.extra)
+
+
+def unit_report(unit: str, t: Tally, registry: Registry, with_average: bool) -> UnitReport:
+    return report_row(Scope(unit), t, registry, with_average)
 
 
 @dataclass(frozen=True)
@@ -434,21 +649,17 @@ class Report:
     at: datetime
     units: tuple[UnitReport, ...]
     dossiers: tuple[DossierLine, ...]
+    registry: Registry | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The contract shape (contracts.md §3)."""
-        return {
-            "period": self.period.to_json(self.at),
-            "units": [u.to_json() for u in self.units],
-            "dossiers": [d.to_json() for d in self.dossiers],
-        }
-
-
-def unit_report(unit: str, t: Tally, registry: Registry, with_average: bool) -> UnitReport:
-    scores = indicators_from(t, registry, with_average)
-    total = total_score(scores.values(), registry)
-    max_total = sum(s.max_score for s in scores.values() if registry.rule(s.indicator).scored)
-    return UnitReport(unit, scores, total, max_total, band(total, registry)[0], figures_from(t))
+        out: dict[str, Any] = {"period": self.period.to_json(self.at)}
+        if self.registry is not None:
+            out["scoring"] = {"profile": self.registry.label,
+                              "effective_from": self.registry.effective_from.isoformat()}
+        out["units"] = [u.to_json() for u in self.units]
+        out["dossiers"] = [d.to_json() for d in self.dossiers]
+        return out
 
 
 def compute(
@@ -461,15 +672,20 @@ def compute(
     province: str = DEFAULT_PROVINCE,
     calendar: WorkingCalendar | None = None,
     registry: Registry | None = None,
+    sources: Sources = Sources(),
+    petitions: Iterable[Any] = (),
 ) -> Report:
     """The report of ``period`` evaluated at ``at`` (module docstring, rules A-I).
 
     ``procedure`` keeps only that procedure's dossiers (and shows 2.2); ``units`` keeps only the
-    named unit codes (the province among them if named); ``province`` names the all-units row."""
+    named unit codes (the province among them if named); ``province`` names the all-units row.
+    ``sources`` brings the catalogue and the national report and says whether petitions were
+    given; ``petitions`` are their states (ioc.domain.pakn), folded by ``at`` like the dossiers."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"at must be timezone-aware, got {at.isoformat()}")
     calendar = calendar or WorkingCalendar()
-    registry = registry or registry_for(period.end - _ONE_US)
+    registry = registry or sources.registry(period)
+    rows = sources.rows(period) or {}
 
     def rule(start: datetime, duration: LegalDuration) -> datetime:
         return calendar.add_duration(start, duration.value, duration.unit)
@@ -477,25 +693,35 @@ def compute(
     judged = [
         judge(s, period, at, rule, calendar)
         for s in sorted(states, key=lambda s: (s.unit_code, s.dossier_code))
-        if procedure is None or s.procedure_code == procedure
+        if s.unit_code and (procedure is None or s.procedure_code == procedure)
     ]
     judged = [j for j in judged if j.in_scope]
     by_unit: dict[str, Tally] = {}
     for j in judged:
-        add_tally(by_unit.setdefault(j.state.unit_code, {}), tally(j, at, calendar))
+        add_tally(by_unit.setdefault(j.state.unit_code, {}), tally(j, at, calendar, rows.get(j.state.procedure_code)))
+    if sources.pakn and procedure is None:
+        from ioc.kpi.pakn import judge_pakn, pakn_tally
+
+        for petition in petitions:
+            part = pakn_tally(judge_pakn(petition, period, at, calendar))
+            if part:
+                add_tally(by_unit.setdefault(petition.unit_code, {}), part)
     if province in by_unit:
         raise ValueError(f"province code {province!r} is also a unit code in the events; choose another")
     wanted = set(units) if units is not None else None
     with_average = procedure is not None
+    whole = sum_tallies(by_unit.values())
+    common: dict[str, Any] = dict(sources=sources, period=period, sync_known=whole.get("1.4:synced", 0) > 0,
+                                  calendar=calendar, procedure=procedure)
     reports = []
-    if judged and (wanted is None or province in wanted):
-        reports.append(unit_report(province, sum_tallies(by_unit.values()), registry, with_average))
+    if by_unit and (wanted is None or province in wanted):
+        reports.append(report_row(Scope(province, frozenset(by_unit)), whole, registry, with_average, **common))
     for code in sorted(by_unit):
         if wanted is None or code in wanted:
-            reports.append(unit_report(code, by_unit[code], registry, with_average))
+            reports.append(report_row(Scope(code), by_unit[code], registry, with_average, **common))
     shown = judged if wanted is None or province in wanted else [j for j in judged if j.state.unit_code in wanted]
     lines = tuple(DossierLine(j.state.dossier_code, j.state.unit_code, j.outcome) for j in shown)
-    return Report(period, at.astimezone(LOCAL_TZ), tuple(reports), lines)
+    return Report(period, at.astimezone(LOCAL_TZ), tuple(reports), lines, registry)
 
 
 __all__ = [
@@ -504,10 +730,14 @@ __all__ = [
     "Figures",
     "Judged",
     "Report",
+    "Scope",
+    "Sources",
     "UnitReport",
     "Tally",
     "add_tally",
     "compute",
+    "evaluate",
+    "report_row",
     "figures_from",
     "indicators_from",
     "judge",

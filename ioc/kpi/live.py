@@ -20,22 +20,34 @@ from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import LegalDuration
 from ioc.domain.outcome import LOCAL_TZ, end_of_processing
-from ioc.kpi.indicators import Tally, add_tally, figures_from, indicators_from, judge, sum_tallies, tally
+from ioc.kpi.indicators import Scope, Sources, Tally, add_tally, figures_from, judge, report_row, sum_tallies, tally
 from ioc.kpi.periods import period_of
-from ioc.kpi.scoring import registry_for, total_score
 
 # Counted on the wall beyond the replay's figures: what happened today.
 TODAY_KEYS = ("received_today", "finished_today")
 
 
 class _Clock:
-    """The calendar and deadline rule, built once (both are pure)."""
+    """The calendar, deadline rule and procedure catalogue, built once (all pure); the
+    catalogue's rows in force are looked up once per month."""
 
-    def __init__(self, calendar: WorkingCalendar | None = None) -> None:
+    def __init__(self, calendar: WorkingCalendar | None = None, catalogue: Any = None) -> None:
         self.calendar = calendar or WorkingCalendar()
+        self.catalogue = catalogue
+        self._rows: tuple[Any, dict[str, Any]] | None = None
 
     def rule(self, start: datetime, duration: LegalDuration) -> datetime:
         return self.calendar.add_duration(start, duration.value, duration.unit)
+
+    def row(self, at: datetime, procedure: str) -> Any:
+        """The procedure's catalogue row in force at ``at`` (None: no catalogue), as the report
+        of the month to date sees it (ioc.kpi.indicators.Sources.rows)."""
+        if self.catalogue is None:
+            return None
+        day = (at - timedelta(microseconds=1)).astimezone(LOCAL_TZ).date()
+        if self._rows is None or self._rows[0] != day:
+            self._rows = (day, self.catalogue.in_force(day))
+        return self._rows[1].get(procedure)
 
 
 def next_midnight(at: datetime) -> datetime:
@@ -47,8 +59,11 @@ def contribution(state: DossierState, at: datetime, clock: _Clock | None = None)
     """One dossier's month-to-date tally at ``at``, and the first later instant it may differ
     (None: never again, unless a new event arrives)."""
     clock = clock or _Clock()
-    j = judge(state, period_of(at, "month"), at, clock.rule, clock.calendar)
-    t = tally(j, at, clock.calendar)
+    if not state.unit_code:  # a petition named it before its first event: nothing to count yet
+        return {}, None
+    period = period_of(at, "month")
+    j = judge(state, period, at, clock.rule, clock.calendar)
+    t = tally(j, at, clock.calendar, clock.row(at, state.procedure_code))
     today = at.astimezone(LOCAL_TZ).date()
     if j.received is not None and j.received.astimezone(LOCAL_TZ).date() == today:
         t["received_today"] = 1
@@ -89,6 +104,11 @@ class LiveFigures:
 
     def __len__(self) -> int:
         return len(self._states)
+
+    def set_catalogue(self, catalogue: Any) -> None:
+        """A new catalogue version: every dossier is judged again at the next :meth:`advance`."""
+        self.clock = _Clock(self.clock.calendar, catalogue)
+        self._dirty.update(self._states)
 
     def get(self, code: str) -> DossierState | None:
         return self._states.get(code)
@@ -159,17 +179,27 @@ def province_total(per_unit: dict[str, Tally]) -> Tally:
     return sum_tallies(per_unit.values())
 
 
-def wall_view(t: Tally, at: datetime) -> dict[str, Any]:
+def wall_view(t: Tally, at: datetime, scope: Scope | None = None, sources: Sources = Sources(),
+              sync_known: bool = False) -> dict[str, Any]:
     """What the wall shows of a tally: today's and open figures, the month's on-time rate and
-    the projected Decision 766 score of the indicators the stream supports."""
-    registry = registry_for(at)
-    scores = indicators_from(t, registry, with_average=False)
+    the projected Decision 766 score, by group, with what is not computed and why (the same
+    report row as `ioc kpi`). ``scope`` names the unit (or the province and its units) for the
+    catalogue's indicators; ``sync_known``: some dossier of the province carries a sync date."""
+    period = period_of(at, "month")
+    registry = sources.registry(period)
+    row = report_row(scope or Scope("?"), t, registry, False, sources=sources, period=period.to_date(at)
+                     if at > period.start else period, sync_known=sync_known)
     counted = t.get("counted", 0)
     return {
         **{k: t.get(k, 0) for k in TODAY_KEYS},
         **figures_from(t).to_json(),
         "ontime_rate": t.get("good", 0) / counted if counted else None,
-        "indicators": {k: s.to_json() for k, s in scores.items()},
-        "score": total_score(scores.values(), registry),
-        "max_score": sum(s.max_score for s in scores.values()),
+        "indicators": {k: s.to_json() for k, s in row.indicators.items()},
+        "groups": row.groups,
+        "missing": row.missing,
+        "quality": row.quality,
+        "score": row.total_score,
+        "max_score": row.max_total,
+        "band": row.band,
+        "profile": registry.label,
     }

@@ -197,6 +197,12 @@ _CURRENT_RULES: tuple[IndicatorRule, ...] = (
         "3.3", "online", "Tỷ lệ hồ sơ trực tuyến", 6, 50, _N,
         evidence=_PORTAL + "; zero-denominator policy unverified",
     ),
+    # The current portal METRICS table's one online metric (domain.md §2.3 footnote); scored
+    # only in the full-online profile below, shown (monitor) in this one.
+    IndicatorRule(
+        "3.4", "online", "Tỷ lệ hồ sơ DVCTT toàn trình trên hồ sơ của TTHC đủ điều kiện toàn trình", 0, 0, _N,
+        Kind.MONITOR_RATIO, evidence="domain.md §2.3 footnote: scored in the full-online profile",
+    ),
     IndicatorRule(
         "3.5", "payment",
         "Tỷ lệ TTHC có nghĩa vụ tài chính được tích hợp thanh toán trực tuyến trên Cổng DVCQG",
@@ -283,6 +289,41 @@ REGISTRIES: tuple[Registry, ...] = (
 CURRENT: Registry = REGISTRIES[-1]
 
 
+def _full_online_rules(rules: tuple[IndicatorRule, ...]) -> tuple[IndicatorRule, ...]:
+    """Group 3a as the current portal METRICS table has it: its 12 points on 3.4 (full-online
+    dossiers ÷ dossiers of procedures eligible for full online, linear); 3.1-3.3 shown only."""
+    out = []
+    for r in rules:
+        if r.id in ("3.1", "3.2", "3.3"):
+            r = IndicatorRule(r.id, r.group, r.name_vi, 0, 0, r.zero_denominator, Kind.MONITOR_RATIO,
+                              r.evidence + "; monitor in the full-online profile")
+        elif r.id == "3.4":
+            r = IndicatorRule(r.id, r.group, r.name_vi, 12, 100, _N, Kind.RATIO,
+                              "domain.md §2.3 footnote: the 2026 METRICS table; threshold unknown, linear")
+        out.append(r)
+    return tuple(out)
+
+
+# Group 3's split is version-dependent (domain.md §2.3): the 2/4/6 profile above reproduces §2.5
+# and is the default in force; this one is the portal's METRICS table, whose switch date is not
+# known, so it is chosen by name (`ioc kpi --profile full-online`, settings `kpi.profile`).
+PROFILES: dict[str, Registry] = {
+    "v1": CURRENT,
+    "full-online": Registry(date(2025, 7, 1), "Cổng DVCQG METRICS table: 12 points on full-online dossiers (3.4)",
+                            GROUPS, _full_online_rules(_CURRENT_RULES), BANDS),
+}
+
+
+def registry_named(profile: str | None, day: date | datetime) -> Registry:
+    """The registry in force on ``day``, or the named profile (``v1``, ``full-online``)."""
+    if profile is None or profile == "v1":
+        return registry_for(day)
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown scoring profile {profile!r} (known: {', '.join(PROFILES)})") from None
+
+
 def registry_for(day: date | datetime) -> Registry:
     """The registry in force on ``day`` (an aware datetime is read in Vietnam local time)."""
     if isinstance(day, datetime):
@@ -328,7 +369,7 @@ def round_half_up(value: Fraction, places: int = 2) -> Fraction:
 
 
 def _count(indicator_id: str, name: str, value: Any, whole: bool) -> Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         raise ValueError(f"indicator {indicator_id}: {name} must be a number, got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"indicator {indicator_id}: {name} must be finite, got {value!r}")
@@ -341,14 +382,20 @@ def _count(indicator_id: str, name: str, value: Any, whole: bool) -> Fraction:
 
 def score_indicator(
     indicator_id: str,
-    numerator: int | float,
+    numerator: int | float | Fraction,
     denominator: int | float,
     registry: Registry = CURRENT,
 ) -> IndicatorScore:
-    """Score one indicator from its counts, exactly as the portal does (module docstring)."""
+    """Score one indicator from its counts, exactly as the portal does (module docstring).
+
+    A :class:`Fraction` numerator is a weighted count (3.3's online dossiers × the sync ratio):
+    scored exactly, shown rounded half-up to 0.01."""
     rule = registry.rule(indicator_id)
     is_ratio = rule.kind is not Kind.MONITOR_AVERAGE
-    num = _count(indicator_id, "numerator", numerator, whole=is_ratio)
+    weighted = isinstance(numerator, Fraction)
+    num = _count(indicator_id, "numerator", numerator, whole=is_ratio and not weighted)
+    if weighted:
+        numerator = float(round_half_up(num))
     den = _count(indicator_id, "denominator", denominator, whole=is_ratio)
     if is_ratio and num > den:
         raise ValueError(f"indicator {indicator_id}: numerator {numerator} exceeds denominator {denominator}")

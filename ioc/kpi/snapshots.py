@@ -5,6 +5,14 @@ At national scale one partition holds thousands of units and its snapshot outgre
 parts of at most ``UNITS_PER_PART`` units: ``{partition, computed_at, part, parts, units}``.
 Readers assemble them with :class:`SnapshotAssembler` and use only complete snapshots.
 A message without ``parts`` is a whole snapshot (the format before parts existed).
+
+Several stream agents publish partials: the dossier agent (no ``source`` field: "dossier")
+and the petition agent (``"source": "pakn"``, tallies whose keys all start with ``pakn:``).
+The assembler keys snapshots by (source, partition) and hands readers, per partition, the sum
+of the newest complete snapshot of every source: each reader keeps one partial per partition as
+before and gets every source's keys summed into each unit's tally (this is the one place that
+knows about sources). The combined ``computed_at`` is the oldest of its sources' (a partial is
+as fresh as its stalest part).
 """
 
 from __future__ import annotations
@@ -17,19 +25,27 @@ from typing import Any, Iterator
 
 from ioc.kpi.indicators import Tally
 
+DEFAULT_SOURCE = "dossier"
 UNITS_PER_PART = 300  # ~ 600 bytes a unit: about 200 KB a message, well under 1 MiB
 
 
 def snapshot_messages(partition: int, computed_at: datetime, units: dict[str, Tally],
-                      per_part: int = UNITS_PER_PART) -> Iterator[bytes]:
-    """The messages of one partition's snapshot (at least one, even with no unit)."""
+                      per_part: int = UNITS_PER_PART, source: str | None = None) -> Iterator[bytes]:
+    """The messages of one partition's snapshot (at least one, even with no unit); ``source``
+    names the agent when it is not the dossier agent."""
     items = sorted(units.items())
     chunks = [items[i:i + per_part] for i in range(0, len(items), per_part)] or [[]]
+    extra = {"source": source} if source is not None and source != DEFAULT_SOURCE else {}
     for i, chunk in enumerate(chunks):
         yield json.dumps({
-            "partition": partition, "computed_at": computed_at.isoformat(), "part": i, "parts": len(chunks),
-            "units": dict(chunk),
+            "partition": partition, **extra, "computed_at": computed_at.isoformat(), "part": i,
+            "parts": len(chunks), "units": dict(chunk),
         }, separators=(",", ":")).encode()
+
+
+def source_of(payload: dict[str, Any]) -> str:
+    """Which agent published a snapshot message."""
+    return str(payload.get("source") or DEFAULT_SOURCE)
 
 
 @dataclass
@@ -37,6 +53,7 @@ class Snapshot:
     partition: int
     computed_at: datetime
     units: dict[str, Tally]
+    sources: dict[str, datetime] = field(default_factory=dict)  # source -> its computed_at
 
 
 @dataclass
@@ -46,35 +63,49 @@ class _Pending:
 
 
 class SnapshotAssembler:
-    """Collects parts; :meth:`add` returns a snapshot once all its parts are in. A part of an
-    older snapshot than one already completed (or pending) for its partition is dropped; the
-    same instant again (a redelivery) is taken again."""
+    """Collects parts; :meth:`add` returns a partition's snapshot once all parts of a snapshot
+    of one of its sources are in (module docstring: the sources' newest snapshots summed). A
+    part of an older snapshot than one already completed (or pending) for its source and
+    partition is dropped; the same instant again (a redelivery) is taken again."""
 
     def __init__(self) -> None:
-        self._pending: dict[int, tuple[datetime, _Pending]] = {}
-        self._complete: dict[int, datetime] = {}
+        self._pending: dict[tuple[str, int], tuple[datetime, _Pending]] = {}
+        self._complete: dict[tuple[str, int], datetime] = {}
+        self._latest: dict[int, dict[str, tuple[datetime, dict[str, Tally]]]] = {}
 
     def add(self, payload: dict[str, Any]) -> Snapshot | None:
         partition = int(payload["partition"])
+        key = (source_of(payload), partition)
         at = datetime.fromisoformat(payload["computed_at"])
         units = {u: {k: int(v) for k, v in t.items()} for u, t in (payload.get("units") or {}).items()}
         parts = int(payload.get("parts", 1))
-        if partition in self._complete and at < self._complete[partition]:
+        if key in self._complete and at < self._complete[key]:
             return None
-        pending = self._pending.get(partition)
+        pending = self._pending.get(key)
         if pending is None or at > pending[0]:
-            pending = self._pending[partition] = (at, _Pending(parts))
+            pending = self._pending[key] = (at, _Pending(parts))
         elif at < pending[0]:
             return None  # a part of an older snapshot than the one being assembled
         pending[1].received[int(payload.get("part", 0))] = units
         if len(pending[1].received) < pending[1].parts:
             return None
-        del self._pending[partition]
-        self._complete[partition] = at
+        del self._pending[key]
+        self._complete[key] = at
         merged: dict[str, Tally] = {}
         for chunk in pending[1].received.values():
             merged.update(chunk)
-        return Snapshot(partition, at, merged)
+        latest = self._latest.setdefault(partition, {})
+        latest[key[0]] = (at, merged)
+        if len(latest) == 1:
+            return Snapshot(partition, at, merged, {key[0]: at})
+        combined: dict[str, Tally] = {}
+        for _, source_units in latest.values():
+            for unit, tally in source_units.items():
+                into = combined.setdefault(unit, {})
+                for name, value in tally.items():
+                    into[name] = into.get(name, 0) + value
+        return Snapshot(partition, min(a for a, _ in latest.values()), combined,
+                        {s: a for s, (a, _) in sorted(latest.items())})
 
 
 class LatestSnapshots:

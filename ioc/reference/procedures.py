@@ -13,12 +13,17 @@ sources derived from the national portal (procedure pages, announced procedure l
 URLs), not checked against the live National Database; SAMPLE codes use the prefix ``9.`` that
 no real code has. Durations and fees carry a note with their basis (domain.md §3.3 or
 [M] working knowledge). No licence issue: the entries are facts re-stated by us.
+
+One source of procedure truth: each entry may carry a ``catalogue`` block with the facts the
+province publishes (contracts.md §2b) and their later ``changes``; the catalogue rows of
+:func:`ioc.reference.catalogue.sample_catalogue` are derived from this file, never kept apart.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal, Mapping
@@ -35,12 +40,18 @@ REAL_CODE = re.compile(r"^[1-3]\.\d{6}$")
 SAMPLE_CODE = re.compile(r"^9\.\d{6}$")
 
 Level = Literal["province", "commune", "both"]
+Online = Literal["full", "partial", "none"]
 Verification = Literal["verified", "SAMPLE"]
 _LEVELS = ("province", "commune", "both")
+_ONLINE = ("full", "partial", "none")
 _VERIFICATION = ("verified", "SAMPLE")
 _COMMUNE_ROLES = frozenset({COMMUNE_COMMITTEE, COMMUNE_POLICE, COMMUNE_SERVICE_CENTRE})
 _FIELDS = {"code", "name", "sector", "level", "duration", "duration_note", "fee_vnd", "fee_note",
-           "paper_result", "fully_online", "agency_role", "provenance", "source"}
+           "paper_result", "agency_role", "provenance", "source"}
+_OPTIONAL = {"online", "fully_online", "catalogue"}  # one of online / fully_online is required
+# Facts of contracts.md §2b that an entry's ``catalogue`` block (and its ``changes``) state.
+_FACTS = ("full_online_eligible", "fee_on_national_payment", "citizen_subject", "certified_copy",
+          "legal_basis_effective", "decision_date", "published_date", "components_complete")
 
 
 class CatalogueError(ValueError):
@@ -54,6 +65,16 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogueVersion:
+    """Catalogue facts (contracts.md §2b) of an entry from ``valid_from`` (``None``: from the
+    beginning); a later version states only what changes, and why (``note``)."""
+
+    valid_from: date | None
+    values: tuple[tuple[str, Any], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Procedure:
     code: str
     name: str
@@ -64,10 +85,12 @@ class Procedure:
     fee_vnd: int
     fee_note: str
     paper_result: bool
-    fully_online: bool
+    fully_online: bool  # online == "full"
     agency_role: str  # a role key of ioc.reference.agencies (the processing agency)
     provenance: Provenance
     source: str
+    online: Online | None = None  # None: only "not toàn trình" is known (an entry with fully_online: false)
+    catalogue_versions: tuple[CatalogueVersion, ...] = ()  # the entry's catalogue block, then its changes
 
     @property
     def is_sample(self) -> bool:
@@ -92,6 +115,63 @@ def _flag(entry: Mapping[str, Any], key: str, where: str) -> bool:
     return value
 
 
+def _facts(block: Any, where: str, allowed: frozenset[str]) -> tuple[tuple[str, Any], ...]:
+    from ioc.reference.catalogue import convert_value
+
+    if not isinstance(block, dict):
+        raise _fail(where, "must be a mapping")
+    if unknown := block.keys() - allowed:
+        raise _fail(where, f"unknown {sorted(unknown)}")
+    out = []
+    for key in [k for k in (*_FACTS, "online") if k in block]:
+        if block[key] is None:
+            raise _fail(where, f"{key}: leave it out when unknown")
+        try:
+            out.append((key, convert_value(key, block[key])))
+        except ValueError as exc:
+            raise _fail(where, f"{key}: {exc}") from None
+    return tuple(out)
+
+
+def _valid_from(value: Any, where: str) -> date:
+    from ioc.reference.catalogue import convert_value
+
+    try:
+        return convert_value("valid_from", value)
+    except ValueError as exc:
+        raise _fail(where, f"valid_from: {exc}") from None
+
+
+def _catalogue(block: Any, where: str, fee_vnd: int) -> tuple[CatalogueVersion, ...]:
+    """An entry's ``catalogue`` block: its facts, then each of its ``changes``."""
+    where = f"{where} catalogue"
+    base_keys = frozenset({*_FACTS, "valid_from", "changes"})
+    versions = [CatalogueVersion(
+        _valid_from(block["valid_from"], where) if isinstance(block, dict) and "valid_from" in block else None,
+        _facts({k: v for k, v in block.items() if k not in ("valid_from", "changes")} if isinstance(block, dict)
+               else block, where, base_keys))]
+    changes = block.get("changes", [])
+    if not isinstance(changes, list):
+        raise _fail(where, "changes must be a list")
+    for i, change in enumerate(changes):
+        at = f"{where} changes[{i}]"
+        if not isinstance(change, dict) or "valid_from" not in change or not isinstance(change.get("note"), str):
+            raise _fail(at, "needs valid_from and a note (why it changes)")
+        start = _valid_from(change["valid_from"], at)
+        previous = versions[-1].valid_from
+        if previous is not None and start <= previous:
+            raise _fail(at, f"valid_from {start} must come after {previous}")
+        values = _facts({k: v for k, v in change.items() if k not in ("valid_from", "note")}, at,
+                        frozenset({*_FACTS, "online"}))
+        if not values:
+            raise _fail(at, "changes nothing")
+        versions.append(CatalogueVersion(start, values, change["note"]))
+    for version in versions:
+        if fee_vnd == 0 and "fee_on_national_payment" in dict(version.values):
+            raise _fail(where, "fee_on_national_payment: only for a procedure with a fee (fee_vnd > 0)")
+    return tuple(versions)
+
+
 def _procedure(entry: Any, index: int) -> Procedure:
     where = f"procedures[{index}]"
     if not isinstance(entry, dict):
@@ -102,8 +182,21 @@ def _procedure(entry: Any, index: int) -> Procedure:
     where = f"procedures[{index}] ({code})"
     if missing := _FIELDS - entry.keys():
         raise _fail(where, f"missing {sorted(missing)}")
-    if unknown := entry.keys() - _FIELDS:
+    if unknown := entry.keys() - _FIELDS - _OPTIONAL:
         raise _fail(where, f"unknown {sorted(unknown)}")
+    online = entry.get("online")
+    if online is not None and online not in _ONLINE:
+        raise _fail(where, f"online must be one of {_ONLINE}, got {online!r}")
+    if "fully_online" in entry:
+        fully = _flag(entry, "fully_online", where)
+        if online is not None and fully != (online == "full"):
+            raise _fail(where, f"fully_online {fully} contradicts online {online!r}")
+    elif online is None:
+        raise _fail(where, "missing ['online'] (full, partial or none)")
+    else:
+        fully = online == "full"
+    if online is None and fully:
+        online = "full"
     if not NATIONAL_CODE.match(code):
         raise _fail(where, "code must look like 1.001612")
     level = entry["level"]
@@ -138,8 +231,9 @@ def _procedure(entry: Any, index: int) -> Procedure:
         code=code, name=_text(entry, "name", where), sector=_text(entry, "sector", where), level=level,
         duration=duration, duration_note=_text(entry, "duration_note", where), fee_vnd=fee,
         fee_note=_text(entry, "fee_note", where), paper_result=_flag(entry, "paper_result", where),
-        fully_online=_flag(entry, "fully_online", where), agency_role=role, provenance=provenance,
-        source=_text(entry, "source", where))
+        fully_online=fully, agency_role=role, provenance=provenance,
+        source=_text(entry, "source", where), online=online,
+        catalogue_versions=_catalogue(entry["catalogue"], where, fee) if "catalogue" in entry else ())
 
 
 def parse_catalogue(text: str) -> tuple[Procedure, ...]:

@@ -11,9 +11,11 @@ import asyncio
 import logging
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Awaitable, Callable, Sequence
 
+from ioc import clock
+from ioc.health import Health, beat_until
 from ioc.services.model import ServiceMetric
 from ioc.services.prometheus import ExpositionRejected, parse_exposition, up_sample
 from ioc.services.settings import ScrapeSource
@@ -21,6 +23,7 @@ from ioc.services.settings import ScrapeSource
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 20_000_000
+SCRAPER_CONDITIONS = ("producer",)
 Publish = Callable[[list[ServiceMetric]], Awaitable[None]]
 
 
@@ -44,7 +47,7 @@ def _fetch(url: str, timeout: float) -> str:
 
 async def scrape_once(source: ScrapeSource, now: datetime | None = None) -> list[ServiceMetric]:
     """The samples of one scrape of ``source``, with its ``up``; never raises for the target's faults."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     try:
         text = await asyncio.to_thread(_fetch, source.url, source.timeout_s)
         samples = parse_exposition(text, source.system, now, source.mapping())
@@ -67,11 +70,14 @@ async def scrape_forever(source: ScrapeSource, publish: Publish, stop: asyncio.E
 
 
 async def run_to_broker(bootstrap: str, metrics_topic: str, sources: Sequence[ScrapeSource],
-                        stop: asyncio.Event) -> None:
-    """Scrape every source until ``stop``, publishing to the service-metrics topic."""
+                        stop: asyncio.Event, health: Health | None = None) -> None:
+    """Scrape every source until ``stop``, publishing to the service-metrics topic. Ready (``health``)
+    once the producer is connected; live while the event loop turns."""
     from ioc.broker.publisher import BatchPublisher, start_producer
 
+    health = health or Health("scraper", conditions=SCRAPER_CONDITIONS)
     producer = await start_producer(bootstrap)
+    health.set("producer", True)
     publisher = BatchPublisher(producer, metrics_topic, max_events=2000)
     lock = asyncio.Lock()  # one publisher shared by the sources' tasks
 
@@ -82,6 +88,6 @@ async def run_to_broker(bootstrap: str, metrics_topic: str, sources: Sequence[Sc
             await publisher.flush()
 
     try:
-        await asyncio.gather(*(scrape_forever(s, publish, stop) for s in sources))
+        await asyncio.gather(beat_until(health, stop), *(scrape_forever(s, publish, stop) for s in sources))
     finally:
         await producer.stop()

@@ -21,12 +21,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ioc import clock
+from ioc.health import Health
 from ioc.services.catalogue import SYSTEMS, UnknownSystem, system as system_spec
 from ioc.services.model import ServiceMetric
 from ioc.services.simulator import IncidentRejected, ServiceSimulator
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 OVERLAY_KINDS = ("errors", "link-down")
 ERROR_SHARE = 0.5  # of new requests failing during an ``errors`` incident
 MAX_INCIDENT_S = 7 * 86400
+SERVICES_SIM_CONDITIONS = ("producer", "subscribed")
 
 
 def incident_kinds(system_id: str) -> tuple[str, ...]:
@@ -165,45 +169,89 @@ class SimulatedSystems:
 
 
 async def run_to_broker(bootstrap: str, metrics_topic: str, control_topic: str, systems: SimulatedSystems,
-                        tick_s: float, stop: asyncio.Event, seconds: float | None = None) -> int:
-    """Publish every tick until ``stop`` (or ``seconds``); returns samples published."""
+                        tick_s: float, stop: asyncio.Event, seconds: float | None = None,
+                        health: Health | None = None) -> int:
+    """Publish every tick until ``stop`` (or ``seconds``); returns samples published.
+
+    The control topic is read from its beginning, not its end: an injection sent before this
+    process subscribed (while `ioc up` was starting, or while it restarted) is not lost, and
+    one still running when it restarts goes on for what is left of it; one that has run its
+    course is skipped (:func:`_inject`). Ready (``health``) once the producer is connected and
+    the control topic has been read up to where it ended when this process subscribed."""
     from aiokafka import AIOKafkaConsumer
 
     from ioc.broker.publisher import BatchPublisher, start_producer
 
+    health = health or Health("services-sim", conditions=SERVICES_SIM_CONDITIONS)
     producer = await start_producer(bootstrap)
+    health.set("producer", True)
     control = AIOKafkaConsumer(control_topic, bootstrap_servers=bootstrap, group_id=None,
-                               auto_offset_reset="latest", enable_auto_commit=False)
+                               auto_offset_reset="earliest", enable_auto_commit=False)
     await control.start()
     publisher = BatchPublisher(producer, metrics_topic, max_events=2000)
     loop = asyncio.get_running_loop()
     started = loop.time()
     published = 0
     try:
-        await control.seek_to_end()
+        await _catch_up(control, systems, health, stop)
         while not stop.is_set() and (seconds is None or loop.time() - started < seconds):
-            now = datetime.now(timezone.utc)
+            health.beat()
+            now = clock.now()
             for msgs in (await control.getmany(timeout_ms=0)).values():
                 for msg in msgs:
-                    _inject(systems, msg.value, now)
+                    _inject(systems, msg.value, now, _age_s(msg))
             for sample in systems.tick(now):
                 await publisher.add(sample.system, sample.to_wire())
                 published += 1
             await publisher.flush()
             next_at = started + tick_s * (int((loop.time() - started) / tick_s) + 1)
-            try:
-                await asyncio.wait_for(stop.wait(), max(0.0, next_at - loop.time()))
-            except asyncio.TimeoutError:
-                pass
+            while not stop.is_set() and loop.time() < next_at:  # beat while waiting: ticks may be minutes apart
+                health.beat()
+                try:
+                    await asyncio.wait_for(stop.wait(), max(0.0, min(1.0, next_at - loop.time())))
+                except asyncio.TimeoutError:
+                    pass
     finally:
         await control.stop()
         await producer.stop()
     return published
 
 
-def _inject(systems: SimulatedSystems, raw: Any, now: datetime) -> None:
+async def _catch_up(control: Any, systems: SimulatedSystems, health: Health, stop: asyncio.Event) -> None:
+    """Apply what the control topic holds up to its end as of now; then ``subscribed`` is ready."""
+    while not control.assignment() and not stop.is_set():  # no group: every partition, once its metadata is in
+        health.beat()
+        await asyncio.sleep(0.05)
+    partitions = list(control.assignment())
+    ends = await control.end_offsets(partitions) if partitions else {}
+    while not stop.is_set():
+        behind = [tp for tp in partitions if await control.position(tp) < ends[tp]]
+        if not behind:
+            break
+        health.beat()
+        now = clock.now()
+        for msgs in (await control.getmany(*behind, timeout_ms=200)).values():
+            for msg in msgs:
+                _inject(systems, msg.value, now, _age_s(msg))
+    health.set("subscribed", True)
+
+
+def _age_s(msg: Any) -> float:
+    """Seconds since the message was sent, by its timestamp (real time, as the producer's clock)."""
+    sent_ms = getattr(msg, "timestamp", None)
+    return max(0.0, time.time() - sent_ms / 1000) if sent_ms and sent_ms > 0 else 0.0
+
+
+def _inject(systems: SimulatedSystems, raw: Any, now: datetime, age_s: float = 0.0) -> None:
     try:
         injection = decode_injection(raw)
+        left = injection.seconds - age_s
+        if left <= 0:
+            log.info("services simulator: %s:%s sent %.0f s ago has run its course; skipped",
+                     injection.system, injection.kind, age_s)
+            return
+        if left < injection.seconds:
+            injection = injection.model_copy(update={"seconds": left})  # the rest of it
         systems.inject(injection, now)
     except IncidentRejected as exc:
         log.warning("services simulator: refused an injection: %s", exc)

@@ -9,6 +9,14 @@ early, on time or late (late more often for land and construction), the result r
 digitisation, e-result, online payment and, for some, a rating or a complaint that follow
 lateness and supplements. Deterministic for a seed.
 
+The procedure's catalogue row in force on the reception day (ioc.reference.catalogue) shapes the
+facts (contracts.md §2, §2d): no online channel where no online service is offered and more
+where it is "toàn trình"; ``e_result`` only for procedures that issue a paper result;
+``online_payment`` only for fee procedures, and only through the provincial gateway (2) where
+the fee is not on the national payment platform; ``population_db`` only for procedures whose
+subjects are citizens; ``dvcqg_store`` at reception; ``dvcqg_synced_at`` (the portal's
+acknowledgement, minutes to hours after reception) on the next event, for most dossiers.
+
 Units and procedures come from ioc.sim.population: official units, SAMPLE agency
 identifiers and a SAMPLE procedure catalogue.
 """
@@ -33,7 +41,9 @@ from ioc.sim.population import Population, Procedure, Unit, population
 class Calibration:
     """Shares and rates, each from domain.md §3.1-3.2 (ranges there; a midpoint here)."""
 
-    online: float = 0.52  # channel 2: 45-60 %
+    online: float = 0.52  # channel 2: 45-60 % (a procedure of unknown online service)
+    online_full: float = 0.68  # a "toàn trình" procedure; none offered: never online
+    online_partial: float = 0.48  # a "một phần" one; with the catalogue's mix, 45-60 % overall
     postal: float = 0.02  # channel 3: 1-3 %
     refused: float = 0.02  # refused at intake: 1-3 %
     supplement: float = 0.10  # supplement requested: 5-15 %
@@ -49,6 +59,8 @@ class Calibration:
     paid_online: float = 0.78  # Lâm Đồng 2025: 78.61 % of fee-bearing dossiers
     rated: float = 0.30  # 20-40 % of completed dossiers are rated
     complaint: float = 0.004
+    synced: float = 0.97  # acknowledged by the national portal (1.4): 95-99 %
+    dvcqg_store: float = 0.40  # a component from / the result to the citizen's store on the portal (4.4)
 
 
 # Relative arrival intensity by local half hour (in-person reception), and by weekday.
@@ -90,13 +102,14 @@ class DossierSimulator:
         self.cal = calibration
         self.calendar = WorkingCalendar()
         self._heap: list[tuple[datetime, int, dict[str, Any]]] = []
-        self._seq = itertools.count()
+        self._n = 0  # the events scheduled so far: each one's tie-breaker and event-id salt
         self._daily: dict[tuple[str, str], int] = {}
         self._uuid_ns = uuid.UUID(int=seed)
 
     # -- one lifecycle -----------------------------------------------------------------
     def _event(self, code: str, unit: Unit, proc: Procedure, status: int, at: datetime, **extra: Any) -> None:
-        n = next(self._seq)
+        n = self._n
+        self._n += 1
         event = {
             "event_id": str(uuid.uuid5(self._uuid_ns, f"{code}/{status}/{n}")),
             "dossier_code": code, "status": status,
@@ -123,8 +136,11 @@ class DossierSimulator:
         """Schedule the whole lifecycle of a dossier received at ``received_at``."""
         rng, cal = self.rng, self.cal
         unit, proc = self.population.pick(rng)
+        facts = self.population.facts(proc.code, received_at.astimezone(LOCAL_TZ).date())
+        online = getattr(facts, "online", None)
+        share = {"full": cal.online_full, "partial": cal.online_partial, "none": 0.0}.get(online or "", cal.online)
         r = rng.random()
-        channel = 2 if r < cal.online else 3 if r < cal.online + cal.postal else 1
+        channel = 2 if r < share else 3 if r < share + cal.postal else 1
         at = received_at
         if channel == 2:
             # Submitted online at any hour (evenings, weekends); received at the next office time.
@@ -137,18 +153,27 @@ class DossierSimulator:
         common = {"channel": channel, "agency_code": unit.code}
         if channel == 2:
             self._event(code, unit, proc, 1, submitted, **common)
+        synced = rng.random() < cal.synced  # the portal acknowledges it before the next event
+
+        def sync(until: datetime) -> str | None:
+            return _iso(at + max(timedelta(minutes=1), (until - at) * rng.uniform(0.05, 1.0))) if synced else None
+
         if rng.random() < cal.refused:
-            self._event(code, unit, proc, 3, at + timedelta(minutes=rng.uniform(5, 90)), **common)
+            refused = at + timedelta(minutes=rng.uniform(5, 90))
+            self._event(code, unit, proc, 3, refused, **common, dvcqg_synced_at=sync(refused))
             return code
         duration = proc.duration
         due = self.calendar.add_duration(at, duration.value, duration.unit)
         self._event(code, unit, proc, 2, at, due_at=due.isoformat(), **common,
                     legal_duration={"value": duration.value, "unit": duration.unit},
                     fee_amount=proc.fee, digitized=rng.random() < cal.digitized,
-                    reused_data=rng.random() < cal.reused, population_db=rng.random() < cal.population_db)
+                    reused_data=rng.random() < cal.reused,
+                    population_db=_unless(getattr(facts, "citizen_subject", None) is False,
+                                          rng.random() < cal.population_db),
+                    dvcqg_store=rng.random() < cal.dvcqg_store)
         span = max((due - at).total_seconds(), 3_600.0)
         t = at + timedelta(seconds=rng.uniform(60, min(span * 0.1, 4 * 3_600)))
-        self._event(code, unit, proc, 4, t)
+        self._event(code, unit, proc, 4, t, dvcqg_synced_at=sync(t))
         supplements = 0
         paused = timedelta(0)
         if rng.random() < cal.supplement:
@@ -181,7 +206,10 @@ class DossierSimulator:
             late = False
         end = max(end, t + timedelta(minutes=10))
         paid_online = (rng.choice((1, 2)) if rng.random() < cal.paid_online else 0) if proc.fee else None
-        self._event(code, unit, proc, 9, end, e_result=rng.random() < cal.e_result, online_payment=paid_online)
+        if paid_online and getattr(facts, "fee_on_national_payment", None) is False:
+            paid_online = 2  # not integrated with the national platform: the provincial gateway
+        e_result = _unless(getattr(facts, "paper_result", None) is False, rng.random() < cal.e_result)
+        self._event(code, unit, proc, 9, end, e_result=e_result, online_payment=paid_online)
         returned = end + timedelta(hours=rng.uniform(0.5, 30))
         rating = None
         if rng.random() < cal.rated:
@@ -223,6 +251,36 @@ class DossierSimulator:
     @property
     def scheduled(self) -> int:
         return len(self._heap)
+
+    # -- across restarts (ioc.sim.checkpoint) ----------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """What the rest of the run depends on, JSON-ready: the random generator, the events
+        scheduled and not yet due, the counters. The population and calendar follow the seed."""
+        version, internal, gauss = self.rng.getstate()
+        return {"rng": [version, list(internal), gauss], "n": self._n,
+                "heap": [[at.isoformat(), n, event] for at, n, event in self._heap],
+                "daily": [[unit, day, count] for (unit, day), count in self._daily.items()]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], seed: int, people: Population | None = None) -> "DossierSimulator":
+        """The simulator :meth:`state` was taken from, as it was then."""
+        sim = cls(seed, people)
+        version, internal, gauss = state["rng"]
+        sim.rng.setstate((version, tuple(internal), gauss))
+        sim._n = int(state["n"])
+        sim._heap = [(datetime.fromisoformat(at), int(n), event) for at, n, event in state["heap"]]
+        heapq.heapify(sim._heap)
+        sim._daily = {(unit, day): int(count) for unit, day, count in state["daily"]}
+        return sim
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
+
+
+def _unless(not_applicable: bool, value: Any) -> Any:
+    """``value``, or absent (None) where the fact does not apply to the procedure."""
+    return None if not_applicable else value
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -14,15 +14,25 @@ import random
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
+from ioc import clock
 from ioc.domain.events import LegalDuration
+
+if TYPE_CHECKING:
+    from ioc.reference.catalogue import CatalogueRow
 
 # Dossiers by level after the district level was abolished: provincial 35-45 %, commune
 # 45-60 % (domain.md §3.2).
 PROVINCE_LEVEL_SHARE = 0.40
 
 # Relative demand by sector: civil status and certification dominate a commune's counter.
-SECTOR_DEMAND = {"Hộ tịch": 4.0, "Chứng thực": 5.0, "Đất đai": 2.0, "Cư trú": 2.5}
+SECTOR_DEMAND = {"Hộ tịch": 4.0, "Chứng thực": 5.0, "Đất đai": 2.0, "Cư trú": 2.5,
+                 # provincial departments: transport, tax and health insurance are busy counters,
+                 # religion, science, foreign affairs and complaints see a few dossiers a week [I]
+                 "Đường bộ": 1.5, "Thuế": 1.5, "Bảo hiểm y tế": 1.5, "Giáo dục": 0.6, "Khám bệnh": 0.6,
+                 "An toàn thực phẩm": 0.5, "Xử lý đơn": 0.5, "Lữ hành": 0.4, "Công chứng": 0.4, "Môi trường": 0.4,
+                 "Hoạt động khoa học": 0.3, "Tôn giáo": 0.3, "Ngoại vụ": 0.3, "Giải quyết khiếu nại": 0.3}
 
 # The province the product is demonstrated on; its QCVN 102 prefix is the one the national
 # portal shows for it (H44, see tests/data/portal-766-sample.json).
@@ -90,6 +100,21 @@ class Population:
                                           for r, us in roles.items()})
             sizes.append(len(roles.get("ubnd_xa", ())) or 1)
         self._province_cum = list(itertools.accumulate(sizes))  # demand follows the number of communes
+        # The catalogue's facts per procedure (online, fee on the national payment platform,
+        # paper result, citizen subjects), as in force on a dossier's day (ioc.reference.catalogue).
+        from ioc.reference.catalogue import sample_catalogue
+
+        self.catalogue = sample_catalogue()
+        self._in_force: dict[date, dict[str, CatalogueRow]] = {}
+
+    def facts(self, procedure_code: str, day: date) -> "CatalogueRow | None":
+        """The catalogue row of a procedure in force on ``day`` (None: not in the catalogue)."""
+        rows = self._in_force.get(day)
+        if rows is None:
+            if len(self._in_force) > 400:
+                self._in_force.clear()
+            rows = self._in_force[day] = self.catalogue.in_force(day)
+        return rows.get(procedure_code)
 
     def pick(self, rng: random.Random) -> tuple[Unit, Procedure]:
         i = rng.choices(range(len(self._agencies)), cum_weights=self._province_cum)[0] if len(self._agencies) > 1 else 0
@@ -109,4 +134,4 @@ def population(scale: str = "province", seed: int = 1, home: tuple[str, str | No
     from ioc.reference.units import provinces
 
     known = dict([home])
-    return Population([(p.code, known.get(p.code)) for p in provinces(date.today())], seed)
+    return Population([(p.code, known.get(p.code)) for p in provinces(clock.today())], seed)

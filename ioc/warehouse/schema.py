@@ -123,6 +123,30 @@ DOSSIER_EVENTS = Table(
     dedup_window=1000,
 )
 
+PAKN_EVENTS = Table(
+    name="pakn_events",
+    comment="every valid petition (PAKN) event, once (ReplacingMergeTree on the event id; contracts.md §2c)",
+    columns=(
+        Column("event_id", "String"),
+        Column("pakn_code", "String"),
+        Column("status", "LowCardinality(String)"),
+        Column("occurred_at", TS, codec="Delta, ZSTD"),
+        Column("unit_code", "LowCardinality(String)"),
+        Column("category", "LowCardinality(String)"),  # '' when not given
+        Column("channel", "LowCardinality(String)"),
+        Column("dossier_code", "String"),
+        Column("commune_code", "LowCardinality(String)"),
+        Column("likes", "Nullable(UInt32)"),
+        Column("dislikes", "Nullable(UInt32)"),
+        Column("payload", "String", codec="ZSTD(3)"),
+        Column("ingested_at", TS),
+    ),
+    engine="ReplacingMergeTree(ingested_at)",
+    partition_by="toYYYYMM(occurred_at)",
+    order_by="(unit_code, pakn_code, event_id)",
+    dedup_window=1000,
+)
+
 SNAPSHOT_COLUMNS = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "counted", "good")
 
 KPI_SNAPSHOTS = Table(
@@ -257,8 +281,34 @@ ALERT_EVENTS = Table(
     dedup_window=1000,
 )
 
+PROCEDURE_CATALOGUE = Table(
+    name="procedure_catalogue",
+    comment="the procedure catalogue (contracts.md §2b): one row per procedure and valid_from; a re-import replaces it",
+    columns=(
+        Column("procedure_code", "String"),
+        # Dates as ISO text: exact on every engine and beyond Date's 1970-2105 range ('0001-01-01'
+        # = from the beginning); text order is date order. '' = unknown, as for the enums.
+        Column("valid_from", "String"),
+        Column("name", "String"),
+        Column("level", "LowCardinality(String)"),
+        Column("unit_codes", "Array(String)"),  # empty: every unit of its level
+        Column("online", "LowCardinality(String)"),
+        *(Column(name, "Nullable(UInt8)") for name in (
+            "full_online_eligible", "fee", "fee_on_national_payment", "paper_result", "citizen_subject",
+            "certified_copy", "components_complete")),
+        Column("legal_basis_effective", "String"),
+        Column("decision_date", "String"),
+        Column("published_date", "String"),
+        Column("row_json", "String", codec="ZSTD(3)"),  # CatalogueRow.to_json(), for an exact round trip
+        Column("imported_at", TS),
+    ),
+    # The same (procedure, valid_from) imported again: merges keep the latest import.
+    engine="ReplacingMergeTree(imported_at)",
+    order_by="(procedure_code, valid_from)",
+)
+
 TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER, CAMERA_EVENTS, CAMERA_THUMBNAILS,
-                             SERVICE_METRICS, ALERT_EVENTS)
+                             SERVICE_METRICS, ALERT_EVENTS, PAKN_EVENTS, PROCEDURE_CATALOGUE)
 
 
 @dataclass(frozen=True)

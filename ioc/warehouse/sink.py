@@ -14,23 +14,31 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
+from ioc import clock
 from ioc.domain.events import EventRejected, parse_event
+from ioc.health import Health
+from ioc.broker.restore import is_restored
 from ioc.warehouse.camera_rows import ThumbnailSampler, camera_event_rows, thumbnail_rows
+from ioc.warehouse.catalogue_rows import catalogue_rows
 from ioc.topics import Topics
 from ioc.warehouse.backends import Row, Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, SNAPSHOT_COLUMNS, Table
 from ioc.warehouse.schema import CAMERA_EVENTS, CAMERA_THUMBNAILS
 from ioc.warehouse.schema import ALERT_EVENTS, SERVICE_METRICS
+from ioc.warehouse.schema import PROCEDURE_CATALOGUE
+from ioc.warehouse.schema import PAKN_EVENTS
 from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)
+
+SINK_CONDITIONS = ("warehouse", "assigned")
 
 
 
@@ -62,8 +70,37 @@ def dossier_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
     return rows
 
 
+def pakn_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
+    """Rows of the valid petition events in one message (the petition agent dead-letters the rest)."""
+    from ioc.domain.pakn import parse_pakn_event
+
+    try:
+        items = decode_batch(value)
+    except UndecodableMessage:
+        return []
+    rows = []
+    for item in items:
+        try:
+            ev = parse_pakn_event(item)
+        except EventRejected:
+            continue
+        rows.append({
+            "event_id": ev.event_id, "pakn_code": ev.pakn_code, "status": ev.status,
+            "occurred_at": ev.occurred_at, "unit_code": ev.unit_code, "category": ev.category or "",
+            "channel": ev.channel or "", "dossier_code": ev.dossier_code or "",
+            "commune_code": ev.commune_code or "", "likes": ev.likes, "dislikes": ev.dislikes,
+            "payload": json.dumps(ev.to_json(), ensure_ascii=False), "ingested_at": ingested_at,
+        })
+    return rows
+
+
 def snapshot_rows(value: bytes | None) -> list[Row]:
     data = json.loads(value or b"{}")
+    if data.get("source", "dossier") != "dossier":
+        # Petition partials (ioc.kpi.snapshots) are not stored: `ioc verify` and the history
+        # compare each partition's stored rows with the dossier events alone; the petitions
+        # themselves are kept in pakn_events.
+        return []
     computed_at = datetime.fromisoformat(data["computed_at"])
     return [
         {"computed_at": computed_at, "source_partition": int(data.get("partition", 0)),
@@ -129,6 +166,7 @@ class SinkCounters:
     deadletters_stored: int = 0
     camera_events_stored: int = 0
     thumbnails_stored: int = 0
+    pakn_stored: int = 0  # petition events stored
     insert_failures: int = 0
     batches: int = 0
 
@@ -141,13 +179,16 @@ class _Buffer:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     first: dict[TopicPartition, int] = field(default_factory=dict)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # next offset to commit
+    stamps: dict[TopicPartition, int] = field(default_factory=dict)  # timestamp (ms) of the first message
     since: float | None = None
 
     def token(self, table: str) -> str:
         """The batch's identity: the same offset ranges give the same token, so ClickHouse drops
         a batch inserted again after a crash between insert and commit (if the restarted sink
-        cuts the same ranges; when it does not, the event-id key collapses the rows instead)."""
-        ranges = ",".join(f"{tp.topic}/{tp.partition}:{self.first[tp]}-{end}"
+        cuts the same ranges; when it does not, the event-id key collapses the rows instead).
+        With the first message's timestamp: the embedded broker starts its offsets at 0 again after
+        a restart, and a new batch must not pass for one stored before it."""
+        ranges = ",".join(f"{tp.topic}/{tp.partition}:{self.first[tp]}-{end}@{self.stamps.get(tp, 0)}"
                           for tp, end in sorted(self.offsets.items()))
         return hashlib.sha1(f"{table}|{ranges}".encode()).hexdigest()
 
@@ -158,7 +199,7 @@ class _Buffer:
 
 class WarehouseSink:
     def __init__(self, bootstrap: str, topics: Topics, warehouse: Warehouse, group_id: str,
-                 batch_rows: int = 10_000, batch_seconds: float = 1.0) -> None:
+                 batch_rows: int = 10_000, batch_seconds: float = 1.0, health: Health | None = None) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
         self.wh = warehouse
@@ -166,22 +207,30 @@ class WarehouseSink:
         self.batch_rows = batch_rows
         self.batch_seconds = batch_seconds
         self.counters = SinkCounters()
+        # Live: the loop turns (also while it retries a failed insert). Ready: the warehouse
+        # answers and the consumer has partitions assigned.
+        self.health = health or Health("sink", conditions=SINK_CONDITIONS)
         # Called after a batch is stored and before its offsets are committed (fault tests).
         self.after_insert: Callable[[dict[str, int]], None] | None = None  # rows per table
         self._stopping = asyncio.Event()
         self._tables: dict[str, tuple[Table, Callable[[Any], list[Row]]]] = {
             topics.kpi_snapshots: (KPI_SNAPSHOTS, snapshot_rows),
             topics.deadletter: (DEADLETTER, deadletter_rows),
-            topics.camera_events: (CAMERA_EVENTS, lambda v: camera_event_rows(v, datetime.now(timezone.utc))),
+            topics.camera_events: (CAMERA_EVENTS, lambda v: camera_event_rows(v, clock.now())),
             topics.service_metrics: (SERVICE_METRICS, service_metric_rows),
             topics.alert_log: (ALERT_EVENTS, alert_event_rows),
         }
+        if topics.pakn_events:
+            self._tables[topics.pakn_events] = (PAKN_EVENTS, lambda v: pakn_rows(v, datetime.now(timezone.utc)))
         # Converters that need the whole message (key, headers, timestamp), with the time read.
         thumbnails = ThumbnailSampler()
         self._message_tables: dict[str, tuple[Table, Callable[[Any, datetime], list[Row]]]] = {
             topics.camera_frames: (CAMERA_THUMBNAILS, lambda m, now: thumbnail_rows(
                 m.key, m.value, m.headers, m.timestamp, now, thumbnails)),
         }
+        if topics.catalogue:  # the procedure catalogue `ioc up` and `ioc catalogue import` publish
+            self._message_tables[topics.catalogue] = (PROCEDURE_CATALOGUE, lambda m, now: catalogue_rows(
+                m.value, now, m.headers))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -197,13 +246,18 @@ class WarehouseSink:
         buf = _Buffer()
         loop = asyncio.get_running_loop()
         try:
+            await self._check_warehouse()
             while not self._stopping.is_set():
+                self.health.beat()
+                self.health.set("assigned", bool(consumer.assignment()))
                 batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
-                now = datetime.now(timezone.utc)
+                now = clock.now()  # ingested_at: on the timeline of the snapshots it is compared with
                 for tp, messages in batches.items():
                     for msg in messages:
-                        self._add(buf, tp.topic, msg.value, now, msg)
+                        if not is_restored(msg.headers):  # put back from the warehouse at start: stored
+                            self._add(buf, tp.topic, msg.value, now, msg)
                         buf.first.setdefault(tp, msg.offset)
+                        buf.stamps.setdefault(tp, msg.timestamp or 0)
                         buf.offsets[tp] = msg.offset + 1
                 if buf.offsets and buf.since is None:
                     buf.since = loop.time()
@@ -249,14 +303,28 @@ class WarehouseSink:
         self.counters.deadletters_stored += len(buf.rows.get(DEADLETTER.name, []))
         self.counters.camera_events_stored += len(buf.rows.get(CAMERA_EVENTS.name, []))
         self.counters.thumbnails_stored += len(buf.rows.get(CAMERA_THUMBNAILS.name, []))
+        self.counters.pakn_stored += len(buf.rows.get(PAKN_EVENTS.name, []))
+
+    async def _check_warehouse(self) -> None:
+        """At start: does the warehouse answer? (Then every insert tells.)"""
+        try:
+            await asyncio.to_thread(self.wh.query, "SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - any engine failure: not ready; the inserts retry
+            log.warning("sink: the warehouse does not answer (%s)", exc)
+            self.health.set("warehouse", False)
+        else:
+            self.health.set("warehouse", True)
 
     async def _insert_with_retry(self, table: Table, rows: list[Row], token: str) -> None:
         delay = 0.5
         while True:
+            self.health.beat()  # retrying is the loop at work: live, not ready
             try:
                 await asyncio.to_thread(self.wh.insert, table, rows, token)
+                self.health.set("warehouse", True)
                 return
             except Exception as exc:  # noqa: BLE001 - any engine failure: keep the batch, retry
+                self.health.set("warehouse", False)
                 self.counters.insert_failures += 1
                 log.warning("sink: insert into %s failed (%s); retrying in %.1f s", table.name, exc, delay)
                 await asyncio.sleep(delay)

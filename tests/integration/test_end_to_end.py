@@ -5,30 +5,29 @@ the running Dash app serves; Ctrl-C then stops everything within 10 s."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import psutil
 import pytest
 import requests
 
+from ioc import clock
 from ioc.process import free_port
 from ioc.topics import Topics
 from ioc.config import KafkaSettings
 
 from tests.integration.web_login import create_user, login_session
-from tests.helpers import LOCAL, dossier_events, poll, produce, produce_raw, read_topic
+from tests.helpers import child_env, dossier_events, poll, produce, produce_raw, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def start_ioc_up(args: list[str], env_extra: dict[str, str], log_path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update(env_extra)
+    env = child_env(**env_extra)  # with this test's clock
     return subprocess.Popen([sys.executable, "-m", "ioc", "up", *args], stdout=open(log_path, "wb"),
                             stderr=subprocess.STDOUT, env=env)
 
@@ -128,7 +127,7 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
 
         # Six dossiers of another unit, received ten days ago and due five days ago: the dossier
         # rules (threshold 5) raise one overdue alert for that unit, visible to automation.
-        late = dossier_events(6, unit="H44.08", now=datetime.now(LOCAL) - timedelta(days=10), finished_every=0)
+        late = dossier_events(6, unit="H44.08", now=clock.now_local() - timedelta(days=10), finished_every=0)
         produce(kafka_bootstrap, topics.dossier_events, late)
         alerts = poll(lambda: requests.get(f"{base}/api/v1/alerts?state=firing", headers=AUTH, timeout=5).json(),
                       lambda a: any(x["source"] == "dossier" and x["unit"] == "H44.08" for x in a), 60,

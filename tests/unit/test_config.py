@@ -51,3 +51,26 @@ def test_unreadable_and_non_mapping_files(tmp_path):
     bad.write_text("- a\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_settings(bad, environ={})
+
+
+def test_one_trusted_proxy_hops_for_sign_in_and_public_and_its_older_name_still_works():
+    assert load_settings(None, environ={}).trusted_proxy_hops == 0
+    assert load_settings(None, environ={"IOC_WEB__TRUSTED_PROXY_HOPS": "1"}).trusted_proxy_hops == 1
+    # public.trusted_proxy_hops was the only setting: a deployment that set it keeps its meaning, now for both.
+    assert load_settings(None, environ={"IOC_PUBLIC__TRUSTED_PROXY_HOPS": "2"}).trusted_proxy_hops == 2
+    same = {"IOC_WEB__TRUSTED_PROXY_HOPS": "1", "IOC_PUBLIC__TRUSTED_PROXY_HOPS": "1"}
+    assert load_settings(None, environ=same).trusted_proxy_hops == 1
+    with pytest.raises(ConfigError, match=r"web.trusted_proxy_hops \(2\) and public.trusted_proxy_hops \(1\) differ"):
+        load_settings(None, environ={"IOC_WEB__TRUSTED_PROXY_HOPS": "2", "IOC_PUBLIC__TRUSTED_PROXY_HOPS": "1"})
+
+
+def test_the_parts_web_healthz_requires_come_as_name_url_pairs(tmp_path):
+    env = {"IOC_WEB__PARTS": "worker=http://127.0.0.1:4001/readyz, services-sim=http://127.0.0.1:4002/readyz"}
+    assert load_settings(None, environ=env).web.parts == {"worker": "http://127.0.0.1:4001/readyz",
+                                                          "services-sim": "http://127.0.0.1:4002/readyz"}
+    with pytest.raises(ConfigError, match="IOC_WEB__PARTS"):
+        load_settings(None, environ={"IOC_WEB__PARTS": "worker"})
+    path = tmp_path / "s.yaml"
+    path.write_text("web: {parts: {worker: 'ftp://x'}}\nhealth: {port: 0}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="web.parts.worker"):
+        load_settings(path, environ={})

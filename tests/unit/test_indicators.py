@@ -395,8 +395,9 @@ def test_province_aggregates_units_and_comes_first():
 def test_totals_and_band_over_present_indicators():
     r = run(UNITS)
     u1 = unit(r, "U1")
-    # 2.1 15.00 + 3.3 3.00 = 18.00 of the 26 points present -> band "weak" (< 50)
-    assert (u1.total_score, u1.max_total, u1.band) == (18.0, 26, "weak")
+    # 2.1 15.00 + 3.3 3.00 = 18.00 of the 26 points present; no band on an incomplete index
+    # (issue #12: a 26-point total is not banded against 100)
+    assert (u1.total_score, u1.max_total, u1.band) == (18.0, 26, None)
     assert set(u1.indicators) <= SUPPORTED
     j = u1.to_json()
     assert j["indicators"]["2.1"] == {"numerator": 3, "denominator": 4, "ratio": 0.75, "score": 15.0, "max_score": 20}
@@ -426,4 +427,7 @@ def test_procedure_filter_applies_to_every_count():
 def test_no_dossier_in_the_period_no_units():
     r = run([received("F", "2026-09-01T09:00:00", due="2026-09-10T17:00:00"), ev("F", 9, 9, "2026-09-08T10:00:00")])
     assert r.units == () and r.dossiers == ()
-    assert run([]).to_json() == {"period": OCT.to_json(OCT.end), "units": [], "dossiers": []}
+    out = run([]).to_json()
+    assert out["scoring"]["effective_from"] == "2025-07-01"  # the profile in force is named
+    assert {k: v for k, v in out.items() if k != "scoring"} == {"period": OCT.to_json(OCT.end), "units": [],
+                                                               "dossiers": []}

@@ -94,8 +94,8 @@ def test_jsonl_report_hand_checked(tmp_path, capsys):
     got = {k: (v["numerator"], v["denominator"], v["score"]) for k, v in u1["indicators"].items()}
     assert got == {"2.1": (1, 2, 10.0), "3.3": (1, 2, 6.0), "3.6": (1, 1, 6.0), "4.1": (1, 1, 6.0),
                    "4.2": (1, 2, 2.0), "5.4": (0, 2, 0.0)}
-    # total 10 + 6 + 6 + 6 + 2 + 0 = 30.00 -> weak
-    assert (u1["total_score"], u1["band"]) == (30.0, "weak")
+    # total 10 + 6 + 6 + 6 + 2 + 0 = 30.00 of the 48 points computed: no band (incomplete index)
+    assert (u1["total_score"], u1["max_score"], u1["band"]) == (30.0, 48, None)
     assert out["dossiers"] == [{"dossier_code": "A", "unit": "U1", "outcome": "early"},
                                {"dossier_code": "B", "unit": "U1", "outcome": "in_progress_overdue"},
                                {"dossier_code": "C", "unit": "U2", "outcome": "in_progress_on_time"}]

@@ -274,7 +274,7 @@ def test_catalogue_file_is_marked_sample() -> None:
 
 def test_catalogue_loads_and_validates() -> None:
     procs = pr.procedures()
-    assert 20 <= len(procs) <= 40
+    assert 20 <= len(procs) <= 80  # a SAMPLE: every agency of the tree processes some (issue #12)
     assert len({p.code for p in procs}) == len(procs)
     for p in procs:
         assert pr.NATIONAL_CODE.match(p.code), p.code

@@ -141,6 +141,55 @@ def test_failed_sign_ins_are_rate_limited_per_address(site):
     assert login(server.test_client(), "lanhdao", address="10.0.0.2").status_code == 303
 
 
+def proxied_site(tmp_path, hops: int | None, **web: object):
+    """A sign-in behind ``hops`` trusted proxies (peer 10.0.0.254, the proxy)."""
+    store = UserStore(tmp_path / "users.json")
+    for name, password in PASSWORDS.items():
+        store.add(name, password, ["leader"])
+    settings = WebSettings(login_max_failures=3, login_window_s=60, **web)
+    security = WebSecurity(store, b"k" * 32, settings, trusted_proxy_hops=hops)
+    server = flask.Flask("proxied", static_folder=None)
+    security.install(server)
+    return server
+
+
+def login_via_proxy(server, username: str, password: str, forwarded_for: str):
+    client = server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"csrf_token": token, "username": username, "password": password},
+                       headers={**ORIGIN, "X-Forwarded-For": forwarded_for},
+                       environ_base={"REMOTE_ADDR": "10.0.0.254"})
+
+
+def test_behind_a_proxy_the_lockout_keys_on_the_real_client_and_the_user_name(tmp_path):
+    server = proxied_site(tmp_path, hops=1)
+    for _ in range(3):
+        assert login_via_proxy(server, "lanhdao", "sai-mat-khau-roi", "203.0.113.7").status_code == 401
+    assert login_via_proxy(server, "lanhdao", PASSWORDS["lanhdao"], "203.0.113.7").status_code == 429
+    # Forging X-Forwarded-For does not help: the proxy appends the address it saw, and that one counts.
+    assert login_via_proxy(server, "lanhdao", PASSWORDS["lanhdao"], "198.51.100.1, 203.0.113.7").status_code == 429
+    # The same account from another client, and another account from the attacker's address, still sign in.
+    assert login_via_proxy(server, "lanhdao", PASSWORDS["lanhdao"], "203.0.113.8").status_code == 303
+    assert login_via_proxy(server, "dieuhanh", PASSWORDS["dieuhanh"], "203.0.113.7").status_code == 303
+
+
+def test_without_trusted_hops_the_header_is_ignored(tmp_path):
+    server = proxied_site(tmp_path, hops=None)  # web.trusted_proxy_hops unset: 0
+    for i in range(3):
+        assert login_via_proxy(server, "lanhdao", "sai-mat-khau-roi", f"203.0.113.{i}").status_code == 401
+    assert login_via_proxy(server, "lanhdao", PASSWORDS["lanhdao"], "203.0.113.99").status_code == 429
+    assert login_via_proxy(server, "dieuhanh", PASSWORDS["dieuhanh"], "203.0.113.99").status_code == 303
+
+
+def test_one_address_spraying_many_user_names_is_stopped(tmp_path):
+    server = proxied_site(tmp_path, hops=1, login_max_failures_per_address=5)
+    for i in range(5):
+        assert login_via_proxy(server, f"khong-co-{i}", "sai-mat-khau-roi", "203.0.113.7").status_code == 401
+    assert login_via_proxy(server, "dieuhanh", PASSWORDS["dieuhanh"], "203.0.113.7").status_code == 429
+    assert login_via_proxy(server, "dieuhanh", PASSWORDS["dieuhanh"], "203.0.113.8").status_code == 303
+
+
 def test_the_operator_token_is_only_for_routes_that_accept_it(tmp_path):
     store = UserStore(tmp_path / "users.json")
     security = WebSecurity(store, b"k" * 32, WebSettings(operator_token="t" * 40))

