@@ -14,7 +14,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from ioc import clock
-from ioc.kpi.indicators import Tally
+from ioc.broker.reference_feed import CatalogueView, NationalView, follow
+from ioc.kpi.indicators import Scope, Sources, Tally
 from ioc.kpi.live import merge, province_total, wall_view
 from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.broker.background import BackgroundLoop
@@ -29,6 +30,21 @@ class LiveState:
     connected: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     assembler: SnapshotAssembler = field(default_factory=SnapshotAssembler)
+    # Reference data the index needs besides the tallies (ioc.broker.reference_feed).
+    catalogue: CatalogueView = field(default_factory=CatalogueView)
+    national: NationalView = field(default_factory=NationalView)
+    unit_levels: dict[str, str] = field(default_factory=dict)
+    _sources: tuple[tuple[int, int], Sources] | None = None
+
+    def sources(self) -> Sources:
+        """The catalogue, national report and unit levels as of now (rebuilt when they change)."""
+        version = (self.catalogue.version, self.national.version)
+        cached = self._sources
+        if cached is None or cached[0] != version:
+            cached = self._sources = (version, Sources(catalogue=self.catalogue.catalogue(), pakn=True,
+                                                       national_report=self.national.report(),
+                                                       unit_levels=self.unit_levels))
+        return cached[1]
 
     def apply_snapshot(self, payload: dict[str, Any]) -> None:
         """One snapshot message (a part, ioc.kpi.snapshots); a partition's figures change
@@ -60,11 +76,14 @@ class LiveState:
     def summary(self) -> dict[str, Any]:
         updated, per_unit = self.figures()
         at = updated or clock.now()
+        sources = self.sources()
+        whole = province_total(per_unit)
+        sync = whole.get("1.4:synced", 0) > 0
         return {
             "updated_at": updated.isoformat() if updated else None,
             "age_s": (clock.time() - updated.timestamp()) if updated else None,
-            "province": wall_view(province_total(per_unit), at),
-            "units": {u: wall_view(t, at) for u, t in sorted(per_unit.items())},
+            "province": wall_view(whole, at, Scope("province", frozenset(per_unit)), sources, sync),
+            "units": {u: wall_view(t, at, Scope(u), sources, sync) for u, t in sorted(per_unit.items())},
         }
 
     def counter_total(self, component: str, name: str) -> int:
@@ -77,13 +96,26 @@ class LiveFeed(BackgroundLoop):
 
     thread_name = "live-feed"
 
-    def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState) -> None:
+    def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState,
+                 catalogue_topic: str | None = None, national_topic: str | None = None) -> None:
         super().__init__()
         self.bootstrap = bootstrap
         self.topics = (snapshots_topic, stats_topic)
         self.state = state
+        self.references = [(t, apply) for t, apply in ((catalogue_topic, state.catalogue.apply),
+                                                       (national_topic, state.national.apply)) if t]
 
     async def _run(self) -> None:
+        assert self._stop is not None
+        followers = [asyncio.ensure_future(follow(self.bootstrap, topic, apply, lambda: self.stopping, self._pause))
+                     for topic, apply in self.references]
+        try:
+            await self._follow_live()
+        finally:
+            for task in followers:
+                await task
+
+    async def _follow_live(self) -> None:
         assert self._stop is not None
         while not self._stop.is_set():
             consumer = AIOKafkaConsumer(*self.topics, bootstrap_servers=self.bootstrap, group_id=None,

@@ -245,7 +245,8 @@ class WebProcess:
 
     def start_background(self) -> None:
         topics = Topics.from_settings(self.settings.kafka)
-        self.feed = LiveFeed(self.bootstrap, topics.kpi_snapshots, topics.pipeline_stats, self.state).start()
+        self.feed = LiveFeed(self.bootstrap, topics.kpi_snapshots, topics.pipeline_stats, self.state,
+                             topics.catalogue, topics.national).start()
         self.camera_feed = CameraFeed(self.bootstrap, topics.camera_events, topics.camera_frames, self.cameras).start()
         if self.alerts is not None:
             self.alerts_feed = AlertsFeed(self.bootstrap, topics.alert_log, topics.service_figures, topics.alert_actions,

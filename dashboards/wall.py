@@ -264,7 +264,8 @@ class WallEngine:
             cameras=cameras if isinstance(cameras, list) else [],
             alerts=alerts if isinstance(alerts, list) else [],
             alerts_age_s=safe_call(self.alerts_age_s, None, problems, "alerts"),
-            trend=self._trend_points(problems), problems=problems)
+            trend=self._trend_points(problems), problems=problems,
+            index_sources=self.state.sources(), national=self.state.national.scores())
         for what, why in problems.items():
             log.warning("wall: %s source failed: %s", what, why)
         return Frame((int(now.timestamp()),), data)
@@ -387,6 +388,7 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = Non
         options = WallOptions(**{**options.__dict__, "stale_after_s": stale_after_s})
     directory = unit_directory(options.province_code, options.agency_prefix,
                                tuple(sorted((unit_names or {}).items())))
+    state.unit_levels.update({code: info.level for code, info in directory.units.items()})
     engine = WallEngine(state, options, directory, trend, service_figures, camera_tiles, alerts, alerts_age_s,
                         background=True)
     outputs = [Output(f"tile-{k}", "children") for k in TILES] + [

@@ -11,7 +11,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable, Literal
 
-from ioc.kpi.indicators import Tally, sum_tallies
+from ioc.kpi.indicators import Scope, Sources, Tally, sum_tallies
+from ioc.kpi.national import NationalScore
 from ioc.domain.outcome import LOCAL_TZ
 from ioc.kpi.live import wall_view
 
@@ -71,6 +72,8 @@ class WallData:
     alerts_age_s: float | None = None
     trend: list[tuple[str, int]] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # source -> why it gave nothing
+    national: list[NationalScore] = field(default_factory=list)  # the portal's published table
+    index_sources: Sources = field(default_factory=Sources)  # catalogue etc. behind the views
 
     @property
     def has_kpi(self) -> bool:
@@ -85,17 +88,19 @@ _VIEWS_LOCK = threading.Lock()
 _VIEWS_MAX = 8192
 
 
-def cached_view(t: Tally, at: datetime) -> dict[str, Any]:
+def cached_view(t: Tally, at: datetime, scope: Scope | None = None, sources: Sources = Sources(),
+                sync_known: bool = False) -> dict[str, Any]:
     """``wall_view`` remembered by content: most units' tallies do not change from one second to
     the next, and scoring a tally (exact fractions) is the costly part of a frame. The view
-    depends on ``at`` only through the scoring profile of its local day."""
-    key = (at.astimezone(LOCAL_TZ).date(), tuple(sorted(t.items())))
+    depends on ``at`` only through the period and profile of its local day, and on the scope
+    and sources through the catalogue rows the unit receives."""
+    key = (at.astimezone(LOCAL_TZ).date(), scope, id(sources), sync_known, tuple(sorted(t.items())))
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
         if view is not None:
             _VIEWS.move_to_end(key)
             return view
-    view = wall_view(t, at)
+    view = wall_view(t, at, scope, sources, sync_known)
     with _VIEWS_LOCK:
         _VIEWS[key] = view
         while len(_VIEWS) > _VIEWS_MAX:
@@ -104,7 +109,7 @@ def cached_view(t: Tally, at: datetime) -> dict[str, Any]:
 
 
 def build_wall_data(per_unit: dict[str, Tally], updated: datetime | None, now: datetime, stale_after_s: float,
-                    directory: UnitDirectory, **extra: Any) -> WallData:
+                    directory: UnitDirectory, index_sources: Sources = Sources(), **extra: Any) -> WallData:
     """Sum the tallies per commune and for the province, and derive each view once."""
     at = updated or now
     by_commune: dict[str, list[Tally]] = {}
@@ -112,13 +117,17 @@ def build_wall_data(per_unit: dict[str, Tally], updated: datetime | None, now: d
         commune = directory.info(code).commune
         if commune is not None:
             by_commune.setdefault(commune, []).append(tally)
+    whole = sum_tallies(per_unit.values())
+    sync = whole.get("1.4:synced", 0) > 0
+    src = index_sources
     return WallData(
         now=now, stale_after_s=stale_after_s,
         age_s=(now - updated).total_seconds() if updated else None,
-        province=cached_view(sum_tallies(per_unit.values()), at),
-        units={u: cached_view(t, at) for u, t in sorted(per_unit.items())},
-        communes={c: cached_view(sum_tallies(ts), at) for c, ts in sorted(by_commune.items())},
-        tallies=per_unit, directory=directory, **extra,
+        province=cached_view(whole, at, Scope(directory.province_code, frozenset(per_unit)), src, sync),
+        units={u: cached_view(t, at, Scope(u), src, sync) for u, t in sorted(per_unit.items())},
+        communes={c: cached_view(sum_tallies(ts), at, Scope(f"commune:{c}", frozenset(
+            u for u in per_unit if directory.info(u).commune == c)), src, sync) for c, ts in sorted(by_commune.items())},
+        tallies=per_unit, directory=directory, index_sources=src, **extra,
     )
 
 

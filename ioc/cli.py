@@ -126,6 +126,10 @@ def build_parser() -> Parser:
     imp.add_argument("--pakn", metavar="FILE", help="petition (PAKN) events, contracts.md §2c (JSONL, CSV or .xlsx), "
                      "to the petition topic")
     imp.add_argument("--source", help="the system the export comes from (ioc-source header; default: the file name)")
+    imp.add_argument("--national-scores", metavar="FILE", help="the national portal's published 766 table "
+                     "(province, period, score), CSV/JSONL: shown beside the live score")
+    imp.add_argument("--national-report", metavar="FILE", help="dossiers reported to the national portal "
+                     "(unit_code, period, dossiers), CSV/JSONL: 1.4's denominator")
 
     cat = sub.add_parser("catalogue", help="the procedure catalogue (contracts.md §2b)")
     cat.add_argument("action", choices=["import"], help="import: validate FILE, store it in the warehouse and "
@@ -446,8 +450,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
     from ioc.topics import Topics
 
-    if args.file is None and args.pakn is None:
-        raise UserInputError("ioc import: give a dossier-events FILE, --pakn FILE, or both")
+    national = args.national_scores is not None or args.national_report is not None
+    if args.file is None and args.pakn is None and not national:
+        raise UserInputError("ioc import: give a dossier-events FILE, --pakn FILE, --national-scores FILE "
+                             "or --national-report FILE")
+    if national:
+        from ioc.commands.catalogue_import import broker_address
+        from ioc.commands.national_import import run as import_national
+
+        if args.file is not None or args.pakn is not None:
+            raise UserInputError("ioc import: --national-scores/--national-report go without event files")
+        print(json.dumps(import_national(settings, broker_address(settings), args.national_scores,
+                                         args.national_report)))
+        return 0
     if args.file is None:
         return _import_pakn(args, settings)
     path = Path(args.file)

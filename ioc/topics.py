@@ -23,6 +23,7 @@ class Topics:
     simulator_control: str
     pakn_events: str = ""  # petitions (contracts.md §2c); set by from_settings
     catalogue: str = ""  # the procedure catalogue (contracts.md §2b), compacted; set by from_settings
+    national: str = ""  # the national portal's published scores and report counts, compacted
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> "Topics":
@@ -42,6 +43,7 @@ class Topics:
             simulator_control=f"{p}.simulator.control",
             pakn_events=f"{p}.pakn.events",
             catalogue=f"{p}.procedure.catalogue",
+            national=f"{p}.national.reference",
         )
 
 
@@ -75,4 +77,7 @@ def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
         # The procedure catalogue: key "procedure_code|valid_from", value the row's JSON; compacted,
         # so the topic always holds the latest version of every row (`ioc catalogue import`).
         t.catalogue: {"partitions": 1, "config": compact},
+        # `ioc import --national-scores/--national-report`: key "score|PROVINCE|PERIOD" or
+        # "report|UNIT|PERIOD" (ioc.broker.reference_feed.NationalView).
+        t.national: {"partitions": 1, "config": compact},
     }

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from datetime import datetime
 from typing import Any
 
 import faust
@@ -20,8 +21,10 @@ from ioc import clock
 from ioc.broker.publisher import stats_message
 from ioc.broker.restore import DOSSIER_TABLE  # its changelog is what `ioc up` restores from the warehouse
 from ioc.config import Settings
-from ioc.domain.dossier import DossierState, apply_event
+from ioc.broker.reference_feed import CatalogueView, follow
+from ioc.domain.dossier import DossierState, apply_complaint, apply_event
 from ioc.domain.events import EventRejected, parse_event
+from ioc.domain.pakn import LINK_TYPE
 from ioc.kpi.live import LiveFigures
 from ioc.kpi.snapshots import snapshot_messages
 from ioc.topics import Topics
@@ -40,7 +43,7 @@ def deadletter_message(reason: str, text: str, topic: str, partition: int, offse
     }, ensure_ascii=False).encode()
 
 
-def register_dossier_agents(app: faust.App, settings: Settings) -> None:
+def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) -> None:
     topics = Topics.from_settings(settings.kafka)
     partitions = settings.kafka.partitions.dossier_events
     source = app.topic(topics.dossier_events, key_serializer="raw", value_serializer="raw",
@@ -56,12 +59,21 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
     live: dict[int, LiveFigures] = {}
     counters = {"consumed": 0, "dead_lettered": 0, "lag_ms": 0}
     instance = f"{socket.gethostname()}-{os.getpid()}"
+    # The procedure catalogue (paper result, fee, certified copy judge a dossier), followed on
+    # its compacted topic; a new version re-judges every dossier at the next tick.
+    catalogue = CatalogueView()
+    judged_version = {"catalogue": 0}
+
+    @app.task
+    async def follow_catalogue() -> None:
+        await follow(bootstrap, topics.catalogue, catalogue.apply, lambda: app.should_stop)
 
     def live_for(partition: int) -> LiveFigures:
         """The partition's figures, rebuilt from the (recovered) table the first time."""
         figures = live.get(partition)
         if figures is None:
             figures = live[partition] = LiveFigures()
+            figures.set_catalogue(catalogue.catalogue())
             for value in table.values():
                 if value is not None:
                     entry = json.loads(value)
@@ -90,6 +102,21 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
             figures = live_for(message.partition)
             changed: dict[str, DossierState] = {}
             for position, item in enumerate(items):
+                if isinstance(item, dict) and item.get("type") == LINK_TYPE:
+                    # A petition names this dossier (streams/pakn.py): a complaint for its 5.4.
+                    try:
+                        code, when, link = item["dossier_code"], datetime.fromisoformat(item["occurred_at"]), \
+                            item["event_id"]
+                    except (KeyError, TypeError, ValueError) as exc:
+                        await reject(f"pakn link: {exc}", json.dumps(item, ensure_ascii=False, default=str), message,
+                                     position)
+                        continue
+                    state = figures.get(code)
+                    new = apply_complaint(state, code, when, link)
+                    if new is not state:
+                        figures.touch(new)
+                        changed[code] = new
+                    continue
                 try:
                     ev = parse_event(item)
                 except EventRejected as exc:
@@ -114,6 +141,10 @@ def register_dossier_agents(app: faust.App, settings: Settings) -> None:
         for partition in set(live) - set(assigned):  # moved to another worker
             del live[partition]
         now = clock.now()  # the instant the figures are judged at (due today, overdue, ...)
+        if catalogue.version != judged_version["catalogue"]:
+            judged_version["catalogue"] = catalogue.version
+            for figures in live.values():
+                figures.set_catalogue(catalogue.catalogue())
         for partition in assigned:
             figures = live_for(partition)
             figures.advance(now)

@@ -37,7 +37,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
     )
     from streams.agents import register_dossier_agents
 
-    register_dossier_agents(app, settings)
+    register_dossier_agents(app, settings, bootstrap)
     from streams.alerts import register_alert_agent
     from streams.services import register_service_agents
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -36,7 +37,6 @@ from ioc.topics import Topics, topic_specs
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 30.0
-_CHDB_HELD = ("Cannot lock file", "Another server instance")  # chDB's words when another process has the directory
 
 
 def broker_address(settings: Settings) -> str:
@@ -104,6 +104,29 @@ def topic_is_empty(bootstrap: str, topic: str) -> bool:
         consumer.close()
 
 
+def embedded_warehouse_held(data_dir: Path) -> bool:
+    """Whether another process (a running `ioc up`) has the embedded warehouse open: chDB, as
+    ClickHouse, holds an exclusive ``flock`` on its ``status`` file while it runs."""
+    import fcntl
+
+    status = Path(data_dir) / "chdb" / "status"
+    try:
+        fd = os.open(status, os.O_RDWR)
+    except OSError:
+        return False  # no warehouse there yet, or not ours to judge: opening it will tell
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 def store_rows(settings: Settings, rows: Iterable[CatalogueRow]) -> tuple[str, str]:
     """Insert the rows into ``procedure_catalogue``; returns (how, where): ``("stored", table)``,
     or ``("sink", table)`` when the embedded warehouse is held by a running `ioc up`."""
@@ -112,12 +135,9 @@ def store_rows(settings: Settings, rows: Iterable[CatalogueRow]) -> tuple[str, s
     from ioc.warehouse.schema import PROCEDURE_CATALOGUE
 
     ch = settings.clickhouse
-    try:
-        wh = open_warehouse(ch.url, settings.data_dir, ch.database)
-    except DependencyError as exc:
-        if ch.url is None and any(words in str(exc) for words in _CHDB_HELD):
-            return "sink", f"{ch.database}.{PROCEDURE_CATALOGUE.name}"
-        raise
+    if ch.url is None and embedded_warehouse_held(settings.data_dir):
+        return "sink", f"{ch.database}.{PROCEDURE_CATALOGUE.name}"
+    wh = open_warehouse(ch.url, settings.data_dir, ch.database)
     try:
         now = clock.now()
         wh.insert(PROCEDURE_CATALOGUE, [catalogue_table_row(r, now) for r in rows])

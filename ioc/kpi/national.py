@@ -159,6 +159,11 @@ def read_national_scores(path: Path) -> list[NationalScore]:
             raise UserInputError(f"{where}: province: {key[0]} {label} given twice")
         seen.add(key)
         rows.append((key[0], label, score))
+    return rank_scores(rows)
+
+
+def rank_scores(rows: list[tuple[str, str, float]]) -> list[NationalScore]:
+    """(province, period, score) with each period's rank (1 = best; ties share the better rank)."""
     out = []
     for province, label, score in rows:
         better = sum(1 for _, lb, s in rows if lb == label and s > score)

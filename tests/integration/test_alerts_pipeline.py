@@ -8,7 +8,6 @@ the same alerts as the live book."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -21,7 +20,7 @@ from ioc.config import KafkaSettings
 from ioc.process import free_port
 from ioc.topics import Topics
 from streams.alerts import decode_log_entry
-from tests.helpers import poll, read_topic
+from tests.helpers import child_env, poll, read_topic
 from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up, stop_and_check_nothing_left
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -42,8 +41,7 @@ services:
 
 
 def ioc_cli(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update(env_extra)
+    env = child_env(**env_extra)  # with this test's clock
     return subprocess.run([sys.executable, "-m", "ioc", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -59,7 +57,7 @@ def test_outage_alert_fires_once_clears_and_replays_from_clickhouse(kafka_bootst
             "--clickhouse", ch, "--port", str(port), "--data-dir", str(tmp_path / "data")]
     proc = subprocess.Popen([sys.executable, "-m", "ioc", *args], stdout=open(tmp_path / "up.log", "wb"),
                             stderr=subprocess.STDOUT,
-                            env={**{k: v for k, v in os.environ.items() if not k.startswith("IOC_")}, **env})
+                            env=child_env(**env))
     base = f"http://127.0.0.1:{port}"
     topics = Topics.from_settings(KafkaSettings(topic_prefix=unique))
     try:

@@ -44,6 +44,13 @@ def test_bad_settings_file_exits_2(tmp_path):
     assert str(cfg) in line and "web.colour" in line
 
 
+def test_bad_ioc_now_exits_2(tmp_path):
+    r = ioc("simulate", "--out", str(tmp_path / "x.jsonl"), "--seconds", "1", env_extra={"IOC_NOW": "Monday 9am"})
+    assert r.returncode == 2
+    assert one_line(r.stderr).startswith("ioc: IOC_NOW: 'Monday 9am'")
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_web_port_in_use(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,11 +6,11 @@ from the app, refuses an anonymous caller and a leader."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
 import pytest
 import requests
 
+from ioc import clock
 from ioc.alerts.model import AlertKind, Signal
 from ioc.config import KafkaSettings
 from ioc.process import free_port
@@ -42,7 +42,7 @@ def test_operator_acknowledges_and_resolves_an_alert_in_the_browser(kafka_bootst
         poll(lambda: requests.get(f"{base}/healthz", timeout=2).status_code, lambda s: s == 200, 90,
              f"/healthz (log: {tmp_path / 'up.log'})")
         signal = Signal(op="raise", source="service", system="payment", kind=AlertKind.SLO_BURN, severity="critical",
-                        at=datetime.now(timezone.utc), summary="Cổng thanh toán trực tuyến: lỗi tăng cao")
+                        at=clock.now(), summary="Cổng thanh toán trực tuyến: lỗi tăng cao")
         produce_raw(kafka_bootstrap, topics.alerts, [json.dumps(signal.to_json()).encode()])
         (alert,) = poll(lambda: requests.get(f"{base}/api/v1/alerts?state=firing", headers=AUTH, timeout=2).json(),
                         lambda a: len(a) == 1, 60, "the alert in the web's book")

@@ -5,11 +5,12 @@ console refreshes and takes a new dossier on "Làm mới"; its callback refuses 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 import requests
 
+from ioc import clock
 from ioc.config import KafkaSettings
 from ioc.process import free_port
 from ioc.topics import Topics
@@ -59,7 +60,7 @@ def test_unit_events_reads_the_units_open_and_recent_dossiers_whole(warehouse):
         event("MOVED", "e8", 9, since + timedelta(days=2), "U2"),  # the dossier is read whole
         event("OTHER", "e9", 2, since + timedelta(days=1), "U2"),  # another unit's: not read
     ]
-    rows = dossier_rows(encode_batch(events), datetime.now(timezone.utc))
+    rows = dossier_rows(encode_batch(events), clock.now())
     warehouse.insert(DOSSIER_EVENTS, rows)
     warehouse.insert(DOSSIER_EVENTS, rows[:4])  # a batch stored twice: read once
     got = unit_events(warehouse, "U1", since)
@@ -112,7 +113,7 @@ def test_operator_lists_the_overdue_dossiers_of_a_unit_in_the_browser(kafka_boot
                         env, tmp_path / "up.log")
     base = f"http://127.0.0.1:{port}"
     topics = Topics.from_settings(KafkaSettings(topic_prefix=unique))
-    now = datetime.now(LOCAL)
+    now = clock.now().astimezone(LOCAL)
     events, overdue = scenario(now)
     driver = None
 

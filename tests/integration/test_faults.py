@@ -34,7 +34,7 @@ from ioc.warehouse.backends import NativeWarehouse
 from ioc.warehouse.queries import table_counts
 
 from tests.conftest import ClickHouseServer
-from tests.helpers import make_topics, poll, read_topic
+from tests.helpers import child_env, make_topics, poll, read_topic, working_afternoon
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -52,11 +52,11 @@ class Pipeline:
         self.bootstrap, self.tmp = bootstrap, tmp
         self.topics = make_topics(bootstrap, prefix, PARTITIONS)
         self.url = clickhouse_url.rsplit("/", 1)[0] + f"/{prefix}"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
+        self.env = child_env(**{  # with the test's clock (the working_day fixture)
             "IOC_KAFKA_BOOTSTRAP": bootstrap, "IOC_KAFKA__TOPIC_PREFIX": prefix, "IOC_WORKER__APP_ID": prefix,
             "IOC_KAFKA__PARTITIONS__DOSSIER_EVENTS": str(PARTITIONS), "IOC_CLICKHOUSE_URL": self.url,
             "IOC_CLICKHOUSE__BATCH_SECONDS": "0.5", "IOC_DATA_DIR": str(tmp / "data"),
-        }
+        })
         self.procs: list[Any] = []
         self.starts = Counter()
 
@@ -107,9 +107,16 @@ def wait_consumed(pipe: Pipeline, worker: Any, n: int, timeout: float = 120) -> 
     read_topic(pipe.bootstrap, pipe.topics.pipeline_stats, enough, timeout)
 
 
+@pytest.fixture(autouse=True)
+def working_day(pin_clock: Any) -> None:
+    """"Now" is the latest working day's afternoon by the run's clock, for this process and the
+    ones it starts: a simulated day is then a day of work, not a Sunday's (or Tết's) trickle."""
+    pin_clock(working_afternoon())
+
+
 def simulated_day(tmp: Path, seed: int) -> list[dict[str, Any]]:
     path = tmp / "day.jsonl"
-    write_file(path, seconds=60, rate=2.0, seed=seed, backfill_days=1)
+    write_file(path, seconds=60, rate=2.0, seed=seed, backfill_days=1)  # up to the clock's now
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
@@ -172,7 +179,7 @@ def assert_exact(pipe: Pipeline, good: list[dict[str, Any]], timeout: float = 18
 
 
 @pytest.fixture
-def pipeline(kafka_bootstrap, clickhouse_url, unique, tmp_path):
+def pipeline(working_day, kafka_bootstrap, clickhouse_url, unique, tmp_path):
     pipe = Pipeline(kafka_bootstrap, unique, clickhouse_url, tmp_path)
     yield pipe
     pipe.stop_all()

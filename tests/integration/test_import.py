@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -18,7 +17,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ioc.ingest.publishing import SOURCE_HEADER
-from tests.helpers import make_topics, read_topic
+from tests.helpers import child_env, make_topics, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +26,7 @@ COLUMNS = ["event_id", "dossier_code", "status", "occurred_at", "unit_code", "pr
 
 
 def ioc(*args: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update(env_extra)
+    env = child_env(**env_extra)  # with this test's clock
     return subprocess.run([sys.executable, "-m", "ioc", *args], capture_output=True, text=True, env=env, timeout=120)
 
 

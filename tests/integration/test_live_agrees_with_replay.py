@@ -4,19 +4,18 @@ the same events: every figure and every indicator of every unit."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from ioc import clock
 from ioc.cli import main
 from ioc.process import spawn, stop
 from ioc.sim.runner import write_file
 
-from tests.helpers import make_topics, produce, read_topic
+from tests.helpers import child_env, make_topics, produce, read_topic, working_afternoon
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,22 +23,24 @@ COMPARED_FIGURES = ("received", "finished", "in_processing", "due_today", "at_ri
                     "late", "not_counted", "avg_processing_working_days")
 
 
-def test_replay_equals_live_agents(kafka_bootstrap, unique, tmp_path, capsys):
+def test_replay_equals_live_agents(kafka_bootstrap, unique, tmp_path, capsys, pin_clock):
+    # The worker (started below) and this process share a clock pinned to a working afternoon.
+    now = pin_clock(working_afternoon())
     events_file = tmp_path / "events.jsonl"
-    n = write_file(events_file, seconds=0, rate=1, seed=11, backfill_days=12, now=datetime.now(timezone.utc))
+    n = write_file(events_file, seconds=0, rate=1, seed=11, backfill_days=12, now=now)
     events = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert n == len(events) > 1_000
 
     topics = make_topics(kafka_bootstrap, unique)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("IOC_")}, "IOC_KAFKA_BOOTSTRAP": kafka_bootstrap,
-           "IOC_KAFKA__TOPIC_PREFIX": unique, "IOC_WORKER__APP_ID": unique, "IOC_DATA_DIR": str(tmp_path)}
+    env = child_env(IOC_KAFKA_BOOTSTRAP=kafka_bootstrap, IOC_KAFKA__TOPIC_PREFIX=unique, IOC_WORKER__APP_ID=unique,
+                    IOC_DATA_DIR=str(tmp_path))
     worker = spawn([sys.executable, "-m", "ioc", "run", "worker"], log_path=tmp_path / "worker.log", env=env)
     try:
         produce(kafka_bootstrap, topics.dossier_events, events)
         read_topic(kafka_bootstrap, topics.pipeline_stats,
                    lambda v: any(s["component"] == "worker" and s["counters"]["consumed"] >= n for s in v),
                    timeout=180)
-        consumed_at = time.time()
+        consumed_at = clock.time()  # the worker stamps its snapshots with the same clock
         # A full round of snapshots (all partitions, one computed_at) taken after that.
         rounds: dict[str, dict[int, dict]] = {}
 

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,6 +25,7 @@ from dashboards.public.figures import figure, tally_for
 from dashboards.public.params import current_month
 from dashboards.public.ratelimit import RateLimiter
 from dashboards.server import WebProcess
+from ioc import clock
 from ioc.config import Settings
 from ioc.kpi.periods import LOCAL_TZ
 from ioc.process import free_port, wait_until
@@ -75,7 +76,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from waitress.server import create_server
 
     data = tmp_path_factory.mktemp("public")
-    now = datetime.now(timezone.utc)
+    now = clock.now()  # the web process below judges "this month" by this clock
     month_start = datetime.fromisoformat(current_month(now) + "-01T00:00:00").replace(tzinfo=LOCAL_TZ)
     past_end = month_start - timedelta(hours=1)  # 23:00 on the last day of the previous month
     live = public_data(now, days=8, per_day=60, seed=3)

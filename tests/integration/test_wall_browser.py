@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,6 +16,7 @@ import requests
 
 from dashboards import wall
 from dashboards.server import WebProcess
+from ioc import clock
 from ioc.config import Settings
 from ioc.process import free_port, wait_until
 from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
@@ -28,7 +28,7 @@ ROTATE_S = 5  # the shortest playlist step the settings allow
 
 
 def snapshot(in_processing: int, overdue: int = 3) -> dict[str, Any]:
-    return {"computed_at": datetime.now(timezone.utc).isoformat(), "partition": 0, "units": {
+    return {"computed_at": clock.now().isoformat(), "partition": 0, "units": {
         "H44.07": {"received_today": 12, "in_processing": in_processing, "counted": 100, "good": 90,
                    "at_risk": 5, "due_today": 2, "overdue": overdue, "in_progress_on_time": 20,
                    "in_progress_overdue": overdue, "counted_overdue": overdue},
@@ -71,7 +71,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ensure_schema(warehouse)
     web = WebProcess(settings, "127.0.0.1:1", warehouse, with_sink=False)  # the state is fed directly
     web.state.apply_snapshot(snapshot(3456))
-    web.services.apply({"at": datetime.now(timezone.utc).isoformat(), "systems": {
+    web.services.apply({"at": clock.now().isoformat(), "systems": {
         "portal": {"up": 1, "availability": 0.9991, "latency_p95_s": 0.31, "error_rate": 0.0009}}})
     served = Served(f"http://127.0.0.1:{port}", port, web, password, web.build(), None, None)  # type: ignore[arg-type]
     served.start_http()

@@ -1,9 +1,10 @@
 """One schema and one set of queries on both engines: chDB and a real ClickHouse server."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
+from ioc import clock
 from ioc.warehouse.backends import ChdbWarehouse, NativeWarehouse, ensure_schema
 from ioc.warehouse.queries import received_per_day, table_counts
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, LEGACY
@@ -42,22 +43,22 @@ def test_native_path_runs_on_the_real_old_server(clickhouse_url):
 
 
 def test_rows_round_trip_and_duplicates_are_counted_once(warehouse):
-    now = datetime.now(timezone(timedelta(hours=7)))
+    now = clock.now_local()
     events = dossier_events(20, now=now, finished_every=2)  # 20 received + 10 finished
-    rows = dossier_rows(encode_batch(events), datetime.now(timezone.utc))
+    rows = dossier_rows(encode_batch(events), clock.now())
     assert len(rows) == 30
     warehouse.insert(DOSSIER_EVENTS, rows)
     warehouse.insert(DOSSIER_EVENTS, rows[:7])  # a replayed batch
     counts = table_counts(warehouse)
     assert counts["dossier_events"] == 30
     assert counts["dossier_event_rows"] in (30, 37)  # before or after the merge
-    per_day = dict(received_per_day(warehouse, date.today() - timedelta(days=2)))
+    per_day = dict(received_per_day(warehouse, clock.today() - timedelta(days=2)))
     assert per_day[now.date().isoformat()] == 20
 
 
 def test_a_batch_inserted_again_with_its_token_adds_no_row(warehouse):
     """The sink's crash between insert and commit: the same batch, the same token."""
-    rows = dossier_rows(encode_batch(dossier_events(12)), datetime.now(timezone.utc))
+    rows = dossier_rows(encode_batch(dossier_events(12)), clock.now())
     warehouse.insert(DOSSIER_EVENTS, rows, dedup_token="dossier_events:t/0:0-12")
     warehouse.insert(DOSSIER_EVENTS, rows, dedup_token="dossier_events:t/0:0-12")
     n = len(rows)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ import requests
 
 from dashboards.auth import Kind, add_user
 from dashboards.server import WebProcess
+from ioc import clock
 from ioc.config import Settings
 from ioc.process import free_port, wait_until
 from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
@@ -59,7 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     warehouse = ChdbWarehouse(data / "chdb", database="websec")
     ensure_schema(warehouse)
     web = WebProcess(settings, "127.0.0.1:1", warehouse, with_sink=False)  # no Kafka: the state is seeded
-    web.state.apply_snapshot({"computed_at": datetime.now(timezone.utc).isoformat(), "partition": 0,
+    web.state.apply_snapshot({"computed_at": clock.now().isoformat(), "partition": 0,
                               "units": {"H44.07": {"received_today": 12, "in_processing": IN_PROCESSING}}})
     httpd = create_server(web.build(), host="127.0.0.1", port=port, threads=4)
     thread = threading.Thread(target=httpd.run, name="waitress-test", daemon=True)
