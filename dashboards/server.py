@@ -29,13 +29,13 @@ from dashboards.live import LiveFeed, LiveState
 from dashboards.public import PublicSurface, mount_public
 from ioc import clock
 from ioc.config import Settings
-from ioc.health import check_parts
+from ioc.health import Health, check_parts
 from ioc.ingest.api import INGEST_PATH, PAKN_INGEST_PATH, register_ingest_routes
 from ioc.ingest.publishing import KafkaEventPublisher
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.queries import received_per_day, table_counts
-from ioc.warehouse.sink import WarehouseSink, run_sink
+from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +253,9 @@ class WebProcess:
                                           self.alerts, self.services).start()
         if self.with_sink:
             ch = self.settings.clickhouse
+            health = Health("sink", self.settings.health.stale_after_s, conditions=SINK_CONDITIONS)  # read by /healthz
             sink = WarehouseSink(self.bootstrap, topics, self.warehouse, f"{self.settings.worker.app_id}-sink",
-                                 ch.batch_rows, ch.batch_seconds)
+                                 ch.batch_rows, ch.batch_seconds, health=health)
             self.sink = SinkThread(sink, self.bootstrap, topics.pipeline_stats).start()
 
     def stop_background(self) -> None:
@@ -278,7 +279,10 @@ def serve(web: WebProcess) -> None:
 
     server = web.build()
     web.start_background()
-    httpd = create_server(server, host=web.settings.web.host, port=web.settings.web.port, threads=8)
+    # The app alone decides which proxy headers to believe (web.trusted_proxy_hops, dashboards/clients.py):
+    # waitress 3 would drop X-Forwarded-For before it, so behind nginx every client looked like nginx.
+    httpd = create_server(server, host=web.settings.web.host, port=web.settings.web.port, threads=8,
+                          clear_untrusted_proxy_headers=False)
 
     def shutdown(*_: Any) -> None:
         httpd.close()

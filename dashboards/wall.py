@@ -5,7 +5,8 @@ Page: a header (title, scene, clock, freshness, pin and language switches, one d
 six province tiles, the current scene, the alert ticker. One server callback per tick:
 
 * the view comes from the URL: ``?scene=map`` (pinned to that scene; ``&pin=1`` is accepted
-  too), ``?lang=en``; with no scene the playlist shows ``scene_at(now)``, the same scene on every
+  too), ``?lang=en``, ``?period=quarter`` (the scorecard's period: month, live, by default;
+  quarter or year to date, replayed in the background by dashboards/period_reports.py); with no scene the playlist shows ``scene_at(now)``, the same scene on every
   screen of the room, changing every ``rotate_s`` seconds;
 * the browser echoes the version of the model it shows (``wall-seen``); the server answers with
   the props that changed since (``dash.set_props``; figures by ``Patch``), or the whole scene
@@ -33,7 +34,7 @@ from zoneinfo import ZoneInfo
 import dash
 from dash import Input, Output, dcc, html, no_update
 
-from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_scorecard, wall_services
+from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_pakn, wall_scorecard, wall_services
 from dashboards.i18n import pick_lang, t
 from dashboards.live import LiveState
 from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
@@ -49,8 +50,9 @@ TILES = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "
 TILE_TONE = {"at_risk": "warn", "overdue": "bad"}
 SCENES: dict[str, ModuleType] = {
     "scorecard": wall_scorecard, "flow": wall_flow, "map": wall_map,
-    "services": wall_services, "cameras": wall_cameras, "alerts": wall_alerts,
+    "services": wall_services, "cameras": wall_cameras, "alerts": wall_alerts, "pakn": wall_pakn,
 }
+PERIODS = ("month", "quarter", "year")  # the scorecard's ?period=
 TREND_EVERY_S = 30.0
 TREND_DAYS = 14
 
@@ -88,6 +90,7 @@ class View:
     pinned: bool
     lang: str
     error: str | None = None
+    period: str = "month"  # the scorecard's period (PERIODS)
 
 
 def scene_at(now: datetime, scenes: tuple[str, ...], rotate_s: float) -> str:
@@ -96,25 +99,38 @@ def scene_at(now: datetime, scenes: tuple[str, ...], rotate_s: float) -> str:
 
 
 def parse_view(search: Any, scenes: tuple[str, ...], rotate_s: float, now: datetime) -> View:
-    """The view asked for by ``?scene=&pin=&lang=``; a bad value is named and the playlist goes on."""
+    """The view asked for by ``?scene=&pin=&lang=&period=``; a bad value is named and the playlist
+    (or the month) goes on."""
     query = parse_qs(search[1:] if isinstance(search, str) and search.startswith("?") else
                      search if isinstance(search, str) else "")
     lang = pick_lang((query.get("lang") or ["vi"])[0])
     wanted = (query.get("scene") or [None])[0]
     pin = (query.get("pin") or ["0"])[0] in ("1", "true", "yes")
+    period = (query.get("period") or ["month"])[0]
+    error = None
+    if period not in PERIODS:
+        error = t("bad_period", lang).format(period=period, periods=", ".join(PERIODS))
+        period = "month"
     if wanted is not None and wanted not in SCENES:
         error = t("bad_scene", lang).format(scene=wanted, scenes=", ".join(SCENES))
-        return View(scene_at(now, scenes, rotate_s), False, lang, error)
+        return View(scene_at(now, scenes, rotate_s), False, lang, error, period)
     if wanted is not None or pin:
-        return View(wanted or scenes[0], True, lang)
-    return View(scene_at(now, scenes, rotate_s), False, lang)
+        return View(wanted or scenes[0], True, lang, error, period)
+    return View(scene_at(now, scenes, rotate_s), False, lang, error, period)
 
 
-def view_href(scene: str | None, lang: str) -> str:
+def view_href(scene: str | None, lang: str, period: str = "month") -> str:
     """The URL of a view: a scene pins it; none is the playlist."""
     query = {k: v for k, v in (("scene", scene), ("pin", "1" if scene else None),
-                               ("lang", "en" if lang == "en" else None)) if v}
+                               ("lang", "en" if lang == "en" else None),
+                               ("period", period if period != "month" else None)) if v}
     return "/?" + urlencode(query) if query else "/"
+
+
+def scene_args(view: View) -> dict[str, Any]:
+    """What a scene's model and layout take besides the data and the language: the period, for
+    the scenes that show one (``PERIODIC = True``: the scorecard)."""
+    return {"period": view.period} if getattr(SCENES[view.scene], "PERIODIC", False) else {}
 
 
 # --- the page chrome: header, tiles, ticker --------------------------------------------------------
@@ -150,12 +166,12 @@ def chrome_model(d: WallData, view: View, scenes: tuple[str, ...]) -> Model:
             f" — {t('stale', lang)}" if stale else "")
     put(m, "wall-freshness", children=fresh, className="freshness stale-text" if stale else "freshness")
     put(m, "wall-pin", children=t("w_unpin", lang) if view.pinned else t("w_pin", lang),
-        href=view_href(None if view.pinned else view.scene, lang),
+        href=view_href(None if view.pinned else view.scene, lang, view.period),
         className="switch on" if view.pinned else "switch")
     put(m, "wall-lang", children=t("other_lang", lang),
-        href=view_href(view.scene if view.pinned else None, "en" if lang == "vi" else "vi"))
+        href=view_href(view.scene if view.pinned else None, "en" if lang == "vi" else "vi", view.period))
     for s in SCENES:
-        put(m, f"wall-dot-{s}", href=view_href(s, lang), title=t(f"scene_{s}", lang),
+        put(m, f"wall-dot-{s}", href=view_href(s, lang, view.period), title=t(f"scene_{s}", lang),
             className="dot active" if s == view.scene else ("dot" if s in scenes else "dot off"))
     put(m, "wall-error", children=view.error or "", className="wall-error" if view.error else "wall-error hidden")
     m.update(wall_alerts.ticker_model(d, lang))
@@ -226,9 +242,11 @@ class WallEngine:
                  alerts: Callable[[], list[dict]] | None = None,
                  alerts_age_s: Callable[[], float | None] | None = None,
                  clock: Callable[[], datetime] = ioc_clock.now,
-                 background: bool = False) -> None:
+                 background: bool = False,
+                 period_reports: Callable[[], dict[str, Any]] | None = None) -> None:
         self.state, self.options, self.directory = state, options, directory
         self.sources = {"services": service_figures, "cameras": camera_tiles, "alerts": alerts}
+        self.period_reports = period_reports  # quarter/year to date (dashboards/period_reports.py)
         self.alerts_age_s = alerts_age_s
         self.trend_source = trend
         self.clock = clock
@@ -265,7 +283,8 @@ class WallEngine:
             alerts=alerts if isinstance(alerts, list) else [],
             alerts_age_s=safe_call(self.alerts_age_s, None, problems, "alerts"),
             trend=self._trend_points(problems), problems=problems,
-            index_sources=self.state.sources(), national=self.state.national.scores())
+            index_sources=self.state.sources(), national=self.state.national.scores(),
+            period_reports=safe_call(self.period_reports, {}, problems, "period_reports"))
         for what, why in problems.items():
             log.warning("wall: %s source failed: %s", what, why)
         return Frame((int(now.timestamp()),), data)
@@ -301,7 +320,7 @@ class WallEngine:
         built = frame.built.get(view)
         if built is None:
             chrome = chrome_model(frame.data, view, self.options.scenes)
-            scene = SCENES[view.scene].model(frame.data, view.lang)
+            scene = SCENES[view.scene].model(frame.data, view.lang, **scene_args(view))
             version = version_of({"c": chrome, "s": scene, "scene": view.scene, "lang": view.lang,
                                   "pinned": view.pinned})
             self.cache.put(version, {"chrome": chrome, "scene": scene})  # type: ignore[dict-item]
@@ -344,7 +363,8 @@ class WallEngine:
         with self._lock:
             cached = self._layouts.get(version)
         if cached is None:
-            cached = SCENES[view.scene].layout(self.frame(self.clock()).data, view.lang, scene_model)
+            cached = SCENES[view.scene].layout(self.frame(self.clock()).data, view.lang, scene_model,
+                                               **scene_args(view))
             with self._lock:
                 self._layouts = {version: cached}  # only the newest: a scene change is a burst
         return cached
@@ -358,7 +378,8 @@ class WallEngine:
         seen = seen if isinstance(seen, dict) else {}
         if seen.get("v") == version:
             return {}, no_update, no_update, {}
-        same_view = seen.get("scene") == view.scene and seen.get("lang") == view.lang
+        same_view = seen.get("scene") == view.scene and seen.get("lang") == view.lang \
+            and seen.get("period", "month") == view.period
         old = self.cache.get(seen.get("v")) if same_view else None
         changes = diff(old["chrome"] if old else None, chrome)  # type: ignore[index]
         if old is not None:
@@ -371,7 +392,7 @@ class WallEngine:
         for k in TILES:
             if f"tile-{k}" in changes and not changes[f"tile-{k}"]:
                 changes.pop(f"tile-{k}")
-        return tiles, children, {"v": version, "scene": view.scene, "lang": view.lang}, changes
+        return tiles, children, {"v": version, "scene": view.scene, "lang": view.lang, "period": view.period}, changes
 
 
 def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = None,
@@ -380,7 +401,8 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = Non
              service_figures: Callable[[], dict[str, dict]] | None = None,
              camera_tiles: Callable[[], list[dict]] | None = None,
              alerts: Callable[[], list[dict]] | None = None,
-             alerts_age_s: Callable[[], float | None] | None = None) -> WallEngine:
+             alerts_age_s: Callable[[], float | None] | None = None,
+             period_reports: Callable[[], dict[str, Any]] | None = None) -> WallEngine:
     """The wall's one callback (declare it with the wall's roles around this call). The sources
     another team wires later are optional callables; missing ones read "no data"."""
     options = options or WallOptions()
@@ -390,7 +412,7 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = Non
                                tuple(sorted((unit_names or {}).items())))
     state.unit_levels.update({code: info.level for code, info in directory.units.items()})
     engine = WallEngine(state, options, directory, trend, service_figures, camera_tiles, alerts, alerts_age_s,
-                        background=True)
+                        background=True, period_reports=period_reports)
     outputs = [Output(f"tile-{k}", "children") for k in TILES] + [
         Output("wall-scene", "children"), Output("wall-seen", "data")]
 
@@ -405,5 +427,5 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = Non
     return engine
 
 
-__all__ = ["SCENES", "View", "WallEngine", "WallOptions", "layout", "parse_view", "register", "scene_at",
+__all__ = ["PERIODS", "SCENES", "View", "WallEngine", "WallOptions", "layout", "parse_view", "register", "scene_at",
            "view_href"]

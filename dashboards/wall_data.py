@@ -74,6 +74,9 @@ class WallData:
     problems: dict[str, str] = field(default_factory=dict)  # source -> why it gave nothing
     national: list[NationalScore] = field(default_factory=list)  # the portal's published table
     index_sources: Sources = field(default_factory=Sources)  # catalogue etc. behind the views
+    # Quarter and year to date, replayed from the warehouse in the background
+    # (dashboards/period_reports.py): kind -> PeriodResult; absent until the first result.
+    period_reports: dict[str, Any] = field(default_factory=dict)
 
     @property
     def has_kpi(self) -> bool:

@@ -1,26 +1,43 @@
-"""Scene 1: the Decision 766 scorecard — projected period score, per-indicator scores, the ranking
-of agencies and communes, and the dossiers that will move the score (counts only, no personal data).
+"""Scene 1: the Decision 766 scorecard — the projected score of the period, the five groups and
+every indicator of the index (numerator/denominator, ratio, score; what is not computed and why),
+the national portal's last published score and rank beside it, the ranking of agencies and
+communes, and the dossiers that will move the score (counts only, no personal data).
+
+Periods (``?period=``): the month to date is live (the stream's tallies, ``data.province``); the
+quarter and the year to date are replayed from the warehouse in the background
+(dashboards/period_reports.py, ``data.period_reports``) and the scene says so while the first
+result is being computed. The rankings and the movers stay live (this month): they are about
+what the operators can still act on.
 
 "What will move it": a dossier at risk (open, on time, due by the end of the next working day) is
 counted as on time today; if it ends late it moves from the 2.1 numerator to the overdue side of
 5.4. :func:`late_tally` applies that to a unit's tally, and the province is re-scored with the same
-function the live figures use (ioc.kpi.live.wall_view)."""
+function, scope and sources the live figures use (ioc.kpi.live.wall_view)."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import datetime
 from typing import Any
 
-from dash import html
+from dash import dcc, html
 
-from dashboards.i18n import t
+from dashboards.i18n import TEXT, t
 from dashboards.wall_data import WallData
 from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_points, fmt_rate
 from dashboards.wall_model import Model, put, put_row, row, slot
-from ioc.kpi.indicators import Tally, sum_tallies
+from ioc.domain.outcome import LOCAL_TZ
+from ioc.kpi.indicators import PORTAL_GROUP, Scope, Tally, sum_tallies
 from ioc.kpi.live import wall_view
+from ioc.kpi.national import NationalScore, latest_for
+from ioc.kpi.periods import period_of, period_to_date
+from ioc.kpi.scoring import Kind, Registry, registry_for
 
-# The indicators the stream computes (ioc/kpi/indicators.py), in the portal's order.
-INDICATORS: tuple[str, ...] = ("2.1", "2.2", "3.3", "3.6", "4.1", "4.2", "4.3", "4.5b", "5.4")
+PERIODIC = True  # the scene takes ``period`` (dashboards/wall.py scene_args)
+PERIODS = ("month", "quarter", "year")
+GROUPS = ("1", "2", "3", "4", "5")
+COLUMNS = (("1", "2", "3"), ("4", "5"))  # the indicator groups of each half of the table
 RANK_ROWS = 5  # best and worst five of each list
 MOVER_ROWS = 6
 
@@ -51,6 +68,14 @@ def best_and_worst(ranked: list[tuple[str, dict[str, Any]]], n: int) -> list[tup
     return rows + tail + [None] * (n - len(tail))
 
 
+def _province_whatif(d: WallData, tally: Tally) -> dict[str, Any]:
+    """The province's view of a changed tally, scored exactly as ``d.province`` was (same scope,
+    sources and instant), so that the difference is only the change."""
+    at = d.now if d.age_s is None else datetime.fromtimestamp(d.now.timestamp() - d.age_s, LOCAL_TZ)
+    scope = Scope(d.directory.province_code, frozenset(d.tallies))
+    return wall_view(tally, at, scope, d.index_sources, sum_tallies(d.tallies.values()).get("1.4:synced", 0) > 0)
+
+
 def movers(d: WallData) -> list[dict[str, Any]]:
     """Units whose at-risk dossiers would lower the province's score most if they ended late."""
     province = sum_tallies(d.tallies.values())
@@ -63,7 +88,7 @@ def movers(d: WallData) -> list[dict[str, Any]]:
         if not k:
             continue
         if k not in whatif:
-            whatif[k] = wall_view(late_tally(province, k), d.now)  # only this unit's dossiers end late
+            whatif[k] = _province_whatif(d, late_tally(province, k))  # only this unit's dossiers end late
         view = whatif[k]
         out.append({"unit": code, "at_risk": k, "due_today": tally.get("due_today", 0),
                     "overdue": tally.get("overdue", 0),
@@ -73,27 +98,249 @@ def movers(d: WallData) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: (m["score_delta"], m["rate_delta"] or 0, -m["at_risk"], m["unit"]))
 
 
-def _indicator_names(d: WallData) -> dict[str, str]:
-    from ioc.kpi.scoring import registry_for
-
-    return {r.id: r.name_vi for r in registry_for(d.now).rules}
+# --- the index: groups, indicators, names, reasons -----------------------------------------------
 
 
-def model(d: WallData, lang: str) -> Model:
+def registry_of(d: WallData, period: str = "month") -> Registry:
+    """The scoring profile the period's figures were scored with (the sources' profile, else the
+    one in force at the period's end)."""
+    try:
+        return d.index_sources.registry(period_of(d.now, period))  # type: ignore[arg-type]
+    except (AttributeError, ValueError):
+        return registry_for(d.now)
+
+
+def indicator_rules(registry: Registry) -> dict[str, list[Any]]:
+    """Portal group ("1".."5") -> the registry's indicators shown on the wall, in the portal's
+    order. 2.2 (an average shown by the portal only for one procedure) is left out."""
+    out: dict[str, list[Any]] = {g: [] for g in GROUPS}
+    for rule in registry.rules:
+        if rule.kind is not Kind.MONITOR_AVERAGE:
+            out[PORTAL_GROUP[rule.group]].append(rule)
+    return out
+
+
+def indicator_name(rule: Any, lang: str) -> str:
+    """The indicator's full name: the registry's (Vietnamese), or the English of dashboards/i18n."""
+    if lang == "vi":
+        return rule.name_vi
+    entry = TEXT.get(f"ind_{rule.id}")
+    return entry["en"] if entry and "en" in entry else rule.name_vi
+
+
+def group_name(registry: Registry, group: str, lang: str) -> str:
+    """The portal group's name; group 3 joins the registry's online services and online payment."""
+    names = [g.name_vi if lang == "vi" else g.name_en for g in registry.groups if PORTAL_GROUP[g.key] == group]
+    if not names:
+        return group
+    joined = names[0] + "".join((" và " if lang == "vi" else " and ") + n[:1].lower() + n[1:] for n in names[1:])
+    return joined
+
+
+_WHY = (  # the engine's reasons (ioc.kpi.indicators, ioc.kpi.catalogue_indicators) -> i18n keys
+    (re.compile(r"no procedure catalogue given"), "why_no_catalogue"),
+    (re.compile(r"no dossier processed in the period carries a rating"), "why_no_rating"),
+    (re.compile(r"no dossier processed in the period"), "why_no_dossier"),
+    (re.compile(r"shown only for one procedure"), "why_one_procedure"),
+    (re.compile(r"no dossier carries dvcqg_synced_at"), "why_no_sync"),
+    (re.compile(r"no petitions \(PAKN\) given"), "why_no_pakn"),
+    (re.compile(r"no dossier of its denominator in the period, or none carries (?P<field>\S+)"), "why_no_field"),
+    (re.compile(r"no procedure of the catalogue has (a |an )?(?P<field>\S+)"), "why_catalogue_field"),
+    (re.compile(r"the unit receives no procedure of the catalogue"), "why_receives_none"),
+    (re.compile(r"not at commune level"), "why_not_commune"),
+    (re.compile(r"not computed with a procedure filter"), "why_procedure_filter"),
+)
+
+
+def reason_text(why: str, lang: str) -> str:
+    """Why an indicator is not computed, in the wall's language (the engine's text if unknown)."""
+    for pattern, key in _WHY:
+        m = pattern.search(why)
+        if m:
+            return t(key, lang).format(**m.groupdict())
+    return why
+
+
+def flag_text(flag: str, lang: str) -> str:
+    if flag.startswith("sync ratio not applied"):
+        return t("flag_no_sync_ratio", lang)
+    key = f"flag_{flag}"
+    return t(key, lang) if key in TEXT else flag
+
+
+def _count(x: Any, lang: str) -> str:
+    if x is None:
+        return "—"
+    return fmt_int(x, lang) if float(x) == int(x) else fmt_dec(float(x), 2, lang)
+
+
+def _points(x: float | None, lang: str) -> str:
+    """A score as the portal shows it: two decimals."""
+    return fmt_dec(x, 2, lang)
+
+
+def short_number(x: float, lang: str) -> str:
+    """88.5 -> "88,5"; 90.0 -> "90"; 88.25 -> "88,25" (a published score, as printed)."""
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+# --- the national portal's published score --------------------------------------------------------
+
+
+def _normal(name: str) -> str:
+    text = unicodedata.normalize("NFC", name).casefold().strip()
+    for prefix in ("tỉnh ", "thành phố ", "tp. ", "tp.", "tp "):
+        if text.startswith(prefix):
+            text = text[len(prefix):].strip()
+    return " ".join(text.split())
+
+
+def province_names(code: str) -> set[str]:
+    """The names the national table may use for the province: its code, full and short names."""
+    names = {code}
+    try:
+        from ioc.reference.units import province
+
+        p = province(code)
+        names |= {p.name, p.short_name}
+    except Exception:  # noqa: BLE001 - an unknown code: match by code only
+        pass
+    return names
+
+
+def national_of(d: WallData) -> tuple[NationalScore | None, int]:
+    """The province's latest published score and how many provinces that period's table has."""
+    if not d.national:
+        return None, 0
+    names = province_names(d.directory.province_code)
+    wanted = {_normal(n) for n in names}
+    aliases = {s.province for s in d.national if _normal(s.province) in wanted}
+    latest = latest_for(d.national, names | aliases)
+    if latest is None:
+        return None, len({s.province for s in d.national})
+    return latest, len({s.province for s in d.national if s.period == latest.period})
+
+
+def national_text(d: WallData, lang: str) -> tuple[str, str]:
+    """(text, className) of the line beside the score; quiet when nothing was imported."""
+    latest, n = national_of(d)
+    if latest is None:
+        if not d.national:
+            return t("national_none", lang), "national none"
+        names = province_names(d.directory.province_code)
+        short = sorted(names - {d.directory.province_code}, key=len)
+        return t("national_not_ours", lang).format(province=short[0] if short else d.directory.province_code), \
+            "national none"
+    return t("national_published", lang).format(score=short_number(latest.score, lang), rank=latest.rank, n=n,
+                                               period=latest.period), "national"
+
+
+# --- the period shown -----------------------------------------------------------------------------
+
+
+def period_state(d: WallData, period: str, lang: str) -> tuple[dict[str, Any] | None, str, str]:
+    """(the province's view for the period or None, the period's caption, its className)."""
+    local = d.now.astimezone(LOCAL_TZ)
+    if period not in ("quarter", "year"):
+        caption = t("period_is_month", lang).format(month=f"{local.month:02d}", year=local.year)
+        return (d.province if d.has_kpi else None), caption, "period"
+    label = period_to_date(d.now, period).label  # type: ignore[arg-type]
+    name = t(f"period_{period}", lang).lower() + " " + (label.replace("-Q", "/Q") if period == "quarter" else label)
+    result = d.period_reports.get(period)
+    if result is None or getattr(result, "label", None) != label:
+        if result is not None and getattr(result, "error", None) and getattr(result, "province", None) is None:
+            return None, t("period_failed", lang).format(period=name, why=result.error), "period failed"
+        return None, t("period_computing", lang).format(period=name), "period computing"
+    if result.province is None and result.error:
+        return None, t("period_failed", lang).format(period=name, why=result.error), "period failed"
+    at = result.at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m")
+    quarter = (local.month - 1) // 3 + 1
+    caption = t(f"period_is_{period}", lang).format(q=quarter, year=local.year, time=at)
+    if result.error:
+        caption += " — " + t("period_stale_failed", lang).format(why=result.error)
+    if result.province is None:
+        caption += " — " + t("period_no_dossier", lang)
+    return result.province, caption, "period" + (" failed" if result.error else "")
+
+
+def _row_key(ind: str) -> str:
+    return ind.replace(".", "_")
+
+
+def index_model(m: Model, view: dict[str, Any] | None, registry: Registry, lang: str) -> None:
+    """The headline numbers, the groups and every indicator of ``view`` (None: nothing yet)."""
+    v = view or {}
+    computed = v.get("max_score", 0) if view else 0
+    put(m, "sc-score", children=_points(v.get("score"), lang) if view else "—")
+    put(m, "sc-max", children=f"/ {fmt_int(computed, lang)}" if view else "")
+    put(m, "sc-computed", children=t("computed_of", lang).format(n=fmt_int(computed, lang),
+                                                                 total=fmt_int(registry.max_total, lang)))
+    band = v.get("band")
+    label = next((b.label_vi if lang == "vi" else b.label_en for b in registry.bands if b.code == band), band)
+    put(m, "sc-band", children=t("band_label", lang).format(band=label) if band else "",
+        className="band" if band else "band hidden")
+    put(m, "sc-rate", children=fmt_rate(v.get("ontime_rate"), lang))
+    put(m, "sc-profile", children=t("sc_profile", lang).format(profile=v.get("profile") or registry.label))
+    groups = v.get("groups", {})
+    indicators, missing, quality = v.get("indicators", {}), v.get("missing", {}), v.get("quality", {})
+    for g, rules in indicator_rules(registry).items():
+        gv = groups.get(g)
+        points = sum(r.max_points for r in rules if r.scored)
+        put(m, f"sc-grp-{g}-name", children=f"{g}. {group_name(registry, g, lang)}")
+        score = f"{_points(gv['score'], lang)} / {fmt_int(gv.get('points', points), lang)}" if gv else \
+            f"— / {fmt_int(points, lang)}"
+        part = gv is not None and gv.get("max_score", 0) < gv.get("points", points)
+        put(m, f"sc-grp-{g}-score", children=score)
+        put(m, f"sc-grp-{g}-part", children=t("computed_of", lang).format(
+            n=fmt_int(gv["max_score"], lang), total=fmt_int(gv.get("points", points), lang)) if part else "")
+        for rule in rules:
+            key = _row_key(rule.id)
+            s = indicators.get(rule.id)
+            notes: list[str] = []
+            if s is None:
+                why = reason_text(missing.get(rule.id, ""), lang) if view else t("waiting", lang)
+                ratio, cls = "—", "missing"
+                points_text = f"— / {fmt_int(rule.max_points, lang)}" if rule.scored else "—"
+                notes.append(f"{t('not_computed', lang)}: {why}" if view else why)
+            else:
+                notes.append(f"{_count(s['numerator'], lang)} / {_count(s['denominator'], lang)}")
+                if not s["denominator"]:
+                    notes.append(t("zero_den", lang))
+                ratio = fmt_rate(s.get("ratio"), lang)
+                if not rule.scored:
+                    points_text, cls = t("not_scored", lang), "monitor"
+                    notes.append(t("monitor_only", lang))
+                else:
+                    points_text = f"{_points(s['score'], lang) if s.get('score') is not None else '—'} / " \
+                                  f"{fmt_int(s['max_score'], lang)}"
+                    cls = ""
+            if rule.id in quality:
+                notes.append("⚠ " + flag_text(quality[rule.id], lang))
+            elif not rule.scored and s is None:
+                notes.append(t("monitor_only", lang))
+                cls = "missing monitor"
+            note = " · ".join(notes)
+            put(m, f"sc-ind-{key}", className=f"ind {cls}".strip(), title=note)
+            put(m, f"sc-ind-{key}-name", children=indicator_name(rule, lang))
+            put(m, f"sc-ind-{key}-note", children=note)
+            put(m, f"sc-ind-{key}-ratio", children=ratio)
+            put(m, f"sc-ind-{key}-score", children=points_text)
+
+
+def model(d: WallData, lang: str, period: str = "month") -> Model:
     m: Model = {}
-    p = d.province
+    period = period if period in PERIODS else "month"
+    registry = registry_of(d, period)
     text, cls = age_badge(d.age_s, d.stale_after_s, lang)
     put(m, "sc-age", children=text, className=cls)
-    put(m, "sc-score", children=f"{fmt_dec(p['score'], 2, lang)}" if d.has_kpi else "—")
-    put(m, "sc-max", children=f"/ {fmt_int(p['max_score'], lang)}" if d.has_kpi else "")
-    put(m, "sc-rate", children=fmt_rate(p["ontime_rate"], lang))
-    for ind in INDICATORS:
-        s = p["indicators"].get(ind)
-        key = ind.replace(".", "_")
-        put(m, f"sc-ind-{key}-ratio", children=fmt_rate(s["ratio"], lang) if s else "—")
-        put(m, f"sc-ind-{key}-score", children=(
-            "—" if not s else t("not_scored", lang) if s["score"] is None
-            else f"{fmt_dec(s['score'], 2, lang)} / {s['max_score']}"))
+    view, caption, caption_cls = period_state(d, period, lang)
+    put(m, "sc-period", children=caption, className=caption_cls)
+    put(m, "sc-rate-label", children=t("ontime_rate_of", lang).format(period=t(f"period_{period}", lang).lower())
+        + ": ")
+    index_model(m, view, registry, lang)
+    national, national_cls = national_text(d, lang)
+    put(m, "sc-national", children=national, className=national_cls)
     agencies = {c: v for c, v in d.units.items() if d.directory.info(c).level == "province"}
     for kind, views, name in (("ag", agencies, d.name), ("cm", d.communes,
                                                       lambda c: d.directory.commune_names.get(c, c))):
@@ -106,9 +353,10 @@ def model(d: WallData, lang: str) -> Model:
             rank, code, v = entry
             put_row(m, f"sc-{kind}-{i}", [f"{rank}", name(code), f"{fmt_dec(v['score'], 2, lang)} / {v['max_score']}",
                                           fmt_rate(v["ontime_rate"], lang, 1)], "good" if i < RANK_ROWS else "bad")
+    p = d.province
     moving = movers(d) if d.has_kpi else []
     at_risk = p.get("at_risk", 0)
-    what_if = wall_view(late_tally(sum_tallies(d.tallies.values()), at_risk), d.now) if d.has_kpi else None
+    what_if = _province_whatif(d, late_tally(sum_tallies(d.tallies.values()), at_risk)) if d.has_kpi else None
     put(m, "sc-move-summary", children=t("move_summary", lang).format(
         n=fmt_int(at_risk, lang), r0=fmt_rate(p["ontime_rate"], lang), r1=fmt_rate(what_if["ontime_rate"], lang),
         s0=fmt_dec(p["score"], 2, lang), s1=fmt_dec(what_if["score"], 2, lang)) if what_if and at_risk
@@ -124,40 +372,82 @@ def model(d: WallData, lang: str) -> Model:
     return m
 
 
-def layout(d: WallData, lang: str, m: Model) -> html.Div:
-    names = _indicator_names(d)
-    indicator_rows = [html.Tr([html.Td(ind, className="ind-id"), html.Td(names.get(ind, ind) if lang == "vi"
-                                                                          else t(f"ind_{ind}", lang)),
-                               slot(m, f"sc-ind-{ind.replace('.', '_')}-ratio", html.Td),
-                               slot(m, f"sc-ind-{ind.replace('.', '_')}-score", html.Td)])
-                      for ind in INDICATORS]
+# --- layout ---------------------------------------------------------------------------------------
+
+
+def period_href(period: str, lang: str) -> str:
+    """The scorecard pinned to ``period`` (the same URL parameters as dashboards/wall.py view_href)."""
+    query = ["scene=scorecard", "pin=1"] + (["lang=en"] if lang == "en" else []) + \
+        ([f"period={period}"] if period != "month" else [])
+    return "/?" + "&".join(query)
+
+
+def _indicator_table(m: Model, registry: Registry, groups: tuple[str, ...], lang: str) -> html.Table:
+    rules = indicator_rules(registry)
+    body: list[Any] = []
+    for g in groups:
+        body.append(html.Tr([html.Td([slot(m, f"sc-grp-{g}-name", html.Span),
+                                      slot(m, f"sc-grp-{g}-part", html.Span, className="grp-part")], colSpan=3),
+                             slot(m, f"sc-grp-{g}-score", html.Td)], className="grp", id=f"sc-grp-{g}"))
+        for rule in rules[g]:
+            key = _row_key(rule.id)
+            body.append(slot(m, f"sc-ind-{key}", html.Tr, children=[
+                html.Td(rule.id, className="ind-id"),
+                html.Td([slot(m, f"sc-ind-{key}-name", html.Div, className="ind-name"),
+                         slot(m, f"sc-ind-{key}-note", html.Div, className="ind-note")], className="ind-text"),
+                slot(m, f"sc-ind-{key}-ratio", html.Td, className="ind-ratio"),
+                slot(m, f"sc-ind-{key}-score", html.Td, className="ind-score")]))
+    head = html.Tr([html.Th("", className="ind-id"), html.Th(t("w_indicator", lang)),
+                    html.Th(t("w_ratio", lang), className="ind-ratio"),
+                    html.Th(t("w_score", lang), className="ind-score")])
+    return html.Table([html.Colgroup([html.Col(className="c-id"), html.Col(className="c-name"),
+                                      html.Col(className="c-ratio"), html.Col(className="c-score")]),
+                       html.Thead(head), html.Tbody(body)], className="wall-table indicators")
+
+
+def layout(d: WallData, lang: str, m: Model, period: str = "month") -> html.Div:
+    period = period if period in PERIODS else "month"
+    registry = registry_of(d, period)
+    live = f" ({t('live_month', lang)})" if period != "month" else ""
 
     def rank_table(kind: str, title: str) -> html.Div:
         head = html.Tr([html.Th("#"), html.Th(t("unit", lang)), html.Th(t("w_score", lang)),
                         html.Th(t("ontime_short", lang))])
-        return html.Div([html.H2([title, " ", slot(m, f"sc-{kind}-count", html.Span, className="muted")]),
+        return html.Div([html.H2([title + live, " ", slot(m, f"sc-{kind}-count", html.Span, className="muted")]),
                          html.Table([html.Thead(head), html.Tbody(
                              [row(m, f"sc-{kind}-{i}", 4) for i in range(2 * RANK_ROWS)])],
-                             className="wall-table rank")], className="panel")
+                             className="wall-table rank")], className=f"panel rank-panel sc-{kind}-panel")
 
+    switch = html.Div([dcc.Link(t(f"period_{p}", lang), href=period_href(p, lang), id=f"sc-per-{p}",
+                                className="switch on" if p == period else "switch") for p in PERIODS],
+                      className="period-switch")
     mover_head = html.Tr([html.Th(t("unit", lang)), html.Th(t("at_risk", lang)), html.Th(t("due_today", lang)),
                           html.Th(t("overdue", lang)), html.Th(t("rate_if_late", lang)),
                           html.Th(t("score_if_late", lang))])
     return html.Div([
         html.Div([
-            html.H2([t("scene_scorecard", lang), " ", slot(m, "sc-age", html.Span)]),
-            html.Div([slot(m, "sc-score", html.Span, className="big-score"),
-                      slot(m, "sc-max", html.Span, className="big-max")], className="score-line"),
-            html.Div([html.Span(t("ontime_rate", lang) + ": ", className="muted"),
-                      slot(m, "sc-rate", html.Span, className="rate")]),
-            html.Table([html.Thead(html.Tr([html.Th("", className="ind-id"), html.Th(t("w_indicator", lang)),
-                                            html.Th(t("w_ratio", lang)), html.Th(t("w_score", lang))])),
-                        html.Tbody(indicator_rows)], className="wall-table indicators"),
+            html.Div([html.H2([t("scene_scorecard", lang), " ", slot(m, "sc-age", html.Span)]),
+                      slot(m, "sc-period", html.Div), switch], className="head-line"),
+            html.Div([
+                html.Div([slot(m, "sc-score", html.Span, className="big-score"),
+                          slot(m, "sc-max", html.Span, className="big-max")], className="score-line"),
+                html.Div([slot(m, "sc-computed", html.Div, className="computed"),
+                          slot(m, "sc-band", html.Div),
+                          html.Div([slot(m, "sc-rate-label", html.Span, className="muted"),
+                                    slot(m, "sc-rate", html.Span, className="rate")])], className="score-side"),
+                html.Div([slot(m, "sc-national", html.Div),
+                          slot(m, "sc-profile", html.Div, className="profile")], className="score-national"),
+            ], className="score-head"),
         ], className="panel score-panel"),
-        rank_table("ag", t("rank_agencies", lang)),
-        rank_table("cm", t("rank_communes", lang)),
-        html.Div([html.H2(t("w_movers", lang)), slot(m, "sc-move-summary", html.Div, className="move-summary"),
-                  html.Table([html.Thead(mover_head), html.Tbody([row(m, f"sc-mv-{i}", 6)
-                                                                  for i in range(MOVER_ROWS)])],
-                             className="wall-table movers")], className="panel movers-panel"),
+        html.Div(_indicator_table(m, registry, COLUMNS[0], lang), className="panel ind-panel ind-a"),
+        html.Div(_indicator_table(m, registry, COLUMNS[1], lang), className="panel ind-panel ind-b"),
+        html.Div([
+            rank_table("ag", t("rank_agencies", lang)),
+            rank_table("cm", t("rank_communes", lang)),
+            html.Div([html.H2(t("w_movers", lang) + live),
+                      slot(m, "sc-move-summary", html.Div, className="move-summary"),
+                      html.Table([html.Thead(mover_head), html.Tbody([row(m, f"sc-mv-{i}", 6)
+                                                                      for i in range(MOVER_ROWS)])],
+                                 className="wall-table movers")], className="panel movers-panel"),
+        ], className="sc-side"),
     ], className="scene scene-scorecard")

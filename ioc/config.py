@@ -94,9 +94,9 @@ class WebSettings(StrictModel):
     wall_refresh_ms: int = Field(1000, ge=200, le=60_000)
     stale_after_s: float = Field(5.0, gt=0, description="a figure older than this is shown as stale")
     # The wall's playlist (dashboards/wall.py): scenes shown in turn unless the URL pins one.
-    wall_scenes: Annotated[tuple[Literal["scorecard", "flow", "map", "services", "cameras", "alerts"], ...],
+    wall_scenes: Annotated[tuple[Literal["scorecard", "flow", "map", "services", "cameras", "alerts", "pakn"], ...],
                            BeforeValidator(_comma_list)] = Field(
-        ("scorecard", "flow", "map", "services", "cameras", "alerts"), min_length=1,
+        ("scorecard", "flow", "map", "services", "cameras", "alerts", "pakn"), min_length=1,
         description="a list, or comma-separated in an environment variable: IOC_WEB__WALL_SCENES=map,flow")
     wall_rotate_s: float = Field(20.0, ge=5, le=3600, description="seconds each scene of the playlist stays")
     wall_reload_h: float = Field(6.0, ge=0, le=168, description="kiosk pages reload this often (0: never)")

@@ -25,9 +25,10 @@ LOCAL = timezone(timedelta(hours=7))
 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of a child `ioc` process of a test: none of our IOC_* settings, but this
-    process's clock (IOC_NOW + IOC_NOW_ANCHOR when pinned), plus ``extra``."""
+    process's clock (IOC_NOW + IOC_NOW_ANCHOR when pinned), its health server on any free port
+    (parts and test runs side by side never share one), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    return env | clock.env() | extra
+    return env | clock.env() | {"IOC_HEALTH__PORT": "0"} | extra
 
 
 def working_afternoon(before: datetime | None = None, at: day_time = day_time(16, 0)) -> datetime:

@@ -3,6 +3,9 @@
 // * when no wall update succeeded for data-stall-s seconds (server restarted, network cut),
 //   the page reloads as soon as the server answers /healthz again, so a wall never stays
 //   frozen on an old page. Dash's own interval keeps retrying meanwhile.
+// * Dash records every input change made in the browser (each tick of an interval: one a
+//   second) in its undo history, which only grows and is copied on each change; with no undo
+//   button shown (show_undo_redo off) the last few entries are all it could ever use.
 (function () {
   var started = Date.now();
   var lastOk = Date.now();
@@ -23,7 +26,17 @@
     return isNaN(value) ? null : value;
   }
   var probing = false;
+  var HISTORY_KEPT = 20;
+  function trimUndoHistory() {
+    var store = window.store;
+    var state = store && typeof store.getState === "function" ? store.getState() : null;
+    var past = state && state.history && state.history.past;
+    if (past && past.length > HISTORY_KEPT && !(state.config && state.config.show_undo_redo)) {
+      past.splice(0, past.length - HISTORY_KEPT); // the next change copies it into a new array
+    }
+  }
   setInterval(function () {
+    trimUndoHistory();
     var reloadS = config("reload-s");
     var stallS = config("stall-s");
     if (reloadS === null || stallS === null) { return; } // not the wall page

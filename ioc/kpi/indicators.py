@@ -5,38 +5,44 @@ numerator/denominator pair scored by :mod:`ioc.kpi.scoring`, per evaluated unit 
 ``unit_code``) and for all units together (the province). Pure: states in, a :class:`Report`
 out; the same states in any order give the same report (outputs are sorted).
 
-What the events can support (contracts.md §2 fields). Absent means "not computed", never 0:
+Where each indicator comes from. Absent means "not computed" (the report says why), never 0:
 
-| id   | here? | numerator ÷ denominator (rules below), or why not                                    |
-|------|-------|--------------------------------------------------------------------------------------|
-| 1.1  | no    | publication decisions (QĐCB) of the procedure catalogue: not in dossier events       |
-| 1.2  | no    | catalogue publication dates on CSDL QG TTHC                                          |
-| 1.3  | no    | catalogue contents (7 components per procedure)                                      |
-| 1.4  | no    | needs the national-report count; from our own events it would be 1 by construction   |
-| 2.1  | yes   | early + on_time + in_progress_on_time ÷ counted dossiers (A, B)                      |
-| 2.2  | yes * | Σ processing working days ÷ dossiers finished in the period (C, E); monitor only     |
-| 3.1  | no    | procedures offering online services: catalogue                                       |
-| 3.2  | no    | online services with ≥ 1 online dossier ÷ online services: catalogue                 |
-| 3.3  | yes   | channel 2 ÷ received in the period (C); unknown channel = not online (**)            |
-| 3.5  | no    | fee-bearing procedures integrated with online payment: catalogue                     |
-| 3.5b | no    | fee-bearing procedures of the catalogue, also those without a dossier in the period  |
-| 3.6  | yes   | online_payment 1 or 2 ÷ received in the period with fee_amount > 0 (C)               |
-| 4.1  | yes   | e_result ÷ finished in the period (C); every finished dossier (***)                  |
-| 4.2  | yes   | digitized and, once finished, e_result ÷ received in the period                      |
-| 4.x  | no    | certified electronic copies: no field (the portal shows null counts)                 |
-| 4.3  | yes   | reused_data ÷ received in the period                                                 |
-| 4.4  | no    | data taken from / pushed to the citizen's DVCQG store: no field                      |
-| 4.5a | no    | procedures whose subjects are citizens: catalogue                                    |
-| 4.5b | yes   | population_db ÷ received in the period                                               |
-| 5.1  | no    | complaints (PAKN) by category: no PAKN data                                          |
-| 5.2  | no    | PAKN handled on time: no PAKN data                                                   |
-| 5.3  | no    | satisfaction with PAKN handling: no PAKN data                                        |
-| 5.4  | yes   | counted − overdue − complained-or-dissatisfied ÷ counted, clamped at 0 (A, D)        |
+| id   | source     | numerator ÷ denominator (rules below)                                            |
+|------|------------|----------------------------------------------------------------------------------|
+| 1.1  | catalogue  | decisions in the period ≥ 5 WD (ministry 20) before the legal basis ÷ decisions   |
+| 1.2  | catalogue  | of those, published ≤ 5 WD (ministry 10) after the decision ÷ decisions          |
+| 1.3  | catalogue  | procedures with all 7 components ÷ procedures (ioc.kpi.catalogue_indicators)     |
+| 1.4  | events     | received in the period with dvcqg_synced_at ÷ max(national report, synced) (K)    |
+| 2.1  | events     | early + on_time + in_progress_on_time ÷ counted dossiers (A, B)                   |
+| 2.2  | events     | Σ processing working days ÷ dossiers finished in the period (C, E); monitor only  |
+| 3.1  | catalogue  | procedures online (full/partial) ÷ procedures; full ÷ eligible as an extra figure |
+| 3.2  | both       | online procedures with ≥ 1 online dossier received in the period ÷ online ones    |
+| 3.3  | events     | online (channel 2; a finished dossier of a paper-result procedure needs its      |
+|      |            | e-result) ÷ received in the period (C), × the sync ratio of 1.4 when known (K)    |
+| 3.4  | both       | online dossiers of full-online procedures ÷ dossiers of eligible procedures;      |
+|      |            | scored only in the full-online profile (ioc.kpi.scoring.PROFILES)                 |
+| 3.5  | catalogue  | fee procedures integrated with national payment ÷ fee procedures                  |
+| 3.5b | both       | fee procedures with ≥ 1 dossier paid online received in the period ÷ fee ones     |
+| 3.6  | events     | online_payment 1 or 2 ÷ received in the period of fee-bearing procedures (the     |
+|      |            | catalogue's fee, else fee_amount > 0) less those whose fee is 0 (C)               |
+| 4.1  | events     | e_result ÷ finished in the period of procedures issuing a paper result (C)        |
+| 4.2  | events     | digitized and, once finished, e_result ÷ received in the period                   |
+| 4.x  | both       | e_result ÷ finished certified-copy dossiers; 0/0 full marks (with a catalogue)    |
+| 4.3  | events     | reused_data ÷ received in the period                                              |
+| 4.4  | events     | dvcqg_store ÷ received in the period                                              |
+| 4.5a | both       | citizen procedures with ≥ 1 population-DB dossier ÷ citizen procedures; not at     |
+|      |            | commune level                                                                     |
+| 4.5b | events     | population_db ÷ received in the period                                            |
+| 5.1  | petitions  | monitor: by category (ioc.kpi.pakn)                                               |
+| 5.2  | petitions  | handled within their limits ÷ petitions of the period (ioc.domain.pakn)           |
+| 5.3  | petitions  | satisfactory ÷ petitions of the period                                            |
+| 5.4  | both       | counted − overdue − complained-or-dissatisfied ÷ counted, clamped at 0 (A, D);    |
+|      |            | a petition naming a dossier is a complaint about it                               |
 
-(*) only with a procedure filter, as the portal shows it; no score. (**) the portal counts direct
-as "1 or null"; its "× sync ratio" (needs 1.4) and "e-result of a paper-result procedure" (needs
-the catalogue) parts are left out. (***) the "procedures that issue a paper result" filter needs
-the catalogue.
+"catalogue": the procedure catalogue in force on the period's last day (contracts.md §2b) over
+the procedures the unit receives (the province: all); "both": catalogue × dossiers, through
+per-procedure counts in the tally. Groups (the portal's five; G3 = online 12 + payment 10),
+the total and the band: ``band`` only when the computed indicators are worth all 100 points.
 
 Rules decided here:
 
@@ -80,6 +86,11 @@ H. Units: a unit appears when it has a dossier processed in the period, or never
    the named codes; the province is there only if named.
 I. The dossier list: every in-scope dossier of the units shown (all of them with the province),
    by unit then code, with its outcome at ``at``.
+K. 1.4's denominator: the national report's count for the unit and period, else last year's
+   total / 12 (month) or / 4 (quarter), flagged TEMP_NATIONAL_REPORT_DENOMINATOR, else the
+   dossiers received in the period (NO_NATIONAL_REPORT_DATA); at least the synced count
+   (ioc.kpi.national). 1.4 is present when some dossier of the province carries a sync date or a
+   report was given; 3.3 is then multiplied by 1.4's ratio (a weighted numerator, shown to 0.01).
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ def test_ioc_run_cameras_runs_the_demo_set_and_stops_on_sigterm(kafka_bootstrap,
     topics = make_topics(kafka_bootstrap, unique)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     env.update({"IOC_KAFKA_BOOTSTRAP": kafka_bootstrap, "IOC_KAFKA__TOPIC_PREFIX": unique,
-                "IOC_CAMERA__DEMO_FOOTAGE": str(FOOTAGE)})
+                "IOC_CAMERA__DEMO_FOOTAGE": str(FOOTAGE), "IOC_HEALTH__PORT": "0"})
     log = tmp_path / "cameras.log"
     proc = spawn([sys.executable, "-m", "ioc", "run", "cameras"], log_path=log, env=env)
     try:

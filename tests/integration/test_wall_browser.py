@@ -226,3 +226,13 @@ def test_the_wall_recovers_after_a_server_restart(served, browser):
         served.start_http()
     wait(browser, lambda d: text_of(d, "tile-in_processing") == "5.030", 30)
     wait(browser, lambda d: text_of(d, "fl-total-2") == "5.030", 10)
+
+
+def test_the_undo_history_of_the_tick_does_not_grow(served, browser):
+    # Dash records each browser-side input change (the tick's n_intervals, once a second) for
+    # its undo button; assets/wall.js keeps that list short, or a kiosk's heap grows all day.
+    open_scene(browser, served.base, "?scene=flow&pin=1", "fl-total-2")
+    history = "const h = window.store.getState().history; return [h.past.length, (h.present.props || {}).n_intervals || 0];"
+    wait(browser, lambda d: d.execute_script(history)[1] >= 30, 60)
+    past, ticks = browser.execute_script(history)
+    assert past <= 26, (past, ticks)

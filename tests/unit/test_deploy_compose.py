@@ -96,7 +96,7 @@ def test_depends_on_volumes_and_mounted_files_exist(doc: dict, services: dict[st
 
 
 def test_every_long_running_service_has_a_healthcheck_or_says_why_not(services: dict[str, dict]) -> None:
-    no_http = {"worker", "sink", "bootstrap"}  # serve no HTTP (deploy/README.md "Health")
+    no_http = {"bootstrap"}  # a one-off job, no HTTP
     for name, service in services.items():
         check = service.get("healthcheck")
         assert check, f"compose service {name}: no healthcheck"
@@ -216,5 +216,16 @@ def test_web_port_healthcheck_and_proxy_agree(services: dict[str, dict]) -> None
     size = re.search(r"client_max_body_size\s+(\d+)m;", nginx)
     assert size and int(size.group(1)) * 1024 * 1024 >= IngestSettings().max_body_bytes
     proxy_port = re.search(r"listen\s+(\d+);", nginx).group(1)
+    # One nginx appends the client's address: the web takes the last entry of X-Forwarded-For.
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for" in nginx
+    secrets = {k: "0" * 64 for k, v in env(web).items() if "SECRET" in v}
+    assert load_settings(None, environ={**env(web), **secrets}).trusted_proxy_hops == 1
     assert services["proxy"]["ports"] == [f"{proxy_port}:{proxy_port}"]
     assert web["depends_on"] == {"bootstrap": {"condition": "service_completed_successfully"}}
+
+
+def test_worker_and_sink_are_checked_on_their_readyz(services: dict[str, dict]) -> None:
+    for name in ("worker", "sink"):
+        service = services[name]
+        port = load_settings(None, environ={k: v for k, v in env(service).items() if k.startswith("IOC_HEALTH__")}).health.port
+        assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"]), name

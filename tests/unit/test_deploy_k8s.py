@@ -15,7 +15,7 @@ from ioc.warehouse.cluster import DEFAULT_CLUSTER
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 PINNED_TAG = re.compile(r"^[^:@\s]+:(?!latest$)[A-Za-z0-9._-]*\d[A-Za-z0-9._-]*$")
-NO_HTTP_PARTS = {"worker", "sink"}  # `ioc run worker|sink` serve no HTTP yet (deploy/README.md "Health")
+HEALTH_PARTS = {"worker", "sink"}  # serve /livez and /readyz on health.port (ioc/health.py), the web /healthz
 
 
 def load(name: str) -> list[dict]:
@@ -101,8 +101,13 @@ def test_deployments_run_ioc_parts_and_web_is_probed_on_healthz(docs: list[dict]
         assert d["spec"]["selector"]["matchLabels"].items() <= d["spec"]["template"]["metadata"]["labels"].items()
         (container,) = d["spec"]["template"]["spec"]["containers"]
         part = parts[name] = _part(container)
-        if part in NO_HTTP_PARTS:
-            assert "ports" not in container, f"{name}: declares a port, so probe it"
+        if part in HEALTH_PARTS:
+            ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+            assert ports == {"health": settings.health.port}, name
+            paths = {probe: container[probe]["httpGet"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
+            assert {probe: get["path"] for probe, get in paths.items()} == {
+                "startupProbe": "/livez", "readinessProbe": "/readyz", "livenessProbe": "/livez"}, name
+            assert {get["port"] for get in paths.values()} <= {"health", settings.health.port}, name
             continue
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"http": settings.web.port}, name
@@ -111,6 +116,14 @@ def test_deployments_run_ioc_parts_and_web_is_probed_on_healthz(docs: list[dict]
             assert get["path"] == "/healthz" and get["port"] in ("http", settings.web.port), f"{name} {probe}"
         assert d["spec"]["replicas"] >= 2, "several web processes (no state only one process holds)"
     assert sorted(parts.values()) == ["sink", "web", "worker"]
+    # The kubelet probes the pod's address: the health server must listen on every address.
+    assert settings.health.host == "0.0.0.0"
+
+
+def test_the_probed_paths_are_the_ones_the_health_server_serves() -> None:
+    from ioc.health import LIVE_PATH, READY_PATH
+
+    assert (LIVE_PATH, READY_PATH) == ("/livez", "/readyz")
 
 
 def test_pods_wait_for_the_bootstrap_and_read_settings_and_secrets(docs: list[dict]) -> None:
