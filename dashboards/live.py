@@ -16,9 +16,10 @@ from aiokafka import AIOKafkaConsumer
 from ioc import clock
 from ioc.broker.reference_feed import CatalogueView, NationalView, follow
 from ioc.kpi.indicators import Scope, Sources, Tally
-from ioc.kpi.live import merge, province_total, wall_view
+from ioc.kpi.live import merge, province_total
 from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.broker.background import BackgroundLoop
+from dashboards.wall_data import cached_view
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,8 @@ class LiveState:
         return {
             "updated_at": updated.isoformat() if updated else None,
             "age_s": (clock.time() - updated.timestamp()) if updated else None,
-            "province": wall_view(whole, at, Scope("province", frozenset(per_unit)), sources, sync),
-            "units": {u: wall_view(t, at, Scope(u), sources, sync) for u, t in sorted(per_unit.items())},
+            "province": cached_view(whole, at, Scope("province", frozenset(per_unit)), sources, sync),
+            "units": {u: cached_view(t, at, Scope(u), sources, sync) for u, t in sorted(per_unit.items())},
         }
 
     def counter_total(self, component: str, name: str) -> int:

@@ -97,7 +97,7 @@ def cached_view(t: Tally, at: datetime, scope: Scope | None = None, sources: Sou
     the next, and scoring a tally (exact fractions) is the costly part of a frame. The view
     depends on ``at`` only through the period and profile of its local day, and on the scope
     and sources through the catalogue rows the unit receives."""
-    key = (at.astimezone(LOCAL_TZ).date(), scope, id(sources), sync_known, tuple(sorted(t.items())))
+    key = (at.astimezone(LOCAL_TZ).date(), scope, sources, sync_known, tuple(sorted(t.items())))
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
         if view is not None:

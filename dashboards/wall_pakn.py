@@ -10,18 +10,17 @@ centre, ...), as on the map scene; province-wide agencies cannot be placed and a
 
 from __future__ import annotations
 
+import copy
 import math
 from functools import lru_cache
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboards import province_map as pm
 from dashboards.i18n import t
 from dashboards.wall_data import WallData
 from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_rate
-from dashboards.wall_map import _with_values
 from dashboards.wall_model import Model, put, put_row, row, slot
 from dashboards.wall_scorecard import indicator_name, reason_text, registry_of
 from ioc.kpi.indicators import Tally, sum_tallies
@@ -40,10 +39,29 @@ PAKN_OVERDUE = pm.MapMetric(key="pakn_overdue", label_vi="PAKN quá hạn", labe
 
 
 @lru_cache(maxsize=8)
-def _province_base(province_code: str, lang: str) -> tuple[go.Figure, int, tuple[geometry.CommunePoint, ...]]:
+def _province_base(province_code: str, lang: str) -> tuple[dict[str, Any], int, tuple[geometry.CommunePoint, ...]]:
+    """The province figure without values (as a plain dict: the layout copies only the commune
+    trace, not the whole figure), the index of its commune trace, and the communes in order."""
     fig = pm.province_map_figure(province_code, metric=PAKN_OVERDUE, lang=lang)  # type: ignore[arg-type]
     index = next(i for i, tr in enumerate(fig.data) if tr.meta and tr.meta.get("communes_of") == province_code)
-    return fig, index, geometry.commune_points(province_code)
+    return fig.to_plotly_json(), index, geometry.commune_points(province_code)
+
+
+def _with_values(base: dict[str, Any], m: Model, cid: str) -> dict[str, Any]:
+    """``base`` with the model's values set; the traces the model does not touch are shared."""
+    out = {**base, "data": list(base["data"])}
+    copied: set[int] = set()
+    for spec in m[cid].values():
+        i = spec["trace"]
+        if i not in copied:
+            out["data"][i] = copy.deepcopy(out["data"][i])
+            copied.add(i)
+        node = out["data"][i]
+        *parents, leaf = spec["attr"].split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = spec["value"] if "value" in spec else spec["values"]
+    return out
 
 
 def commune_tallies(d: WallData) -> dict[str, Tally]:
@@ -160,7 +178,7 @@ def layout(d: WallData, lang: str, m: Model) -> html.Div:
                                                          slot(m, f"pk-{key}", className="card-value")])
                       for key, label in FIGURES], className="cards pakn")
     categories = html.Table([
-        html.Thead(html.Tr([html.Th(t("pk_by_category", lang)), html.Th(t("pk_count", lang)),
+        html.Thead(html.Tr([html.Th(t("pk_category", lang)), html.Th(t("pk_count", lang)),
                             html.Th(t("pk_share", lang))])),
         html.Tbody([row(m, f"pk-cat-{c}", 3) for c in CATEGORIES])], className="wall-table pk-categories")
     indicators = html.Table([
@@ -181,7 +199,7 @@ def layout(d: WallData, lang: str, m: Model) -> html.Div:
     return html.Div([
         html.Div([html.H2([t("scene_pakn", lang), " ", slot(m, "pk-age", html.Span)]), cards,
                   slot(m, "pk-awaiting", html.Div, className="pk-awaiting")], className="panel pk-figures"),
-        html.Div([categories], className="panel pk-cat-panel"),
+        html.Div([html.H2(t("pk_by_category", lang)), categories], className="panel pk-cat-panel"),
         html.Div([indicators], className="panel pk-ind-panel"),
         html.Div([html.H2([t("pk_map", lang), " ", slot(m, "pk-placed", html.Span, className="muted")]),
                   dcc.Graph(id="pk-map", figure=fig, config=config, className="graph")], className="panel pk-map"),

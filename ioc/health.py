@@ -124,7 +124,7 @@ class HealthServer:
             raise DependencyError(f"port {port} on {host} is already in use ({health.part} health, "
                                   f"health.port; 0: any free port)" if port else
                                   f"cannot serve {health.part} health on {host} ({exc.strerror})") from None
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.5},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name=f"{health.part}-health", daemon=True)
 
     @property

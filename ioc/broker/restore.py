@@ -134,19 +134,26 @@ async def _end_offsets(bootstrap: str, topics: dict[str, int]) -> dict[str, int]
         await consumer.stop()
 
 
-async def _publish(bootstrap: str, changelog: str, records: list[tuple[int, bytes, bytes]],
-                   alert_log: str, entries: list[tuple[bytes, bytes]]) -> None:
+async def _publish(bootstrap: str, messages: list[tuple[str, int, bytes, bytes]]) -> None:
+    """(topic, partition, key, value) in order. Each partition ends on a message sent alone:
+    Tansu answers ListOffsets(latest) with its last *batch's* base offset + 1, so a partition
+    whose last batch held many records would look shorter than it is to Faust's table recovery
+    and to the alerts agent's read of the log, and they would stop before its end."""
     from ioc.broker.publisher import start_producer
 
     headers = [(RESTORED_HEADER, b"1")]
+    last: dict[tuple[str, int], int] = {}
+    for i, (topic, p, _, _) in enumerate(messages):
+        last[(topic, p)] = i
+    final = set(last.values())
     producer = await start_producer(bootstrap, max_batch_size=1 << 20)
     try:
-        pending = [await producer.send(changelog, value, key=key, partition=p, headers=headers)
-                   for p, key, value in records]
-        # One partition, in seq order: the book is the fold of the log in this order.
-        for key, value in entries:
-            pending.append(await producer.send(alert_log, value, key=key, partition=0, headers=headers))
+        pending = [await producer.send(topic, value, key=key, partition=p, headers=headers)
+                   for i, (topic, p, key, value) in enumerate(messages) if i not in final]
         await asyncio.gather(*pending)
+        for i in sorted(final):
+            topic, p, key, value = messages[i]
+            await producer.send_and_wait(topic, value, key=key, partition=p, headers=headers)
     finally:
         await producer.stop()
 
@@ -174,7 +181,9 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     states = fold_states(events)
     records = table_records(states, partitions)
     entries = alert_log_entries(wh)
-    asyncio.run(_publish(bootstrap, changelog, records, topics.alert_log, entries))
+    # The alert log on its one partition in seq order: the book is the fold of the log in this order.
+    asyncio.run(_publish(bootstrap, [(changelog, p, key, value) for p, key, value in records]
+                         + [(topics.alert_log, 0, key, value) for key, value in entries]))
     report.events, report.dossiers, report.alert_entries = len(events), len(states), len(entries)
     report.per_partition = dict(Counter(p for p, _, _ in records))
     report.seconds = time.monotonic() - started

@@ -262,7 +262,11 @@ def _rip(j: Judged, row: Row = None) -> bool:
 
 
 def _digitised(j: Judged, row: Row) -> bool:
-    return j.flag("digitized") is True and (j.finished is None or j.flag("e_result") is True)
+    """4.2: digitised, and once finished with its e-result "where applicable": a procedure the
+    catalogue says issues no paper result has no e-result to give."""
+    if j.flag("digitized") is not True:
+        return False
+    return j.finished is None or (row is not None and row.paper_result is False) or j.flag("e_result") is True
 
 
 def _online(j: Judged, row: Row) -> bool:
@@ -403,7 +407,7 @@ def _processing_days(t: Tally) -> tuple[Fraction, int]:
     return Fraction(t.get("processing_us", 0), _DAY_HOURS // _ONE_US), t.get("finished", 0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: views are cached per Sources
 class Sources:
     """What the index is computed from besides dossier events; an indicator whose source is
     absent is absent too, with the reason (never 0)."""

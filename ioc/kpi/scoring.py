@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
@@ -123,11 +124,15 @@ class Registry:
     def max_total(self) -> int:
         return sum(g.max_points for g in self.groups)
 
+    @cached_property
+    def _by_id(self) -> dict[str, IndicatorRule]:
+        return {r.id: r for r in self.rules}
+
     def rule(self, indicator_id: str) -> IndicatorRule:
-        for r in self.rules:
-            if r.id == indicator_id:
-                return r
-        raise ValueError(f"unknown indicator {indicator_id!r} (known: {', '.join(self.indicator_ids)})")
+        rule = self._by_id.get(indicator_id)
+        if rule is None:
+            raise ValueError(f"unknown indicator {indicator_id!r} (known: {', '.join(self.indicator_ids)})")
+        return rule
 
     def group(self, key: str) -> GroupDef:
         for g in self.groups:
@@ -363,9 +368,11 @@ class IndicatorScore:
 
 
 def round_half_up(value: Fraction, places: int = 2) -> Fraction:
-    """Round a non-negative exact value half-up (0.125 -> 0.13), as the portal does."""
-    unit = Fraction(1, 10**places)
-    return Fraction(math.floor(value / unit + Fraction(1, 2))) * unit
+    """Round a non-negative exact value half-up (0.125 -> 0.13), as the portal does.
+    In integers: floor(n/d * 10^p + 1/2) = (2·n·10^p + d) // 2d (the wall scores every unit)."""
+    value = value if isinstance(value, Fraction) else Fraction(value)
+    scale = 10**places
+    return Fraction((2 * value.numerator * scale + value.denominator) // (2 * value.denominator), scale)
 
 
 def _count(indicator_id: str, name: str, value: Any, whole: bool) -> Fraction:
@@ -421,7 +428,13 @@ def score_indicator(
 
 def group_totals(scores: Iterable[IndicatorScore], registry: Registry = CURRENT) -> dict[str, float]:
     """Each group's total: its indicators' scores, each rounded to 0.01, summed; null counts 0."""
-    totals = {g.key: Fraction(0) for g in registry.groups}
+    hundredths = _group_hundredths(scores, registry)
+    return {key: value / 100 for key, value in hundredths.items()}
+
+
+def _group_hundredths(scores: Iterable[IndicatorScore], registry: Registry) -> dict[str, int]:
+    # Scores are already rounded to 0.01 (score_indicator), so whole hundredths add exactly.
+    totals = {g.key: 0 for g in registry.groups}
     seen: set[str] = set()
     for s in scores:
         if s.indicator in seen:
@@ -429,14 +442,13 @@ def group_totals(scores: Iterable[IndicatorScore], registry: Registry = CURRENT)
         seen.add(s.indicator)
         rule = registry.rule(s.indicator)
         if s.score is not None and rule.scored:
-            totals[rule.group] += round_half_up(Fraction(s.score))
-    return {key: float(value) for key, value in totals.items()}
+            totals[rule.group] += round(s.score * 100)
+    return totals
 
 
 def total_score(scores: Iterable[IndicatorScore], registry: Registry = CURRENT) -> float:
     """The 766 total (out of 100): the sum of the group totals."""
-    totals = group_totals(scores, registry)
-    return float(round_half_up(sum((Fraction(v) for v in totals.values()), Fraction(0))))
+    return sum(_group_hundredths(scores, registry).values()) / 100
 
 
 def band(total: float, registry: Registry = CURRENT) -> tuple[str, str, str]:

@@ -287,22 +287,32 @@ class Catalogue:
     def procedure_codes(self) -> tuple[str, ...]:
         return tuple(sorted(self._versions))
 
+    @cached_property
+    def _by_day(self) -> dict[date, dict[str, CatalogueRow]]:
+        return {}  # in_force per day, memoised (the index asks for one day per unit)
+
     def in_force(self, day: date) -> dict[str, CatalogueRow]:
         """Per procedure code, the row with the latest ``valid_from`` on or before ``day``
-        (procedures whose first row starts later are absent); sorted by code."""
-        out = {}
-        for code in sorted(self._versions):
-            starts, rows = self._versions[code]
-            i = bisect_right(starts, day)
-            if i:
-                out[code] = rows[i - 1]
-        return out
+        (procedures whose first row starts later are absent); sorted by code. A new dict."""
+        out = self._by_day.get(day)
+        if out is None:
+            out = {}
+            for code in sorted(self._versions):
+                starts, rows = self._versions[code]
+                i = bisect_right(starts, day)
+                if i:
+                    out[code] = rows[i - 1]
+            if len(self._by_day) >= 64:
+                self._by_day.clear()
+            self._by_day[day] = out
+        return dict(out)
 
     def receives(self, unit_code: str, unit_level: str | None, day: date) -> list[CatalogueRow]:
         """The rows in force on ``day`` that ``unit_code`` receives: those naming it in
         ``unit_codes``, and those with empty ``unit_codes`` whose ``level`` is ``unit_level``."""
         named = self._naming.get(unit_code, frozenset())
-        return [row for row in self.in_force(day).values()
+        in_force = self._by_day.get(day) or self.in_force(day)
+        return [row for row in in_force.values()
                 if (row.procedure_code, row.valid_from) in named
                 or (not row.unit_codes and unit_level is not None and row.level == unit_level)]
 

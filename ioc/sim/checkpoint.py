@@ -171,6 +171,6 @@ class Checkpointer:
             if stored:
                 newest = stored[-1]
                 _, at_text, text = self.pending[newest]
-                write_atomic(self.path, text)
+                await asyncio.to_thread(write_atomic, self.path, text)  # megabytes, fsynced: off the loop
                 self.written_at = at_text
                 del self.pending[:newest + 1]

@@ -221,7 +221,7 @@ class WarehouseSink:
             topics.alert_log: (ALERT_EVENTS, alert_event_rows),
         }
         if topics.pakn_events:
-            self._tables[topics.pakn_events] = (PAKN_EVENTS, lambda v: pakn_rows(v, datetime.now(timezone.utc)))
+            self._tables[topics.pakn_events] = (PAKN_EVENTS, lambda v: pakn_rows(v, clock.now()))
         # Converters that need the whole message (key, headers, timestamp), with the time read.
         thumbnails = ThumbnailSampler()
         self._message_tables: dict[str, tuple[Table, Callable[[Any, datetime], list[Row]]]] = {

@@ -49,14 +49,14 @@ def records(bootstrap: str, topic: str, want, timeout_ms: int = 60_000) -> list:
 
 def test_live_pakn_tallies_equal_the_replay_and_bad_items_are_dead_lettered(kafka_bootstrap, unique, tmp_path):
     now = datetime.fromisoformat(NOW)
-    write_file(tmp_path / "dossiers.jsonl", seconds=0, rate=1, seed=7, backfill_days=45, now=now,
+    write_file(tmp_path / "dossiers.jsonl", seconds=0, rate=1, seed=7, backfill_days=14, now=now,
                pakn_path=tmp_path / "pakn.jsonl")
     raw = [json.loads(line) for line in (tmp_path / "pakn.jsonl").read_text().splitlines()]
     events = [parse_pakn_event(e) for e in raw]
     codes = {e.pakn_code for e in events}
-    assert len(codes) > 100 and all(e.occurred_at <= now for e in events)
+    assert len(codes) > 40 and all(e.occurred_at <= now for e in events)
     expected_links = complaint_links(events, now)
-    assert len(expected_links) > 10
+    assert len(expected_links) > 5
 
     topics = make_topics(kafka_bootstrap, unique, PARTITIONS)
     anchor = time.time()  # the worker's clock reads NOW at this real instant (ioc.clock)
@@ -111,7 +111,7 @@ def test_live_pakn_tallies_equal_the_replay_and_bad_items_are_dead_lettered(kafk
                 into[key] = into.get(key, 0) + value
     replayed = pakn_figures_for(fold_pakn(events, at), at)
     assert live == replayed
-    assert len(live) > 10 and sum(t.get("pakn:counted", 0) for t in live.values()) > 50
+    assert len(live) > 5 and sum(t.get("pakn:counted", 0) for t in live.values()) > 30
     assert all(key.startswith("pakn:") for t in live.values() for key in t)
 
     rejected = sorted((d["reason"].split(":")[0], d["source_item"]) for d in dead

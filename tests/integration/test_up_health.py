@@ -88,3 +88,45 @@ def test_urls_come_after_readiness_an_incident_is_not_lost_and_healthz_names_a_h
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=20)
+
+
+def test_an_incident_sent_before_the_services_simulator_subscribed_is_applied_once_ready(kafka_bootstrap, unique):
+    """Its control consumer reads from the beginning: what was sent while it started (or was
+    restarting) is applied, with what is left of its duration, before it says it is ready."""
+    import asyncio
+
+    from ioc import clock
+    from ioc.health import Health
+    from ioc.services.catalogue import province_communes
+    from ioc.services.sim_runner import (SERVICES_SIM_CONDITIONS, Injection, SimulatedSystems, publish_injection,
+                                         run_to_broker)
+    from tests.helpers import make_topics
+
+    topics = make_topics(kafka_bootstrap, unique)
+    sent = [Injection(system="portal", kind="outage", seconds=300),
+            Injection(system="payment", kind="outage", seconds=0.001)]  # over before it is read: skipped
+    for injection in sent:
+        asyncio.run(publish_injection(kafka_bootstrap, topics.simulator_control, injection))
+    systems = SimulatedSystems(1, province_communes("25"), 1.0)
+    health = Health("services-sim", conditions=SERVICES_SIM_CONDITIONS)
+
+    async def until_ready() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_to_broker(kafka_bootstrap, topics.service_metrics, topics.simulator_control,
+                                                 systems, 1.0, stop, health=health))
+        try:
+            await asyncio.wait_for(_ready(health, task), 60)
+        finally:
+            stop.set()
+            await task
+
+    async def _ready(health: Health, task: "asyncio.Task[int]") -> None:
+        while not health.ready:
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.05)
+
+    asyncio.run(until_ready())
+    active = {(i.system, i.kind) for i in systems.sim.active(clock.now())}
+    assert active == {("portal", "outage")}
+    (portal,) = systems.sim.incidents
+    assert 290 < (portal.end - portal.start).total_seconds() <= 300
