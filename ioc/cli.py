@@ -132,8 +132,9 @@ def build_parser() -> Parser:
                      "(unit_code, period, dossiers), CSV/JSONL: 1.4's denominator")
 
     cat = sub.add_parser("catalogue", help="the procedure catalogue (contracts.md §2b)")
-    cat.add_argument("action", choices=["import"], help="import: validate FILE, store it in the warehouse and "
-                     "publish it on the catalogue topic")
+    cat.add_argument("action", choices=["import", "export"], help="import: validate FILE, store it in the warehouse "
+                     "and publish it on the catalogue topic; export: write the SAMPLE catalogue the simulator uses "
+                     "to FILE (.jsonl or .csv), e.g. for `ioc kpi --catalogue`")
     cat.add_argument("file", help="CSV (',' or ';'), .xlsx or JSONL with the §2b column names")
     cat.add_argument("--kafka", metavar="HOST:PORT[,...]", help="the broker (IOC_KAFKA_BOOTSTRAP; default: the one "
                      "`ioc up` starts)")

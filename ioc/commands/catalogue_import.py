@@ -56,30 +56,11 @@ def publish_rows(bootstrap: str, topic: str, rows: Iterable[CatalogueRow], sourc
                  timeout_s: float = PUBLISH_TIMEOUT_S) -> int:
     """Publish each row (key ``procedure_code|valid_from``, value its JSON, header ``ioc-source``
     = ``source``); returns how many once the broker acknowledged all, else :class:`DependencyError`."""
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
+    from ioc.broker.keyed import publish_keyed
     from ioc.warehouse.catalogue_rows import SOURCE_HEADER
 
-    ms = int(timeout_s * 1000)
-    try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, client_id="ioc-catalogue", acks="all", linger_ms=5,
-                                 max_block_ms=ms, request_timeout_ms=ms, allow_auto_create_topics=False)
-    except (KafkaError, OSError) as exc:
-        raise DependencyError(f"Kafka at {bootstrap} is unreachable ({type(exc).__name__})") from None
-    try:
-        headers = [(SOURCE_HEADER, source.encode("utf-8"))]
-        futures = [producer.send(topic, json.dumps(row.to_json(), ensure_ascii=False).encode("utf-8"),
-                                 key=row.key.encode("utf-8"), headers=headers) for row in rows]
-        producer.flush(timeout=timeout_s)
-        for future in futures:
-            future.get(timeout=timeout_s)
-    except (KafkaError, OSError) as exc:
-        raise DependencyError(f"Kafka at {bootstrap} did not acknowledge the catalogue rows on {topic} "
-                              f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
-    finally:
-        producer.close(timeout=5)
-    return len(futures)
+    return publish_keyed(bootstrap, topic, ((row.key, row.to_json()) for row in rows), client_id="ioc-catalogue",
+                         headers=[(SOURCE_HEADER, source.encode("utf-8"))], timeout_s=timeout_s)
 
 
 def topic_is_empty(bootstrap: str, topic: str) -> bool:
@@ -201,8 +182,34 @@ def republish_stored(bootstrap: str, settings: Settings, wh: Any) -> int:
     return publish_rows(bootstrap, topic, rows, source="restore") if rows else 0
 
 
+def export(path: Path, catalogue: Catalogue) -> int:
+    """Write ``catalogue`` as JSONL, or CSV with ``;`` inside unit_codes (read back by read_catalogue)."""
+    import csv
+
+    from ioc.reference.catalogue import COLUMNS
+
+    rows = [r.to_json() for r in catalogue.rows]
+    if path.suffix.lower() == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(COLUMNS)
+            for r in rows:
+                writer.writerow(["" if r[c] is None else ";".join(r[c]) if isinstance(r[c], list)
+                                 else str(r[c]).lower() if isinstance(r[c], bool) else r[c] for c in COLUMNS])
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    else:
+        raise UserInputError(f"{path}: unknown file type {path.suffix or '(no extension)'!r}; expected .jsonl or .csv")
+    return len(rows)
+
+
 def cmd_catalogue(args: Any, settings: Settings) -> int:
-    """`ioc catalogue import FILE [--format json]` (ioc.cli)."""
+    """`ioc catalogue import FILE [--format json]` / `ioc catalogue export FILE` (ioc.cli)."""
+    if args.action == "export":
+        from ioc.reference.catalogue import sample_catalogue
+
+        print(json.dumps({"rows": export(Path(args.file), sample_catalogue()), "file": args.file}))
+        return 0
     report = run(Path(args.file), settings)
     print(json.dumps(report, ensure_ascii=False) if args.format == "json" else describe(report))
     return 0
