@@ -372,14 +372,27 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
         chosen, instant = resolve(args.period, args.start, args.end, args.at, clock.now())
     except ValueError as exc:
         raise UserInputError(f"ioc kpi: {exc}") from None
+    from dataclasses import replace
+
+    from ioc.commands.kpi_replay import load_sources, read_petitions
+    from ioc.warehouse.catalogue_rows import stored_catalogue
+    from ioc.warehouse.queries import stored_petitions
+
+    # The files given win; else what the warehouse holds (the catalogue and petitions it stored).
+    sources = load_sources(args.catalogue, args.national_report, args.profile, True)
     wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
     try:
         events = stored_events(wh)
+        petitions = read_petitions(Path(args.pakn)) if args.pakn else stored_petitions(wh)
+        if sources.catalogue is None:
+            stored = stored_catalogue(wh)
+            sources = replace(sources, catalogue=stored if stored.rows else None)
     except ValueError as exc:
         raise IocError(f"ioc kpi: {exc}") from None
     finally:
         wh.close()
-    report = replay(events, chosen, instant, units=args.unit, procedure=args.procedure, province=args.province)
+    report = replay(events, chosen, instant, units=args.unit, procedure=args.procedure, province=args.province,
+                    sources=sources, petitions=petitions)
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ioc.commands.kpi_replay import read_events, replay
-from ioc.domain.dossier import DossierState, apply_event
+from ioc.domain.dossier import DossierState, apply_complaint, apply_event
 from ioc.domain.events import DossierEvent
 from ioc.errors import IocError
 from ioc.kpi.indicators import Tally
@@ -98,11 +98,14 @@ def warehouse_events(wh: Warehouse) -> list[DossierEvent]:
 # --- comparing -------------------------------------------------------------------------------------
 
 
-def fold_all(events: list[DossierEvent]) -> dict[str, DossierState]:
-    """States as the live agents hold them: every event, whatever its time (order-independent)."""
+def fold_all(events: list[DossierEvent], links: list[tuple[str, datetime, str]] = ()) -> dict[str, DossierState]:
+    """States as the live agents hold them: every event, whatever its time (order-independent),
+    and every petition naming a dossier (``links``, ioc.kpi.pakn.complaint_links)."""
     states: dict[str, DossierState] = {}
     for ev in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
         states[ev.dossier_code] = apply_event(states.get(ev.dossier_code), ev)
+    for code, when, link_id in links:
+        states[code] = apply_complaint(states.get(code), code, when, link_id)
     return states
 
 
@@ -172,8 +175,21 @@ def quiet_snapshots(wh: Warehouse, partitions: int, wait_s: float) -> tuple[dict
 def verify(wh: Warehouse, partitions: int, events_file: Path | None = None, wait_s: float = 0.0) -> VerifyReport:
     snapshots, notes = quiet_snapshots(wh, partitions, wait_s)
     events = warehouse_events(wh)
-    states = fold_all(events)
     at = max(s.computed_at for s in snapshots.values())
+    # The worker judges with the catalogue it follows and the petitions that name dossiers;
+    # the warehouse stored both, so the recomputation uses the same.
+    from ioc.kpi.live import Judging
+    from ioc.kpi.pakn import complaint_links
+    from ioc.warehouse.catalogue_rows import stored_catalogue
+    from ioc.warehouse.queries import stored_petitions
+
+    try:
+        links = complaint_links(stored_petitions(wh), datetime.max.replace(tzinfo=timezone.utc))
+        catalogue = stored_catalogue(wh)
+    except ValueError as exc:
+        raise VerifyFailed(f"ioc verify: {exc}") from None
+    clock = Judging(catalogue=catalogue if catalogue.rows else None)
+    states = fold_all(events, links)
     period = period_of(at, "month")
     report = VerifyReport(period=period.label, events=len(events), dossiers=len(states),
                           partitions={p: s.computed_at.isoformat() for p, s in snapshots.items()}, notes=notes)
@@ -182,7 +198,7 @@ def verify(wh: Warehouse, partitions: int, events_file: Path | None = None, wait
         by_partition[partition_for(code, partitions)].append(state)
     for p in range(partitions):
         snap = snapshots[p]
-        recomputed = figures_for(by_partition.get(p, []), snap.computed_at)
+        recomputed = figures_for(by_partition.get(p, []), snap.computed_at, clock)
         report.differences += tally_differences(f"partition {p} at {snap.computed_at.isoformat()}",
                                                 snap.units, recomputed)
     if events_file is not None:

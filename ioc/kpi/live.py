@@ -27,7 +27,7 @@ from ioc.kpi.periods import period_of
 TODAY_KEYS = ("received_today", "finished_today")
 
 
-class _Clock:
+class Judging:
     """The calendar, deadline rule and procedure catalogue, built once (all pure); the
     catalogue's rows in force are looked up once per month."""
 
@@ -55,10 +55,10 @@ def next_midnight(at: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=LOCAL_TZ)
 
 
-def contribution(state: DossierState, at: datetime, clock: _Clock | None = None) -> tuple[Tally, datetime | None]:
+def contribution(state: DossierState, at: datetime, clock: Judging | None = None) -> tuple[Tally, datetime | None]:
     """One dossier's month-to-date tally at ``at``, and the first later instant it may differ
     (None: never again, unless a new event arrives)."""
-    clock = clock or _Clock()
+    clock = clock or Judging()
     if not state.unit_code:  # a petition named it before its first event: nothing to count yet
         return {}, None
     period = period_of(at, "month")
@@ -78,9 +78,9 @@ def contribution(state: DossierState, at: datetime, clock: _Clock | None = None)
     return t, min(changes) if changes else None
 
 
-def figures_for(states: Iterable[DossierState], at: datetime, clock: _Clock | None = None) -> dict[str, Tally]:
+def figures_for(states: Iterable[DossierState], at: datetime, clock: Judging | None = None) -> dict[str, Tally]:
     """Tallies per unit code at ``at``, recomputed from every dossier."""
-    clock = clock or _Clock()
+    clock = clock or Judging()
     out: dict[str, Tally] = {}
     for state in states:
         t, _ = contribution(state, at, clock)
@@ -92,8 +92,8 @@ def figures_for(states: Iterable[DossierState], at: datetime, clock: _Clock | No
 class LiveFigures:
     """Incrementally maintained :func:`figures_for` over a changing set of dossiers."""
 
-    def __init__(self, clock: _Clock | None = None) -> None:
-        self.clock = clock or _Clock()
+    def __init__(self, clock: Judging | None = None) -> None:
+        self.clock = clock or Judging()
         self.totals: dict[str, Tally] = {}
         self._states: dict[str, DossierState] = {}
         self._contrib: dict[str, Tally] = {}
@@ -107,7 +107,7 @@ class LiveFigures:
 
     def set_catalogue(self, catalogue: Any) -> None:
         """A new catalogue version: every dossier is judged again at the next :meth:`advance`."""
-        self.clock = _Clock(self.clock.calendar, catalogue)
+        self.clock = Judging(self.clock.calendar, catalogue)
         self._dirty.update(self._states)
 
     def get(self, code: str) -> DossierState | None:

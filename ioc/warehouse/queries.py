@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable
 
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.warehouse.backends import Warehouse
@@ -70,12 +70,21 @@ def stored_events(wh: Warehouse) -> list[DossierEvent]:
     return _events(wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id"))
 
 
-def _events(rows: list[tuple[Any, ...]], what: str = "") -> list[DossierEvent]:
+def stored_petitions(wh: Warehouse) -> list[Any]:
+    """Every stored petition (PAKN) event once (ioc.domain.pakn.PaknEvent)."""
+    from ioc.domain.pakn import parse_pakn_event
+    from ioc.warehouse.schema import PAKN_EVENTS
+
+    rows = wh.query(f"SELECT any(payload) FROM {wh.database}.{PAKN_EVENTS.name} GROUP BY event_id")
+    return _events(rows, "", parse_pakn_event)
+
+
+def _events(rows: list[tuple[Any, ...]], what: str = "", parse: Callable[[Any], Any] = parse_event) -> list[Any]:
     """Stored payloads back into events; one that no longer parses is a ValueError naming it."""
     events = []
     for (payload,) in rows:
         try:
-            events.append(parse_event(json.loads(payload)))
+            events.append(parse(json.loads(payload)))
         except (ValueError, EventRejected) as exc:
             raise ValueError(f"a stored event {what}does not parse ({exc}): {payload[:200]}") from None
     return events
