@@ -138,7 +138,7 @@ TEXT: dict[str, dict[str, str]] = {
     "period_failed": {"vi": "Chưa tính được số liệu {period}: {why}", "en": "The {period} figures failed: {why}"},
     "period_stale_failed": {"vi": "lần tính gần nhất lỗi: {why}", "en": "the last computation failed: {why}"},
     "period_no_dossier": {"vi": "Không có hồ sơ trong kỳ", "en": "No dossier in the period"},
-    "live_month": {"vi": "tháng này, trực tiếp", "en": "this month, live"},
+    "live_month": {"vi": "Tháng này (trực tiếp)", "en": "This month (live)"},
     "bad_period": {"vi": "Không có kỳ “{period}” (tham số period). Các kỳ: {periods}. Đang hiển thị tháng.",
                    "en": "There is no period “{period}” (the period parameter). Periods: {periods}. Showing the month."},
     "why_no_catalogue": {"vi": "chưa có danh mục thủ tục hành chính (ioc catalogue import)",
@@ -167,7 +167,7 @@ TEXT: dict[str, dict[str, str]] = {
                            "en": "sync ratio not applied (no sync data)"},
     # the petitions scene (dashboards/wall_pakn.py)
     "scene_pakn": {"vi": "Phản ánh, kiến nghị (PAKN)", "en": "Petitions (PAKN)"},
-    "pk_open": {"vi": "Đang chờ trả lời", "en": "Awaiting an answer"},
+    "pk_open": {"vi": "Đang chờ trả lời", "en": "Awaiting answer"},
     "pk_near_limit": {"vi": "Sắp đến hạn", "en": "Near their limit"},
     "pk_overdue": {"vi": "Quá hạn", "en": "Past their limit"},
     "pk_received": {"vi": "Tiếp nhận trong tháng", "en": "Received this month"},
@@ -187,6 +187,7 @@ TEXT: dict[str, dict[str, str]] = {
     "pk_units": {"vi": "Đơn vị nhiều PAKN quá hạn nhất", "en": "Units with most petitions past their limit"},
     "pk_open_short": {"vi": "Chờ trả lời", "en": "Open"},
     "pk_near_short": {"vi": "Sắp hạn", "en": "Near"},
+    "pk_overdue_short": {"vi": "Quá hạn", "en": "Overdue"},
     "pk_none": {"vi": "chưa có dữ liệu phản ánh, kiến nghị", "en": "no petition data yet"},
     "pk_no_overdue": {"vi": "Không có PAKN quá hạn.", "en": "No petition is past its limit."},
     # sign-in, roles, errors (dashboards/auth)

@@ -10,7 +10,9 @@ computing; a failed round keeps the previous result and names the failure.
 
 What is read: every event of the dossiers that still look open or have an event since the start
 of the year (a superset of what the quarter and the year count: a dossier that ended before the
-period is not counted, rule A of ioc.kpi.indicators), and every stored petition event.
+period is not counted, rule A of ioc.kpi.indicators; the same rows as ioc.warehouse.queries
+.stored_events minus the dossiers closed before the year), and every stored petition event
+(queries.stored_petitions).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ioc import clock as ioc_clock
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.kpi.indicators import Sources
 from ioc.kpi.periods import period_to_date
+from ioc.warehouse.queries import stored_petitions
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +91,6 @@ def events_since(wh: Any, since: datetime) -> list[DossierEvent]:
             out.append(parse_event(json.loads(payload)))
         except (ValueError, EventRejected) as exc:
             raise ValueError(f"a stored event does not parse ({exc}): {payload[:200]}") from None
-    return out
-
-
-def stored_petitions(wh: Any) -> list[Any]:
-    """Every stored petition (PAKN) event once."""
-    from ioc.domain.pakn import parse_pakn_event
-
-    rows = wh.query(f"SELECT any(payload) FROM {wh.database}.pakn_events GROUP BY event_id")
-    out = []
-    for (payload,) in rows:
-        try:
-            out.append(parse_pakn_event(json.loads(payload)))
-        except (ValueError, EventRejected) as exc:
-            raise ValueError(f"a stored petition event does not parse ({exc}): {payload[:200]}") from None
     return out
 
 
@@ -167,7 +156,7 @@ class PeriodReports:
             raise RuntimeError("no warehouse connection")
         since = min(period_to_date(now, k).start for k in self.kinds)  # type: ignore[arg-type]
         events = events_since(wh, since)
-        petitions = stored_petitions(wh)
+        petitions = stored_petitions(wh)  # all of them: few, and a petition's period is judged in the replay
         sources = self.sources()
         out = {kind: compute(events, petitions, kind, now, sources, self.province) for kind in self.kinds}
         with self._lock:
@@ -195,5 +184,4 @@ def _failed(previous: PeriodResult | None, kind: str, why: str, now: datetime) -
                         previous.took_s, why)
 
 
-__all__ = ["EVERY_S", "KINDS", "PeriodReports", "PeriodResult", "compute", "events_since", "report_view",
-           "stored_petitions"]
+__all__ = ["EVERY_S", "KINDS", "PeriodReports", "PeriodResult", "compute", "events_since", "report_view"]

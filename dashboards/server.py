@@ -26,6 +26,7 @@ from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_acc
 from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFeed, CameraState, register_camera_routes
 from dashboards.alerts_feed import AlertReplica, AlertsFeed, ServiceHealth, alert_route_access, register_alert_routes
 from dashboards.live import LiveFeed, LiveState
+from dashboards.period_reports import PeriodReports
 from dashboards.public import PublicSurface, mount_public
 from ioc import clock
 from ioc.config import Settings
@@ -151,6 +152,8 @@ class WebProcess:
     dash_app: dash.Dash | None = None  # the wall (tests enumerate its callbacks)
     wall_engine: wall.WallEngine | None = None  # the wall's models (tests and `ioc bench wall` read it)
     public: PublicSurface | None = None  # /public/: the embeds, no sign-in, no Dash callbacks
+    # The scorecard's quarter and year to date, replayed from the warehouse in the background.
+    period_reports: PeriodReports | None = None
 
     def build(self) -> flask.Flask:
         topics = Topics.from_settings(self.settings.kafka)
@@ -211,6 +214,7 @@ class WebProcess:
         wall_options = wall.WallOptions.from_settings(self.settings)
         app.layout = wall.layout(wall_options)
         names = unit_names(self.settings)
+        self.period_reports = PeriodReports(lambda: self.warehouse, self.state.sources, self.settings.province.code)
         with security.callbacks.declare(app, WALL):
             # Sources are read at call time: the alert replica is created further down.
             self.wall_engine = wall.register(
@@ -219,6 +223,7 @@ class WebProcess:
                 options=wall_options, service_figures=lambda: self.services.latest(),
                 camera_tiles=lambda: self.cameras.tiles(),
                 alerts=lambda: self.alerts.api_view() if self.alerts else [],
+                period_reports=self.period_reports.latest,
             )
         # Its Kafka producer is created on the first request, so the web starts before Kafka answers.
         self.ingest_publisher = KafkaEventPublisher(self.bootstrap, topics.dossier_events,
@@ -251,6 +256,8 @@ class WebProcess:
         if self.alerts is not None:
             self.alerts_feed = AlertsFeed(self.bootstrap, topics.alert_log, topics.service_figures, topics.alert_actions,
                                           self.alerts, self.services).start()
+        if self.period_reports is not None:
+            self.period_reports.start()
         if self.with_sink:
             ch = self.settings.clickhouse
             health = Health("sink", self.settings.health.stale_after_s, conditions=SINK_CONDITIONS)  # read by /healthz
@@ -259,6 +266,8 @@ class WebProcess:
             self.sink = SinkThread(sink, self.bootstrap, topics.pipeline_stats).start()
 
     def stop_background(self) -> None:
+        if self.period_reports:
+            self.period_reports.stop()
         if self.sink:
             self.sink.stop()
         if self.camera_feed:

@@ -206,7 +206,7 @@ def layout(d: WallData, lang: str, m: Model) -> html.Div:
         html.Div([html.H2(t("pk_units", lang)), slot(m, "pk-un-note", html.Div, className="muted pk-note"),
                   html.Table([html.Thead(html.Tr([html.Th(t("unit", lang)), html.Th(t("pk_open_short", lang)),
                                                   html.Th(t("pk_near_short", lang)),
-                                                  html.Th(t("pk_overdue", lang))])),
+                                                  html.Th(t("pk_overdue_short", lang))])),
                               html.Tbody([row(m, f"pk-un-{i}", 4) for i in range(UNIT_ROWS)])],
                              className="wall-table pk-units")], className="panel pk-units-panel"),
     ], className="scene scene-pakn")

@@ -239,21 +239,25 @@ def national_text(d: WallData, lang: str) -> tuple[str, str]:
 # --- the period shown -----------------------------------------------------------------------------
 
 
-def period_state(d: WallData, period: str, lang: str) -> tuple[dict[str, Any] | None, str, str]:
-    """(the province's view for the period or None, the period's caption, its className)."""
+def period_state(d: WallData, period: str, lang: str) -> tuple[dict[str, Any] | None, str, str, str]:
+    """(the province's view for the period or None, the period's caption, its className, and
+    when there is no view, why: the line every indicator shows)."""
     local = d.now.astimezone(LOCAL_TZ)
     if period not in ("quarter", "year"):
         caption = t("period_is_month", lang).format(month=f"{local.month:02d}", year=local.year)
-        return (d.province if d.has_kpi else None), caption, "period"
+        return (d.province if d.has_kpi else None), caption, "period", t("waiting", lang)
     label = period_to_date(d.now, period).label  # type: ignore[arg-type]
     name = t(f"period_{period}", lang).lower() + " " + (label.replace("-Q", "/Q") if period == "quarter" else label)
     result = d.period_reports.get(period)
     if result is None or getattr(result, "label", None) != label:
         if result is not None and getattr(result, "error", None) and getattr(result, "province", None) is None:
-            return None, t("period_failed", lang).format(period=name, why=result.error), "period failed"
-        return None, t("period_computing", lang).format(period=name), "period computing"
+            failed = t("period_failed", lang).format(period=name, why=result.error)
+            return None, failed, "period failed", failed
+        computing = t("period_computing", lang).format(period=name)
+        return None, computing, "period computing", computing
     if result.province is None and result.error:
-        return None, t("period_failed", lang).format(period=name, why=result.error), "period failed"
+        failed = t("period_failed", lang).format(period=name, why=result.error)
+        return None, failed, "period failed", failed
     at = result.at.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m")
     quarter = (local.month - 1) // 3 + 1
     caption = t(f"period_is_{period}", lang).format(q=quarter, year=local.year, time=at)
@@ -261,15 +265,17 @@ def period_state(d: WallData, period: str, lang: str) -> tuple[dict[str, Any] | 
         caption += " — " + t("period_stale_failed", lang).format(why=result.error)
     if result.province is None:
         caption += " — " + t("period_no_dossier", lang)
-    return result.province, caption, "period" + (" failed" if result.error else "")
+    return result.province, caption, "period" + (" failed" if result.error else ""), \
+        f"{t('not_computed', lang)}: {t('period_no_dossier', lang).lower()}"
 
 
 def _row_key(ind: str) -> str:
     return ind.replace(".", "_")
 
 
-def index_model(m: Model, view: dict[str, Any] | None, registry: Registry, lang: str) -> None:
-    """The headline numbers, the groups and every indicator of ``view`` (None: nothing yet)."""
+def index_model(m: Model, view: dict[str, Any] | None, registry: Registry, lang: str, absent: str = "") -> None:
+    """The headline numbers, the groups and every indicator of ``view`` (None: nothing yet, and
+    ``absent`` says why on every indicator's line)."""
     v = view or {}
     computed = v.get("max_score", 0) if view else 0
     put(m, "sc-score", children=_points(v.get("score"), lang) if view else "—")
@@ -299,7 +305,7 @@ def index_model(m: Model, view: dict[str, Any] | None, registry: Registry, lang:
             s = indicators.get(rule.id)
             notes: list[str] = []
             if s is None:
-                why = reason_text(missing.get(rule.id, ""), lang) if view else t("waiting", lang)
+                why = reason_text(missing.get(rule.id, ""), lang) if view else absent or t("waiting", lang)
                 ratio, cls = "—", "missing"
                 points_text = f"— / {fmt_int(rule.max_points, lang)}" if rule.scored else "—"
                 notes.append(f"{t('not_computed', lang)}: {why}" if view else why)
@@ -334,11 +340,11 @@ def model(d: WallData, lang: str, period: str = "month") -> Model:
     registry = registry_of(d, period)
     text, cls = age_badge(d.age_s, d.stale_after_s, lang)
     put(m, "sc-age", children=text, className=cls)
-    view, caption, caption_cls = period_state(d, period, lang)
+    view, caption, caption_cls, absent = period_state(d, period, lang)
     put(m, "sc-period", children=caption, className=caption_cls)
     put(m, "sc-rate-label", children=t("ontime_rate_of", lang).format(period=t(f"period_{period}", lang).lower())
         + ": ")
-    index_model(m, view, registry, lang)
+    index_model(m, view, registry, lang, absent)
     national, national_cls = national_text(d, lang)
     put(m, "sc-national", children=national, className=national_cls)
     agencies = {c: v for c, v in d.units.items() if d.directory.info(c).level == "province"}
@@ -408,12 +414,14 @@ def _indicator_table(m: Model, registry: Registry, groups: tuple[str, ...], lang
 def layout(d: WallData, lang: str, m: Model, period: str = "month") -> html.Div:
     period = period if period in PERIODS else "month"
     registry = registry_of(d, period)
-    live = f" ({t('live_month', lang)})" if period != "month" else ""
+    # Rankings and movers stay live (this month) whatever the period: say so first, where the
+    # heading cannot be cut.
+    live = [html.Span(t("live_month", lang), className="live-tag"), " "] if period != "month" else []
 
     def rank_table(kind: str, title: str) -> html.Div:
         head = html.Tr([html.Th("#"), html.Th(t("unit", lang)), html.Th(t("w_score", lang)),
                         html.Th(t("ontime_short", lang))])
-        return html.Div([html.H2([title + live, " ", slot(m, f"sc-{kind}-count", html.Span, className="muted")]),
+        return html.Div([html.H2([*live, title, " ", slot(m, f"sc-{kind}-count", html.Span, className="muted")]),
                          html.Table([html.Thead(head), html.Tbody(
                              [row(m, f"sc-{kind}-{i}", 4) for i in range(2 * RANK_ROWS)])],
                              className="wall-table rank")], className=f"panel rank-panel sc-{kind}-panel")
@@ -444,7 +452,7 @@ def layout(d: WallData, lang: str, m: Model, period: str = "month") -> html.Div:
         html.Div([
             rank_table("ag", t("rank_agencies", lang)),
             rank_table("cm", t("rank_communes", lang)),
-            html.Div([html.H2(t("w_movers", lang) + live),
+            html.Div([html.H2([*live, t("w_movers", lang)]),
                       slot(m, "sc-move-summary", html.Div, className="move-summary"),
                       html.Table([html.Thead(mover_head), html.Tbody([row(m, f"sc-mv-{i}", 6)
                                                                       for i in range(MOVER_ROWS)])],

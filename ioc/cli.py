@@ -204,11 +204,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
         from ioc.health import serve_health
         from streams.app import create_app
-        from streams.health import WORKER_CONDITIONS, watch_worker
+        from streams.health import WORKER_CONDITIONS, WorkerHealth
 
         app = create_app(settings, bootstrap)
-        watch_worker(app, serve_health(settings, "worker", WORKER_CONDITIONS)[0])
-        worker = faust.Worker(app, loglevel="info", quiet=True)
+        health, _ = serve_health(settings, "worker", WORKER_CONDITIONS)
+        worker = faust.Worker(app, WorkerHealth(app, health), loglevel="info", quiet=True)
         worker.execute_from_commandline()
         return 0
     if args.part == "cameras":  # camera.file, or the demo set (camera/stack.py)

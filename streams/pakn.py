@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import faust
@@ -54,6 +55,10 @@ def link_messages(links: list[dict[str, Any]], partitions: int) -> list[tuple[in
     return [(p, group[0]["dossier_code"].encode(), encode_batch(group)) for p, group in sorted(groups.items())]
 
 
+def is_pakn_snapshot(value: bytes) -> bool:
+    return b'"source":"pakn"' in value[:64]
+
+
 def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> None:
     from streams.agents import deadletter_message
 
@@ -68,6 +73,7 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
     table = app.Table("pakn", default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     live: dict[int, LivePakn] = {}
     counters = {"consumed": 0, "dead_lettered": 0, "links_sent": 0}
+    last_stats = [0.0]
     instance = f"{socket.gethostname()}-{os.getpid()}"
 
     def live_for(partition: int) -> LivePakn:
@@ -135,7 +141,9 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
             figures.advance(now)
             for message in snapshot_messages(partition, now, figures.figures(), source=SOURCE):
                 await snapshots.send(key=f"{SOURCE}:{partition}".encode(), value=message)
-        await stats.send(value=stats_message(SOURCE, instance, dict(counters)))
+        if time.monotonic() - last_stats[0] >= 1.0:  # a heartbeat a second, as every process
+            last_stats[0] = time.monotonic()
+            await stats.send(value=stats_message(SOURCE, instance, dict(counters)))
 
     register_pakn_alert_rules(app, settings, bootstrap)
 
@@ -157,7 +165,9 @@ def register_pakn_alert_rules(app: Any, settings: Any, bootstrap: str) -> None:
     watch = PaknWatch(unit_names=names,
                       unit_level=lambda u: tree.by_code[u].serves_level if u in tree.by_code else "province")
     latest = LatestSnapshots()
-    feed = SnapshotFeed(bootstrap, topics.kpi_snapshots, latest.add)
+    # Only the petition partials (the dossier partials are most of the topic): recognised from the
+    # first bytes, which ioc.kpi.snapshots writes as {"partition":N,"source":"pakn",...
+    feed = SnapshotFeed(bootstrap, topics.kpi_snapshots, latest.add, accept=is_pakn_snapshot)
 
     @app.task
     async def start_pakn_feed() -> None:

@@ -226,7 +226,7 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
 
             env = {**os.environ, "IOC_KAFKA_BOOTSTRAP": broker.bootstrap, "IOC_KAFKA__TOPIC_PREFIX": prefix,
                    "IOC_KAFKA__PARTITIONS__DOSSIER_EVENTS": str(partitions), "IOC_WORKER__APP_ID": prefix,
-                   "IOC_DATA_DIR": tmp}
+                   "IOC_DATA_DIR": tmp, "IOC_HEALTH__PORT": "0"}  # any free port: never in the way of a stack
             worker = spawn([sys.executable, "-m", "ioc", "run", "worker"], log_path=Path(tmp) / "worker.log", env=env)
             wh = ChdbWarehouse(Path(tmp) / "chdb", database=prefix)
             ensure_schema(wh)

@@ -8,10 +8,11 @@ server) is what persists: the sink stores every valid dossier event once and the
 by entry. Before the stream worker starts, :func:`restore` puts back what the stream needs to go
 on where it stopped:
 
-* the worker's dossier table: every stored event folded per dossier (a dossier's state is a
-  function of the *set* of its events, so the fold is the state the agent had built) and
-  written to the table's changelog, from which Faust recovers the table before its agent and
-  snapshot timer run (the same path as a worker restarting against a durable broker);
+* the worker's tables: every stored dossier event folded per dossier with the stored petitions
+  that name it (a dossier's state is a function of the *set* of its facts, so the fold is the
+  state the agent had built; it is the fold `ioc verify` recomputes), and every stored petition
+  folded per petition, written to the tables' changelogs, from which Faust recovers them before
+  its agents and timers run (the same path as a worker restarting against a durable broker);
 * the alert log: every stored entry in ``seq`` order, so the alerts agent (its single writer)
   and the web's replica rebuild the same book, open alerts and operators' actions included.
 
@@ -34,10 +35,11 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ioc.config import Settings
-from ioc.domain.dossier import DossierState, apply_event
+from ioc.domain.dossier import DossierState
 from ioc.domain.events import DossierEvent
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
@@ -49,11 +51,12 @@ log = logging.getLogger(__name__)
 
 RESTORED_HEADER = "ioc-restored"
 DOSSIER_TABLE = "dossiers"  # the worker's Faust table of dossier states (streams/agents.py)
+PAKN_TABLE = "pakn"  # ... and of petition states (streams/pakn.py)
 
 
 def is_restored(headers: Iterable[tuple[str, bytes]] | None) -> bool:
     """Whether a message was put back by :func:`restore` (its rows are already stored)."""
-    return any(key == RESTORED_HEADER for key, _ in headers or ())
+    return bool(headers) and any(key == RESTORED_HEADER for key, _ in headers)  # type: ignore[union-attr]
 
 
 def changelog_topic(app_id: str, table: str = DOSSIER_TABLE) -> str:
@@ -61,27 +64,42 @@ def changelog_topic(app_id: str, table: str = DOSSIER_TABLE) -> str:
     return f"{app_id}-{table}-changelog"
 
 
-def table_value(partition: int, state: DossierState) -> bytes:
-    """A dossier table value as the dossier agent writes it (streams/agents.py)."""
+def table_value(partition: int, state: Any) -> bytes:
+    """A table value as the agents write it: ``{"partition", "state"}`` (streams/agents.py,
+    streams/pakn.py)."""
     return json.dumps({"partition": partition, "state": state.to_json()}, separators=(",", ":")).encode()
 
 
-def fold_states(events: Iterable[DossierEvent]) -> dict[str, DossierState]:
-    """Every dossier's state from its events, whatever their order (as the agent folds them)."""
-    states: dict[str, DossierState] = {}
-    for ev in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
-        states[ev.dossier_code] = apply_event(states.get(ev.dossier_code), ev)
-    return states
+def fold_states(events: Iterable[DossierEvent], links: Iterable[tuple[str, datetime, str]] = ()
+                ) -> dict[str, DossierState]:
+    """Every dossier's state from its events and the petitions naming it, whatever their order:
+    the fold `ioc verify` compares the live figures with (ioc.commands.verify.fold_all)."""
+    from ioc.commands.verify import fold_all
+
+    return fold_all(list(events), list(links))
 
 
-def table_records(states: dict[str, DossierState], partitions: int) -> list[tuple[int, bytes, bytes]]:
-    """(partition, key, value) of the changelog: keyed by dossier code, on the partition of its
-    events (Faust's changelog partition is the source partition)."""
+def table_records(states: dict[str, Any], partitions: int) -> list[tuple[int, bytes, bytes]]:
+    """(partition, key, value) of a table's changelog: keyed by the entity's code, on the
+    partition of its events (murmur2 of the code; Faust's changelog partition is the source's)."""
     out = []
     for code, state in states.items():
         p = partition_for(code, partitions)
         out.append((p, code.encode(), table_value(p, state)))
     return out
+
+
+def stored_state(wh: Warehouse) -> tuple[list[DossierEvent], dict[str, DossierState], dict[str, Any]]:
+    """The stored dossier events, the dossier states (petitions' complaint links included) and
+    the petitions' states, as the worker's tables held them."""
+    from ioc.kpi.pakn import complaint_links, fold_pakn
+    from ioc.warehouse.queries import stored_petitions
+
+    events = stored_events(wh)
+    petitions = stored_petitions(wh)
+    end = datetime.max.replace(tzinfo=timezone.utc)
+    states = fold_states(events, complaint_links(petitions, end))
+    return events, states, {s.pakn_code: s for s in fold_pakn(petitions, end)}
 
 
 def alert_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
@@ -101,21 +119,23 @@ def alert_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
 class RestoreReport:
     events: int = 0
     dossiers: int = 0
+    petitions: int = 0
     alert_entries: int = 0
     seconds: float = 0.0
     skipped: str = ""  # why nothing was restored
     per_partition: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"events": self.events, "dossiers": self.dossiers, "alert_entries": self.alert_entries,
+        return {"events": self.events, "dossiers": self.dossiers, "petitions": self.petitions,
+                "alert_entries": self.alert_entries,
                 "seconds": round(self.seconds, 2), "skipped": self.skipped,
                 "dossiers_per_partition": {str(p): n for p, n in sorted(self.per_partition.items())}}
 
     def line(self) -> str:
         if self.skipped:
             return f"nothing restored ({self.skipped})"
-        return (f"restored from the warehouse: {self.dossiers} dossiers ({self.events} events) and "
-                f"{self.alert_entries} alert log entries in {self.seconds:.1f} s")
+        return (f"restored from the warehouse: {self.dossiers} dossiers ({self.events} events), "
+                f"{self.petitions} petitions and {self.alert_entries} alert log entries in {self.seconds:.1f} s")
 
 
 async def _end_offsets(bootstrap: str, topics: dict[str, int]) -> dict[str, int]:
@@ -168,23 +188,27 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     topics = Topics.from_settings(settings.kafka)
     partitions = settings.kafka.partitions.dossier_events
     changelog = changelog_topic(settings.worker.app_id)
-    # Faust would create its changelog as it does (compacted, the source's partition count);
-    # created here first so it can be filled before the worker starts.
-    ensure_topics(bootstrap, {changelog: {"partitions": partitions, "config": {"cleanup.policy": "compact"}}},
-                  settings.kafka.replication_factor)
-    held = asyncio.run(_end_offsets(bootstrap, {changelog: partitions, topics.alert_log: 1}))
+    pakn_changelog = changelog_topic(settings.worker.app_id, PAKN_TABLE)
+    # Faust would create its changelogs as it does (compacted, the source's partition count; the
+    # petition topic has as many partitions as the dossier topic); created here first so they can
+    # be filled before the worker starts.
+    compacted = {"partitions": partitions, "config": {"cleanup.policy": "compact"}}
+    ensure_topics(bootstrap, {changelog: compacted, pakn_changelog: compacted}, settings.kafka.replication_factor)
+    held = asyncio.run(_end_offsets(bootstrap, {changelog: partitions, pakn_changelog: partitions,
+                                                topics.alert_log: 1}))
     report = RestoreReport()
     if any(held.values()):
         report.skipped = "the broker already holds " + ", ".join(f"{n} messages of {t}" for t, n in held.items() if n)
         return report
-    events = stored_events(wh)
-    states = fold_states(events)
+    events, states, petitions = stored_state(wh)
     records = table_records(states, partitions)
     entries = alert_log_entries(wh)
     # The alert log on its one partition in seq order: the book is the fold of the log in this order.
     asyncio.run(_publish(bootstrap, [(changelog, p, key, value) for p, key, value in records]
+                         + [(pakn_changelog, p, key, value) for p, key, value in table_records(petitions, partitions)]
                          + [(topics.alert_log, 0, key, value) for key, value in entries]))
     report.events, report.dossiers, report.alert_entries = len(events), len(states), len(entries)
+    report.petitions = len(petitions)
     report.per_partition = dict(Counter(p for p, _, _ in records))
     report.seconds = time.monotonic() - started
     log.info("%s", report.line())

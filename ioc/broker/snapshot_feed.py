@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 class SnapshotFeed(BackgroundLoop):
     thread_name = "snapshot-feed"
 
-    def __init__(self, bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any]) -> None:
+    def __init__(self, bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any],
+                 accept: Callable[[bytes], bool] | None = None) -> None:
         super().__init__()
         self.bootstrap, self.topic, self.on_message = bootstrap, topic, on_message
+        self.accept = accept  # a cheap test of the raw value: the others are not even decoded
 
     async def _run(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -31,6 +33,8 @@ class SnapshotFeed(BackgroundLoop):
                 while not self.stopping:
                     for messages in (await consumer.getmany(timeout_ms=500)).values():
                         for m in messages:
+                            if self.accept is not None and not self.accept(m.value or b""):
+                                continue
                             try:
                                 self.on_message(json.loads(m.value))
                             except (ValueError, KeyError, TypeError, AttributeError):

@@ -1,7 +1,10 @@
 """The leaders' wall in headless Chromium against the real web process (waitress on a free port,
 sign-in through the form): live numbers change on screen, the playlist rotates, the English
 switch and the pin button work, every scene fits 1920x1080 and 3840x2160 with no scrollbar
-(screenshots of each), and the page recovers by itself after the server restarts."""
+(screenshots of each), the scorecard shows every indicator's full name (also for the quarter,
+replayed from the warehouse), and the page recovers by itself after the server restarts.
+
+"Now" is pinned for the module (ioc.clock, IOC_NOW): the quarter's events are dated in it."""
 
 from __future__ import annotations
 
@@ -25,13 +28,43 @@ from tests.integration.web_login import chromium, create_user, login_browser
 pytestmark = pytest.mark.integration
 
 ROTATE_S = 5  # the shortest playlist step the settings allow
+NOW = "2026-12-08T09:30:00+07:00"  # a Tuesday; the quarter 2026-Q4 so far
+PAKN = {"pakn:counted": 13, "pakn:on_time": 10, "pakn:late": 3, "pakn:satisfied": 9, "pakn:categorised": 12,
+        "pakn:about_rules": 6, "pakn:category:regulation": 2, "pakn:category:procedure": 4,
+        "pakn:category:conduct": 5, "pakn:category:other": 1, "pakn:category:unknown": 1, "pakn:open": 6,
+        "pakn:near_limit": 2, "pakn:overdue": 3, "pakn:received": 11}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pinned_clock() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(clock.ENV, NOW)
+        mp.setenv(clock.ANCHOR_ENV, repr(time.time()))
+        clock.reset()
+        yield
+    clock.reset()
+
+
+def quarter_events() -> list[dict[str, Any]]:
+    """Dossiers of the quarter in the warehouse: two finished (one late), one open and overdue."""
+    base = {"unit_code": "H44.07", "procedure_code": "1.001612"}
+    return [
+        {**base, "event_id": "q1", "dossier_code": "Q-A", "status": 2, "occurred_at": "2026-10-05T09:00:00+07:00",
+         "due_at": "2026-10-09T17:00:00+07:00", "channel": 2},
+        {**base, "event_id": "q2", "dossier_code": "Q-A", "status": 9, "occurred_at": "2026-10-07T10:00:00+07:00"},
+        {**base, "event_id": "q3", "dossier_code": "Q-B", "status": 2, "occurred_at": "2026-11-02T09:00:00+07:00",
+         "due_at": "2026-11-04T17:00:00+07:00", "channel": 1},
+        {**base, "event_id": "q4", "dossier_code": "Q-B", "status": 9, "occurred_at": "2026-11-06T10:00:00+07:00"},
+        {**base, "unit_code": "H44.101", "event_id": "q5", "dossier_code": "Q-C", "status": 2,
+         "occurred_at": "2026-12-01T09:00:00+07:00", "due_at": "2026-12-03T17:00:00+07:00", "channel": 2},
+    ]
 
 
 def snapshot(in_processing: int, overdue: int = 3) -> dict[str, Any]:
     return {"computed_at": clock.now().isoformat(), "partition": 0, "units": {
         "H44.07": {"received_today": 12, "in_processing": in_processing, "counted": 100, "good": 90,
                    "at_risk": 5, "due_today": 2, "overdue": overdue, "in_progress_on_time": 20,
-                   "in_progress_overdue": overdue, "counted_overdue": overdue},
+                   "in_progress_overdue": overdue, "counted_overdue": overdue, **PAKN},
         "H44.101": {"received_today": 3, "in_processing": 30, "counted": 50, "good": 49, "at_risk": 2,
                     "in_progress_on_time": 5}}}
 
@@ -69,8 +102,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     password = create_user(data, "manhinh", ["leader"])
     warehouse = ChdbWarehouse(data / "chdb", database="wallbrowser")
     ensure_schema(warehouse)
+    from ioc.warehouse.schema import DOSSIER_EVENTS
+    from ioc.warehouse.sink import dossier_rows
+    from ioc.wire import encode_batch
+
+    warehouse.insert(DOSSIER_EVENTS, dossier_rows(encode_batch(quarter_events()), clock.now()))
     web = WebProcess(settings, "127.0.0.1:1", warehouse, with_sink=False)  # the state is fed directly
     web.state.apply_snapshot(snapshot(3456))
+    # The national portal's published table (ioc import --national-scores): Phú Thọ 12th of 34.
+    import json as _json
+    for i in range(33):
+        web.state.national.apply(f"score|Tỉnh số {i}|2026-10".encode(),
+                                 _json.dumps({"score": 95.0 - i * 0.5 if i < 11 else 80.0 - i * 0.1}).encode())
+    web.state.national.apply("score|Phú Thọ|2026-10".encode(), b'{"score": 88.5}')
     web.services.apply({"at": clock.now().isoformat(), "systems": {
         "portal": {"up": 1, "availability": 0.9991, "latency_p95_s": 0.31, "error_rate": 0.0009}}})
     served = Served(f"http://127.0.0.1:{port}", port, web, password, web.build(), None, None)  # type: ignore[arg-type]
@@ -115,6 +159,29 @@ def text_of(driver: Any, element_id: str) -> str:
 
     found = driver.find_elements(By.ID, element_id)
     return found[0].text if found else ""
+
+
+def assert_whole_index(driver: Any, where: str) -> None:
+    """The scorecard shows the 5 groups and all 23 indicators with their names whole and in view
+    (wrapped, never cut: no ellipsis, not clipped by the panel), "n/100" and the national rank."""
+    from dashboards.wall_scorecard import indicator_rules
+    from ioc.kpi.scoring import registry_for
+
+    rules = [r for group in indicator_rules(registry_for(clock.now())).values() for r in group]
+    assert len(rules) == 23
+    for g in "12345":
+        assert text_of(driver, f"sc-grp-{g}-name").startswith(f"{g}. "), (where, g)
+    for rule in rules:
+        cid = f"sc-ind-{rule.id.replace('.', '_')}-name"
+        assert " ".join(text_of(driver, cid).split()) == rule.name_vi, (where, rule.id, text_of(driver, cid))
+        fits = driver.execute_script(
+            "const e = document.getElementById(arguments[0]); const r = e.getBoundingClientRect();"
+            "const p = e.closest('.panel').getBoundingClientRect();"
+            "return [e.scrollWidth <= e.clientWidth, r.top >= p.top, r.bottom <= p.bottom + 0.5,"
+            "        r.right <= p.right + 0.5, getComputedStyle(e).textOverflow];", cid)
+        assert fits[:4] == [True, True, True, True], (where, rule.id, fits)
+    assert "/100 điểm" in text_of(driver, "sc-computed"), where
+    assert text_of(driver, "sc-national") == "Cổng DVCQG công bố: 88,5 — hạng 12/34 (2026-10)", where
 
 
 def open_scene(driver: Any, base: str, query: str, marker_id: str) -> None:
@@ -194,6 +261,11 @@ def test_every_scene_fits_the_screen_without_scrollbars(served, artifacts: Path,
                      and len(d.find_elements(By.CSS_SELECTOR, "#mp-national .main-svg")) > 0)
             if scene == "flow":
                 wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#fl-trend .main-svg"))
+            if scene == "pakn":
+                wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#pk-map .main-svg"))
+                assert text_of(driver, "pk-overdue") == "3" and text_of(driver, "pk-cat-conduct-1") == "5"
+            if scene == "scorecard":
+                assert_whole_index(driver, f"{scene} {size}")
             sizes = driver.execute_script(
                 "const s = document.scrollingElement;"
                 "return [s.scrollHeight, window.innerHeight, s.scrollWidth, window.innerWidth];")
@@ -205,6 +277,14 @@ def test_every_scene_fits_the_screen_without_scrollbars(served, artifacts: Path,
                 "return [b.bottom, t.bottom, window.innerHeight];")
             assert box[0] <= box[1] <= box[2] + 0.5, (scene, size, box)
             driver.save_screenshot(str(artifacts / f"wall-{scene}-{width}x{height}.png"))
+        # The quarter so far, replayed from the warehouse's events in the background.
+        driver.get(f"{served.base}/?scene=scorecard&pin=1&period=quarter")
+        wait(driver, lambda d: text_of(d, "sc-period").startswith("Quý 4/2026 đến nay"), 60)
+        # Q-A early; Q-B finished late; Q-C open past its date: 1 of 3 on time.
+        assert text_of(driver, "sc-ind-2_1-note") == "1 / 3" and text_of(driver, "sc-ind-2_1-ratio") == "33,33 %"
+        assert text_of(driver, "sc-rate") == "33,33 %"
+        assert_whole_index(driver, f"quarter {size}")
+        driver.save_screenshot(str(artifacts / f"wall-scorecard-quarter-{width}x{height}.png"))
         # Everything came from this server, and the CSP refused nothing.
         sources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert all(src.startswith(served.base) for src in sources), sources
@@ -236,3 +316,23 @@ def test_the_undo_history_of_the_tick_does_not_grow(served, browser):
     wait(browser, lambda d: d.execute_script(history)[1] >= 30, 60)
     past, ticks = browser.execute_script(history)
     assert past <= 26, (past, ticks)
+
+
+def test_a_server_slower_than_the_tick_still_updates_the_wall(served, browser, monkeypatch):
+    # Found by scripts/soak on a loaded machine: when an answer takes longer than the 1 s tick,
+    # Dash cancels it as the next tick fires (set_props still land: the clock ran on while the
+    # tiles and the scene froze, and unanswered requests piled up). The tick now waits for the
+    # answer (the interval is disabled while the callback runs).
+    open_scene(browser, served.base, "?scene=flow&pin=1", "fl-total-2")
+    engine = served.web.wall_engine
+    fast = engine.update
+
+    def slow(*args: Any) -> Any:
+        time.sleep(1.6)
+        return fast(*args)
+
+    monkeypatch.setattr(engine, "update", slow)
+    served.web.state.apply_snapshot(snapshot(6000))
+    wait(browser, lambda d: text_of(d, "tile-in_processing") == "6.030", 20)
+    browser.get(f"{served.base}/?scene=scorecard&pin=1")  # a whole scene, slowly
+    wait(browser, lambda d: d.find_elements("css selector", "#wall-scene .scene-scorecard"), 20)

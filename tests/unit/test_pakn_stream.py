@@ -201,3 +201,11 @@ def test_the_simulator_is_deterministic_valid_and_at_a_believable_rate():
     statuses = {e.status for e in parsed}
     assert {"received", "answered", "published"} <= statuses
     assert all(e.unit_code == "H44.101.01" for e in parsed)
+
+
+def test_the_alert_feed_recognises_petition_partials_from_their_first_bytes():
+    from streams.pakn import is_pakn_snapshot
+
+    big = {f"H44.{i:04d}": {"pakn:counted": 1} for i in range(500)}
+    assert all(is_pakn_snapshot(m) for m in snapshot_messages(3, T0, big, source="pakn"))
+    assert not any(is_pakn_snapshot(m) for m in snapshot_messages(3, T0, {"H44.07": {"received": 1}}))

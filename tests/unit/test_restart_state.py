@@ -12,8 +12,8 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from ioc.broker.restore import (RESTORED_HEADER, alert_log_entries, changelog_topic, fold_states, is_restored,
-                                table_records)
+from ioc.broker.restore import (DOSSIER_TABLE, PAKN_TABLE, RESTORED_HEADER, alert_log_entries, changelog_topic,
+                                fold_states, is_restored, table_records)
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import parse_event
 from ioc.sim import checkpoint
@@ -176,3 +176,13 @@ def test_sink_batches_of_a_restarted_broker_do_not_pass_for_earlier_ones():
     assert token(1_000) == token(1_000)  # re-read after a crash: dropped by ClickHouse as a repeat
     assert token(1_000) != token(2_000)  # offsets 0-37 again on a new broker: new rows
     assert is_restored([(RESTORED_HEADER, b"1")]) and not is_restored([]) and not is_restored(None)
+
+
+def test_every_table_of_the_worker_is_restored(tmp_path: Path):
+    """A table the worker keeps and `ioc restore` does not fill would start empty after a crash."""
+    from ioc.config import Settings
+    from streams.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path), "127.0.0.1:1")  # no I/O until started
+    assert set(app.tables.keys()) == {DOSSIER_TABLE, PAKN_TABLE}
+    assert app.tables[DOSSIER_TABLE].changelog_topic.get_topic_name() == changelog_topic("ioc-streams")
