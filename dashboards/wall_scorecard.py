@@ -294,9 +294,11 @@ def index_model(m: Model, view: dict[str, Any] | None, registry: Registry, lang:
         gv = groups.get(g)
         points = sum(r.max_points for r in rules if r.scored)
         put(m, f"sc-grp-{g}-name", children=f"{g}. {group_name(registry, g, lang)}")
-        score = f"{_points(gv['score'], lang)} / {fmt_int(gv.get('points', points), lang)}" if gv else \
-            f"— / {fmt_int(points, lang)}"
-        part = gv is not None and gv.get("max_score", 0) < gv.get("points", points)
+        # Nothing of the group computed reads "— / 18", not a score of 0; part of it, "đã tính n/18".
+        computed_any = gv is not None and gv.get("max_score", 0) > 0
+        score = f"{_points(gv['score'], lang)} / {fmt_int(gv.get('points', points), lang)}" if computed_any else \
+            f"— / {fmt_int(gv.get('points', points) if gv else points, lang)}"
+        part = computed_any and gv.get("max_score", 0) < gv.get("points", points)
         put(m, f"sc-grp-{g}-score", children=score)
         put(m, f"sc-grp-{g}-part", children=t("computed_of", lang).format(
             n=fmt_int(gv["max_score"], lang), total=fmt_int(gv.get("points", points), lang)) if part else "")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from ioc.alerts.model import AlertKind, Signal
+from ioc.alerts.unit_rules import UnitRules
 from ioc.kpi.indicators import Tally
 
 
@@ -27,19 +28,19 @@ class DossierRuleSettings:
     surge_window_s: float = 3600.0
 
 
-class DossierWatch:
+class DossierWatch(UnitRules):
+    system = "motcua"
+
     def __init__(self, settings: DossierRuleSettings | None = None,
                  unit_names: Mapping[str, str] | None = None,
                  unit_level: Callable[[str], str] | None = None) -> None:
         self.s = settings or DossierRuleSettings()
-        self.names = dict(unit_names or {})
-        self.level = unit_level or (lambda unit: "province")
-        self._raised: dict[tuple[str, AlertKind], str] = {}  # (unit, kind) -> severity raised
+        super().__init__(unit_names, unit_level)
         self._history: dict[str, deque[tuple[datetime, int]]] = {}  # unit -> (time, in processing)
 
     def observe(self, per_unit: Mapping[str, Tally], now: datetime) -> list[Signal]:
         out: list[Signal] = []
-        for unit in sorted(set(per_unit) | {u for u, _ in self._raised}):
+        for unit in self.units(per_unit):
             t = per_unit.get(unit, {})
             overdue, at_risk, open_ = t.get("overdue", 0), t.get("at_risk", 0), t.get("in_processing", 0)
             severity = "critical" if overdue >= self.s.overdue_critical else "warning"
@@ -62,21 +63,3 @@ class DossierWatch:
         while history and (now - history[0][0]).total_seconds() > self.s.surge_window_s:
             history.popleft()
         return open_ - min(n for _, n in history)
-
-    def _rule(self, unit: str, kind: AlertKind, now: datetime, fire: bool, calm: bool, severity: str,
-              summary: str) -> list[Signal]:
-        key = (unit, kind)
-        raised = self._raised.get(key)
-        if fire and raised != severity:  # new, or its severity changed (the book records it)
-            self._raised[key] = severity
-            return [self._signal("raise", unit, kind, now, severity, summary)]
-        if raised is not None and calm:
-            del self._raised[key]
-            return [self._signal("clear", unit, kind, now, raised, summary)]
-        return []
-
-    def _signal(self, op: str, unit: str, kind: AlertKind, now: datetime, severity: str, summary: str) -> Signal:
-        level = self.level(unit)
-        return Signal(op=op, source="dossier", system="motcua", kind=kind, unit=unit,
-                      level=level if level in ("commune", "province") else "province",  # type: ignore[arg-type]
-                      severity=severity, at=now, summary=summary)  # type: ignore[arg-type]

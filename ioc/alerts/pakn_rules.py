@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from ioc.alerts.model import AlertKind, Signal
+from ioc.alerts.unit_rules import UnitRules
 from ioc.kpi.indicators import Tally
 
 SYSTEM = "pakn"  # the petition-handling system (Hệ thống tiếp nhận, xử lý PAKN)
@@ -26,18 +27,18 @@ class PaknRuleSettings:
     near_limit_raise: int = 2  # pending step due by the end of the next working day
 
 
-class PaknWatch:
+class PaknWatch(UnitRules):
+    system = SYSTEM
+
     def __init__(self, settings: PaknRuleSettings | None = None,
                  unit_names: Mapping[str, str] | None = None,
                  unit_level: Callable[[str], str] | None = None) -> None:
         self.s = settings or PaknRuleSettings()
-        self.names = dict(unit_names or {})
-        self.level = unit_level or (lambda unit: "province")
-        self._raised: dict[tuple[str, AlertKind], str] = {}  # (unit, kind) -> severity raised
+        super().__init__(unit_names, unit_level)
 
     def observe(self, per_unit: Mapping[str, Tally], now: datetime) -> list[Signal]:
         out: list[Signal] = []
-        for unit in sorted(set(per_unit) | {u for u, _ in self._raised}):
+        for unit in self.units(per_unit):
             t = per_unit.get(unit, {})
             overdue, near = t.get("pakn:overdue", 0), t.get("pakn:near_limit", 0)
             name = self.names.get(unit, unit)
@@ -49,21 +50,3 @@ class PaknWatch:
                               near < max(1, self.s.near_limit_raise // 2), "warning",
                               f"{near} phản ánh, kiến nghị sắp đến hạn xử lý tại {name}")
         return out
-
-    def _rule(self, unit: str, kind: AlertKind, now: datetime, fire: bool, calm: bool, severity: str,
-              summary: str) -> list[Signal]:
-        key = (unit, kind)
-        raised = self._raised.get(key)
-        if fire and raised != severity:  # new, or its severity changed
-            self._raised[key] = severity
-            return [self._signal("raise", unit, kind, now, severity, summary)]
-        if raised is not None and calm:
-            del self._raised[key]
-            return [self._signal("clear", unit, kind, now, raised, summary)]
-        return []
-
-    def _signal(self, op: str, unit: str, kind: AlertKind, now: datetime, severity: str, summary: str) -> Signal:
-        level = self.level(unit)
-        return Signal(op=op, source="dossier", system=SYSTEM, kind=kind, unit=unit,  # type: ignore[arg-type]
-                      level=level if level in ("commune", "province") else "province",  # type: ignore[arg-type]
-                      severity=severity, at=now, summary=summary)  # type: ignore[arg-type]

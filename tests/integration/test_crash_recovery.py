@@ -149,6 +149,32 @@ def log_offset(bootstrap: str, topic: str, event_id: str) -> int:
     return asyncio.run(main())
 
 
+def last_offset(bootstrap: str, topic: str) -> int:
+    """The offset of the newest message of partition 0 of ``topic``. Read, not asked: this Tansu
+    answers ListOffsets(latest) with the base offset of the last batch + 1."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def main() -> int:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
+            end = (await consumer.end_offsets([tp]))[tp]
+            consumer.seek(tp, max(0, end - 1))
+            newest, deadline = end - 1, time.monotonic() + 10
+            while time.monotonic() < deadline:
+                messages = (await consumer.getmany(tp, timeout_ms=1000)).get(tp, [])
+                if not messages:
+                    break
+                newest = max(newest, messages[-1].offset)
+            return newest
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(main())
+
+
 def sink_committed(bootstrap: str, topic: str, group: str = "ioc-streams-sink") -> int:
     """The offset the warehouse sink has committed on partition 0 of ``topic`` (stored before it)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -275,8 +301,12 @@ def test_sigkilled_stack_comes_back_with_its_figures_alerts_users_and_stream(tmp
         poll(lambda: counts.append(stored()) or counts[-4:], lambda c: len(c) >= 4 and len(set(c)) == 1, 120,
              "every event stored", interval=1.0)
         quiet = live(base)["updated_at"]
-        poll(lambda: live(base)["updated_at"], lambda u: u > quiet, 10, "a snapshot after the last event")
-        time.sleep(2)
+        poll(lambda: live(base)["updated_at"], lambda u: u > quiet, 30, "a snapshot after the last event")
+        # `ioc verify` compares the newest *stored* snapshots: the sink must have stored one taken
+        # after the last event (it lags on that topic, the largest, while the machine is busy).
+        last = last_offset(bootstrap, topics.kpi_snapshots)
+        poll(lambda: sink_committed(bootstrap, topics.kpi_snapshots), lambda c: c > last, 300,
+             "the snapshots stored by the sink")
         proc.send_signal(signal.SIGINT)
         proc.wait(15)
         clean = True

@@ -9,7 +9,6 @@ there (IOC_NOW), so the test sees the same month, holidays and deadlines on any 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from datetime import datetime
@@ -22,7 +21,7 @@ from ioc.kpi.pakn import complaint_links, fold_pakn, pakn_figures_for
 from ioc.process import spawn, stop
 from ioc.sim.runner import write_file
 from ioc.wire import partition_for
-from tests.helpers import make_topics, produce, produce_raw, read_topic
+from tests.helpers import child_env, make_topics, produce, produce_raw, read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,9 +59,8 @@ def test_live_pakn_tallies_equal_the_replay_and_bad_items_are_dead_lettered(kafk
 
     topics = make_topics(kafka_bootstrap, unique, PARTITIONS)
     anchor = time.time()  # the worker's clock reads NOW at this real instant (ioc.clock)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("IOC_")}, "IOC_KAFKA_BOOTSTRAP": kafka_bootstrap,
-           "IOC_KAFKA__TOPIC_PREFIX": unique, "IOC_WORKER__APP_ID": unique, "IOC_DATA_DIR": str(tmp_path),
-           "IOC_NOW": NOW, "IOC_NOW_ANCHOR": repr(anchor)}
+    env = child_env(IOC_KAFKA_BOOTSTRAP=kafka_bootstrap, IOC_KAFKA__TOPIC_PREFIX=unique, IOC_WORKER__APP_ID=unique,
+                    IOC_DATA_DIR=str(tmp_path), IOC_NOW=NOW, IOC_NOW_ANCHOR=repr(anchor))
     worker = spawn([sys.executable, "-m", "ioc", "run", "worker"], log_path=tmp_path / "worker.log", env=env)
     try:
         produce(kafka_bootstrap, topics.pakn_events, raw, key="pakn_code")

@@ -157,8 +157,15 @@ def holds_for(driver: Any, seconds: float, condition: Any) -> None:
 def text_of(driver: Any, element_id: str) -> str:
     from selenium.webdriver.common.by import By
 
-    found = driver.find_elements(By.ID, element_id)
-    return found[0].text if found else ""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(5):  # the element may be replaced between finding and reading it (a new scene)
+        try:
+            found = driver.find_elements(By.ID, element_id)
+            return found[0].text if found else ""
+        except StaleElementReferenceException:
+            continue
+    return ""
 
 
 def assert_whole_index(driver: Any, where: str) -> None:
