@@ -140,7 +140,8 @@ TEXT: dict[str, dict[str, str]] = {
     "period_no_dossier": {"vi": "Không có hồ sơ trong kỳ", "en": "No dossier in the period"},
     "live_month": {"vi": "Tháng này (trực tiếp)", "en": "This month (live)"},
     "bad_period": {"vi": "Không có kỳ “{period}” (tham số period). Các kỳ: {periods}. Đang hiển thị tháng.",
-                   "en": "There is no period “{period}” (the period parameter). Periods: {periods}. Showing the month."},
+                   "en": "There is no period “{period}” (the period parameter). Periods: {periods}. "
+                         "Showing the month."},
     "why_no_catalogue": {"vi": "chưa có danh mục thủ tục hành chính (ioc catalogue import)",
                          "en": "no procedure catalogue given (ioc catalogue import)"},
     "why_no_dossier": {"vi": "không có hồ sơ nào được xử lý trong kỳ", "en": "no dossier processed in the period"},

@@ -6,8 +6,9 @@ six province tiles, the current scene, the alert ticker. One server callback per
 
 * the view comes from the URL: ``?scene=map`` (pinned to that scene; ``&pin=1`` is accepted
   too), ``?lang=en``, ``?period=quarter`` (the scorecard's period: month, live, by default;
-  quarter or year to date, replayed in the background by dashboards/period_reports.py); with no scene the playlist shows ``scene_at(now)``, the same scene on every
-  screen of the room, changing every ``rotate_s`` seconds;
+  quarter or year to date, replayed in the background by dashboards/period_reports.py); with
+  no scene the playlist shows ``scene_at(now)``, the same scene on every screen of the room,
+  changing every ``rotate_s`` seconds;
 * the browser echoes the version of the model it shows (``wall-seen``); the server answers with
   the props that changed since (``dash.set_props``; figures by ``Patch``), or the whole scene
   when the scene, the language or the version changed (see dashboards/wall_model.py);
@@ -416,8 +417,10 @@ def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = Non
     outputs = [Output(f"tile-{k}", "children") for k in TILES] + [
         Output("wall-scene", "children"), Output("wall-seen", "data")]
 
+    # The tick waits for the answer: while the callback runs the interval is off, so an answer
+    # slower than a tick (a whole scene on a loaded machine) is not cancelled by the next tick.
     @app.callback(outputs, Input("wall-tick", "n_intervals"), Input("wall-url", "search"),
-                  Input("wall-seen", "data"))
+                  Input("wall-seen", "data"), running=[(Output("wall-tick", "disabled"), True, False)])
     def refresh(_n: int | None, search: str | None, seen: dict | None) -> list[Any]:
         tiles, children, marker, changes = engine.update(search, seen)
         for cid, props in changes.items():

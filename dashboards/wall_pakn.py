@@ -33,9 +33,10 @@ FIGURES = (("open", "pk_open"), ("near_limit", "pk_near_limit"), ("overdue", "pk
 TONE = {"near_limit": "warn", "overdue": "bad"}  # a non-zero value needs attention
 UNIT_ROWS = 12
 
-# The commune points: coloured by petitions past their limit (0 is good), sized by the open ones.
+# The commune points: coloured by petitions past their limit (none: green, one: amber, two or
+# more: red), sized by the open ones.
 PAKN_OVERDUE = pm.MapMetric(key="pakn_overdue", label_vi="PAKN quá hạn", label_en="Petitions overdue",
-                            vmin=0, vmax=5, higher_is_better=False, percent=False, decimals=0)
+                            vmin=0, vmax=2, higher_is_better=False, percent=False, decimals=0)
 
 
 @lru_cache(maxsize=8)
@@ -43,6 +44,7 @@ def _province_base(province_code: str, lang: str) -> tuple[dict[str, Any], int, 
     """The province figure without values (as a plain dict: the layout copies only the commune
     trace, not the whole figure), the index of its commune trace, and the communes in order."""
     fig = pm.province_map_figure(province_code, metric=PAKN_OVERDUE, lang=lang)  # type: ignore[arg-type]
+    fig.update_traces(selector={"name": "colour bar"}, marker_colorbar_dtick=1)  # whole petitions
     index = next(i for i, tr in enumerate(fig.data) if tr.meta and tr.meta.get("communes_of") == province_code)
     return fig.to_plotly_json(), index, geometry.commune_points(province_code)
 

@@ -16,7 +16,16 @@
     if (url.indexOf("_dash-update-component") !== -1) {
       result.then(function (response) {
         if (response.ok) { lastOk = Date.now(); }
-      }, function () {});
+      }, function () {
+        // No answer at all (server down): the tick, off while its request runs, is turned back
+        // on only by an answer, so turn it on again here and keep retrying once a second.
+        setTimeout(function () {
+          var dc = window.dash_clientside;
+          if (dc && dc.set_props && document.getElementById("wall-config")) {
+            dc.set_props("wall-tick", {disabled: false});
+          }
+        }, 1000);
+      });
     }
     return result;
   };

@@ -15,7 +15,9 @@ one sample, tagged with the scene shown:
 * ``dom_nodes``: elements in the document; ``live_nodes``: every DOM node alive in the page,
   detached ones included (CDP ``Performance.getMetrics``, "Nodes");
 * ``web_rss``, ``web_fds``: resident memory and open file descriptors of the `ioc run web`
-  child (psutil); ``browser_rss`` (all Chromium processes) is recorded, not judged;
+  child (psutil), not counting the ``/proc/self/task/<tid>/*`` files chDB holds for each thread
+  of its pools (three a thread: they follow its thread count, ``web_threads``);
+  ``browser_rss`` (all Chromium processes) and ``web_threads`` are recorded, not judged;
 * ``console_errors``: SEVERE entries of the browser log (console.error, failed requests, CSP).
 
 The verdict (``judge``), exit status 1 with one ``FAIL`` line per cause:
@@ -66,7 +68,7 @@ JUDGED: dict[str, tuple[str, float, float]] = {
     "web_rss": ("MB", 1e6, 5e6),
     "web_fds": ("", 1, 5),
 }
-INFO = {"browser_rss": ("MB", 1e6)}
+INFO = {"browser_rss": ("MB", 1e6), "web_threads": ("", 1)}
 FIELDS = ("t_s", "scene", *JUDGED, *INFO, "console_errors")
 
 
@@ -220,7 +222,8 @@ def take_sample(driver: Any, web: Any, t_s: float) -> dict[str, Any]:
     dom, scene, _ = driver.execute_script(PAGE)
     errors = [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
     with web.oneshot():
-        rss, fds = web.memory_info().rss, web.num_fds()
+        rss, threads = web.memory_info().rss, web.num_threads()
+    fds = own_fds(web.pid)
     browser = 0
     chromedriver = getattr(getattr(driver, "service", None), "process", None)
     if chromedriver is not None:
@@ -231,7 +234,19 @@ def take_sample(driver: Any, web: Any, t_s: float) -> dict[str, Any]:
                 pass
     return {"t_s": round(t_s, 1), "scene": scene, "js_heap": int(heap), "dom_nodes": int(dom),
             "live_nodes": int(metrics.get("Nodes", 0)), "web_rss": rss, "web_fds": fds,
-            "browser_rss": browser, "console_errors": errors}
+            "browser_rss": browser, "web_threads": threads, "console_errors": errors}
+
+
+def own_fds(pid: int) -> int:
+    """Open descriptors of ``pid`` but chDB's per-thread ``/proc/<pid>/task/<tid>/`` files."""
+    fd_dir, count = Path(f"/proc/{pid}/fd"), 0
+    for fd in os.listdir(fd_dir):
+        try:
+            target = os.readlink(fd_dir / fd)
+        except OSError:
+            continue  # closed meanwhile
+        count += not target.startswith(f"/proc/{pid}/task/")
+    return count
 
 
 def playlist_boundary(driver: Any, rotate_s: float) -> float | None:
@@ -323,7 +338,7 @@ def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rot
             csv_file.flush()
             echo(f"{s['t_s'] / 60:6.1f} min  {s['scene'] or '-':<9} heap {s['js_heap'] / 1e6:6.1f} MB  "
                  f"dom {s['dom_nodes']:5d}  nodes {s['live_nodes']:6d}  web {s['web_rss'] / 1e6:6.1f} MB "
-                 f"{s['web_fds']:4d} fds  browser {s['browser_rss'] / 1e6:6.0f} MB  "
+                 f"{s['web_fds']:4d} fds {s['web_threads']:3d} thr  browser {s['browser_rss'] / 1e6:6.0f} MB  "
                  f"errors {len(s['console_errors'])}")
     except Interrupted:
         interrupted = True

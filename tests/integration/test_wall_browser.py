@@ -33,6 +33,9 @@ PAKN = {"pakn:counted": 13, "pakn:on_time": 10, "pakn:late": 3, "pakn:satisfied"
         "pakn:about_rules": 6, "pakn:category:regulation": 2, "pakn:category:procedure": 4,
         "pakn:category:conduct": 5, "pakn:category:other": 1, "pakn:category:unknown": 1, "pakn:open": 6,
         "pakn:near_limit": 2, "pakn:overdue": 3, "pakn:received": 11}
+PAKN_COMMUNE = {"pakn:counted": 3, "pakn:on_time": 3, "pakn:satisfied": 3, "pakn:categorised": 3,
+                "pakn:about_rules": 1, "pakn:category:procedure": 1, "pakn:category:other": 2, "pakn:open": 2,
+                "pakn:overdue": 1, "pakn:received": 3}  # of Tân Hòa's UBND: placed on the map
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,7 +69,7 @@ def snapshot(in_processing: int, overdue: int = 3) -> dict[str, Any]:
                    "at_risk": 5, "due_today": 2, "overdue": overdue, "in_progress_on_time": 20,
                    "in_progress_overdue": overdue, "counted_overdue": overdue, **PAKN},
         "H44.101": {"received_today": 3, "in_processing": 30, "counted": 50, "good": 49, "at_risk": 2,
-                    "in_progress_on_time": 5}}}
+                    "in_progress_on_time": 5, **PAKN_COMMUNE}}}
 
 
 @dataclass
@@ -270,7 +273,10 @@ def test_every_scene_fits_the_screen_without_scrollbars(served, artifacts: Path,
                 wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#fl-trend .main-svg"))
             if scene == "pakn":
                 wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#pk-map .main-svg"))
-                assert text_of(driver, "pk-overdue") == "3" and text_of(driver, "pk-cat-conduct-1") == "5"
+                assert text_of(driver, "pk-overdue") == "4" and text_of(driver, "pk-cat-conduct-1") == "5"
+                assert text_of(driver, "pk-placed") == "(1/148 có PAKN)"
+                assert text_of(driver, "pk-un-0-0") == "Sở Xây dựng tỉnh Phú Thọ"
+                assert text_of(driver, "pk-un-0-3") == "3"
             if scene == "scorecard":
                 assert_whole_index(driver, f"{scene} {size}")
             sizes = driver.execute_script(

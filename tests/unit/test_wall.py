@@ -393,7 +393,8 @@ def test_scorecard_shows_the_groups_and_every_indicator_whole(directory):
     assert texts(m)["sc-profile"] == "Cách tính điểm: Cổng DVCQG current profile (domain.md §2.5)"
     en = wall_scorecard.model(hand_data(directory), "en")
     assert texts(en)["sc-computed"] == "38 of 100 points computed"
-    assert texts(en)["sc-ind-3_5-name"] == "Fee-bearing procedures integrated with online payment on the national portal"
+    assert texts(en)["sc-ind-3_5-name"] == \
+        "Fee-bearing procedures integrated with online payment on the national portal"
     assert texts(en)["sc-ind-1_1-note"] == "not computed: no procedure catalogue given (ioc catalogue import)"
 
 
@@ -408,7 +409,8 @@ def test_the_band_shows_only_on_a_complete_index(directory):
 
 def test_the_national_score_and_rank_beside_the_projection(directory):
     nothing = wall_scorecard.model(hand_data(directory), "vi")
-    assert nothing["sc-national"] == {"children": "Chưa nhập bảng điểm Cổng DVCQG công bố", "className": "national none"}
+    assert nothing["sc-national"] == {"children": "Chưa nhập bảng điểm Cổng DVCQG công bố",
+                                      "className": "national none"}
     table = provinces_table()
     assert len({s.province for s in table if s.period == "2026-10"}) == 34
     m = wall_scorecard.model(hand_data(directory, national=table), "vi")
