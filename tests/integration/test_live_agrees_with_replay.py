@@ -54,7 +54,7 @@ def test_replay_equals_live_agents(kafka_bootstrap, unique, tmp_path, capsys, pi
             newest = {s["component"]: s["counters"]["consumed"] for s in values}  # one worker: one instance each
             return newest.get("worker", 0) >= n and newest.get("pakn", 0) >= len(petitions)
 
-        read_topic(kafka_bootstrap, topics.pipeline_stats, caught_up, timeout=180)
+        read_topic(kafka_bootstrap, topics.pipeline_stats, caught_up, timeout=360)
         consumed_at = clock.time()  # the worker stamps its snapshots with the same clock
         # A full round of the dossier agent's snapshots (all partitions, one computed_at) taken
         # after that, and each partition's petition snapshot taken after that too.

@@ -61,8 +61,14 @@ def test_verify_passes_after_a_simulated_day_and_fails_on_a_tampered_warehouse(
 
         # The replay over the warehouse (for any period: late events land there) = over the file.
         month = report["period"]
+        # The warehouse holds the SAMPLE catalogue `ioc up` published and the petitions it got
+        # (none here); the file replay is given the same.
+        catalogue, petitions = tmp_path / "catalogue.jsonl", tmp_path / "pakn.jsonl"
+        assert ioc("catalogue", "export", str(catalogue), env={}).returncode == 0
+        petitions.write_text("", encoding="utf-8")
         from_wh = ioc("kpi", "--from-warehouse", "--period", month, env=env)
-        from_file = ioc("kpi", "--events", str(day), "--period", month, env=env)
+        from_file = ioc("kpi", "--events", str(day), "--catalogue", str(catalogue), "--pakn", str(petitions),
+                        "--period", month, env=env)
         assert from_wh.returncode == 0 and from_file.returncode == 0, from_wh.stderr + from_file.stderr
         assert json.loads(from_wh.stdout) == json.loads(from_file.stdout)
 

@@ -53,12 +53,21 @@ def test_a_gc_sawtooth_passes():
 
 
 def test_scenes_of_different_sizes_are_compared_like_with_like():
-    scenes = [s["scene"] for s in samples()[10:]]
-    k = window_size(scenes)
-    from collections import Counter
+    # The first windows show small scenes only, the last ones the map: no growth for all that.
+    early_small = samples()
+    for i, s in enumerate(early_small):
+        s["scene"] = ("alerts", "services")[i % 2] if i < 20 else ("alerts", "map")[i % 2]
+        s["dom_nodes"] = DOM[s["scene"]]
+        s["js_heap"] = 15e6 if s["scene"] != "map" else 19e6
+    v = judge(early_small, warmup_s=600)
+    assert v.ok, v.failures
+    assert window_size(["a", "b", "a", "b", "c", "d", "c", "d"]) == 4  # lengthened to share a scene
 
-    assert Counter(scenes[:k]) == Counter(scenes[-k:])
-    assert judge(samples(), warmup_s=600).ok  # map (900 nodes) against services (164): no "growth"
+
+def test_one_scene_that_keeps_growing_fails_naming_it():
+    v = judge(samples(dom=lambda i, scene: DOM[scene] + (i * 8 if scene == "alerts" else 0)), warmup_s=600)
+    assert [f.split(":")[0] for f in v.failures] == ["FAIL dom_nodes"], v.failures
+    assert "scene alerts" in v.failures[0]
 
 
 def test_small_absolute_changes_are_not_leaks():
