@@ -32,10 +32,12 @@ The verdict (``judge``), exit status 1 with one ``FAIL`` line per cause:
   GC sawtooth, a burst of requests or a slow moment; the median of K ignores up to half of
   them, while a leak lifts every sample, and with them the median.
 * like with like: the page's metrics depend on the scene shown (the map has six times the
-  nodes of the alerts), so they are compared scene by scene, over the scenes both windows
-  hold (K is lengthened until they share one), and the scene that grew most is judged: a leak
-  lifts every scene, a list that keeps growing lifts its own. The web process's metrics do not
-  depend on the scene and are compared over all samples.
+  nodes of the alerts), so samples are tagged with their scene. Nodes are judged scene by
+  scene, each scene's first tenth of samples against its last (at least 3, at most half), and
+  the scene that grew most counts: a list that keeps growing lifts its own scene. The heap is
+  retained across scenes, and what is left of the sawtooth needs many samples: each sample is
+  scaled by its scene's median (to the overall median), then the windows of all scenes are
+  compared. The web process's metrics do not depend on the scene.
 
 Writes ``samples.csv`` (a row per sample, as it goes), ``soak.json`` (settings, samples,
 verdict), ``up.log`` (`ioc up`'s output) and, on failure, the stack's ``logs/`` into ``--out``;
@@ -63,13 +65,14 @@ from typing import Any, Callable
 
 LIMIT = 0.10
 DEFAULT_NOW = "2026-12-08T09:30:00+07:00"  # a Tuesday, mid-morning: offices open, dossiers flowing
-# metric -> (unit shown, divisor, rise below which growth is never a failure, compared scene by scene)
-JUDGED: dict[str, tuple[str, float, float, bool]] = {
-    "js_heap": ("MB", 1e6, 1e6, True),
-    "dom_nodes": ("", 1, 50, True),
-    "live_nodes": ("", 1, 50, True),
-    "web_rss": ("MB", 1e6, 5e6, False),
-    "web_fds": ("", 1, 5, False),
+# metric -> (unit shown, divisor, rise below which growth is never a failure, how scenes are
+# compared: "scaled" by their own median, "each" on its own, or "" not at all)
+JUDGED: dict[str, tuple[str, float, float, str]] = {
+    "js_heap": ("MB", 1e6, 1e6, "scaled"),
+    "dom_nodes": ("", 1, 50, "each"),
+    "live_nodes": ("", 1, 50, "each"),
+    "web_rss": ("MB", 1e6, 5e6, ""),
+    "web_fds": ("", 1, 5, ""),
 }
 INFO = {"browser_rss": ("MB", 1e6), "web_threads": ("", 1)}
 FIELDS = ("t_s", "scene", *JUDGED, *INFO, "console_errors")
@@ -87,15 +90,9 @@ class Verdict:
     judged: int = 0  # samples after the warm-up
 
 
-def window_size(scenes: list[str]) -> int:
-    """K: a tenth of the samples (at least 3, at most half), lengthened until the first K and
-    the last K share a scene (none ever does: the shortest)."""
-    n = len(scenes)
-    shortest = max(1, min(max(3, n // 10), n // 2))
-    for k in range(shortest, n // 2 + 1):
-        if set(scenes[:k]) & set(scenes[-k:]):
-            return k
-    return shortest
+def window_size(n: int) -> int:
+    """K for ``n`` samples: a tenth of them, at least 3, at most half."""
+    return max(1, min(max(3, n // 10), n // 2))
 
 
 def _growth(base: float, end: float) -> float:
@@ -116,22 +113,32 @@ def judge(samples: list[dict[str, Any]], warmup_s: float, limit: float = LIMIT) 
     if len(judged) < 2:
         failures.append(f"FAIL samples: {len(judged)} sample(s) after the warm-up, 2 at least are needed")
         return Verdict(False, failures, judged=len(judged))
-    k = window_size([str(s.get("scene", "")) for s in judged])
+    k = window_size(len(judged))
     head, tail = judged[:k], judged[-k:]
     rows = []
-    for metric, (unit, div, slack, per_scene) in JUDGED.items():
+    for metric, (unit, div, slack, scenes) in JUDGED.items():
         values = [s[metric] for s in judged if s.get(metric) is not None]
         if len(values) < 2:
             continue
-        groups = sorted({s.get("scene", "") for s in head} & {s.get("scene", "") for s in tail}) if per_scene else []
+        scene_of = lambda s: str(s.get("scene", ""))  # noqa: E731
         compared = []  # (growth, baseline, end, scene)
-        for scene in groups:
-            b = statistics.median(s[metric] for s in head if s.get("scene", "") == scene)
-            e = statistics.median(s[metric] for s in tail if s.get("scene", "") == scene)
-            compared.append((_growth(b, e), b, e, scene))
+        if scenes == "each":  # each scene's own first and last samples
+            for scene in sorted(set(map(scene_of, judged))):
+                own = [s[metric] for s in judged if scene_of(s) == scene]
+                if len(own) >= 2:
+                    ks = window_size(len(own))
+                    b, e = statistics.median(own[:ks]), statistics.median(own[-ks:])
+                    compared.append((_growth(b, e), b, e, scene))
         if not compared:
-            b, e = statistics.median(s[metric] for s in head), statistics.median(s[metric] for s in tail)
-            compared.append((_growth(b, e), b, e, ""))
+            scale = {sc: 1.0 for sc in map(scene_of, judged)}
+            if scenes == "scaled":  # each sample over its scene's median, times the overall median
+                overall = statistics.median(values)
+                for sc in scale:
+                    own = statistics.median(s[metric] for s in judged if scene_of(s) == sc)
+                    scale[sc] = overall / own if own > 0 else 1.0
+            b = statistics.median(s[metric] * scale[scene_of(s)] for s in head)
+            e = statistics.median(s[metric] * scale[scene_of(s)] for s in tail)
+            compared.append((_growth(b, e), b, e, "scaled" if scenes == "scaled" else ""))
         growth, base, end, scene = max(compared)
         ok = growth <= limit or end - base <= slack
         rows.append({"metric": metric, "unit": unit, "first": samples[0].get(metric) / div,
@@ -139,9 +146,9 @@ def judge(samples: list[dict[str, Any]], warmup_s: float, limit: float = LIMIT) 
                      "min": min(values) / div, "max": max(values) / div, "growth": growth, "ok": ok,
                      "scene": scene})
         if not ok:
-            where = f"scene {scene}: " if scene else ""
-            failures.append(f"FAIL {metric}: grew {growth:+.1%} after the warm-up ({where}median of the first {k} "
-                            f"samples {_fmt(base / div, unit)} -> of the last {k} {_fmt(end / div, unit)}; "
+            where = {"": "", "scaled": "each scene scaled to the median: "}.get(scene, f"scene {scene}: ")
+            failures.append(f"FAIL {metric}: grew {growth:+.1%} after the warm-up ({where}median of the first "
+                            f"samples {_fmt(base / div, unit)} -> of the last {_fmt(end / div, unit)}; "
                             f"limit +{limit:.0%})")
     return Verdict(not failures, failures, rows, k, len(judged))
 
@@ -161,8 +168,9 @@ def summary_table(v: Verdict) -> str:
         lines.append(f"{name:<12} " + " ".join(f"{c:>10}" for c in cells) +
                      f" {r['growth']:>+8.1%}  {'ok' if r['ok'] else 'FAIL'}"
                      + (f" ({r['scene']})" if r.get("scene") else ""))
-    lines.append(f"baseline/end: medians of the first/last {v.window} of {v.judged} samples after the warm-up "
-                 "(page metrics: of the scene in brackets, the one that grew most)")
+    lines.append(f"baseline/end: medians of the first/last {v.window} of {v.judged} samples after the warm-up; "
+                 "nodes: of the scene in brackets (its own first/last tenth), the one that grew most; "
+                 "heap: each sample scaled by its scene's median")
     return "\n".join(lines)
 
 

@@ -218,7 +218,7 @@ def default_unit_levels() -> dict[str, str]:
 def read_petitions(path: Path) -> list[Any]:
     from ioc.ingest.parsing import file_pakn_events
 
-    return list(file_pakn_events(path))
+    return [event for _, event in file_pakn_events(path)]
 
 
 def run(
