@@ -309,3 +309,36 @@ def test_order_independence_through_the_files(tmp_path, capsys):
     _, one, _ = kpi(capsys, "--events", str(write_jsonl(tmp_path / "a.jsonl", events)), "--period", "2026-10")
     _, two, _ = kpi(capsys, "--events", str(write_jsonl(tmp_path / "b.jsonl", shuffled)), "--period", "2026-10")
     assert one == two
+
+
+def test_catalogue_and_petitions_complete_the_index(tmp_path, capsys):
+    """`ioc kpi --catalogue C --pakn P`: the petitions' indicators appear, a petition naming a
+    dossier is a complaint in its 5.4, and a bad petition row is exit 2 naming file and line."""
+    from ioc.commands.catalogue_import import export
+    from ioc.reference.catalogue import sample_catalogue
+
+    catalogue = tmp_path / "c.jsonl"
+    export(catalogue, sample_catalogue())
+    petitions = write_jsonl(tmp_path / "p.jsonl", [
+        # about dossier A of U1, answered on the 2nd working day (well within 15)
+        {"event_id": "k1", "pakn_code": "K1", "status": "received", "occurred_at": "2026-10-05T09:00:00+07:00",
+         "unit_code": "U1", "category": "procedure", "dossier_code": "A"},
+        {"event_id": "k2", "pakn_code": "K1", "status": "answered", "occurred_at": "2026-10-07T09:00:00+07:00",
+         "unit_code": "U1"},
+        # published the next day (within 2 working days of the answer)
+        {"event_id": "k3", "pakn_code": "K1", "status": "published", "occurred_at": "2026-10-08T09:00:00+07:00",
+         "unit_code": "U1", "likes": 3, "dislikes": 1},
+    ])
+    events = write_jsonl(tmp_path / "e.jsonl", EVENTS)
+    status, out, err = kpi(capsys, "--events", str(events), "--catalogue", str(catalogue), "--pakn", str(petitions),
+                           "--period", "2026-10")
+    assert status == 0, err
+    u1 = next(u for u in out["units"] if u["unit"] == "U1")
+    assert u1["indicators"]["5.2"]["numerator"] == 1 and u1["indicators"]["5.2"]["denominator"] == 1
+    # 5.4 before: 2 - 1 overdue (B) - 1 complaint (B) = 0; A now has a petition too: still 0 of 2
+    assert (u1["indicators"]["5.4"]["numerator"], u1["indicators"]["5.4"]["denominator"]) == (0, 2)
+    assert "5.2" not in u1["missing"] and set(u1["groups"]) == {"1", "2", "3", "4", "5"}
+    bad = write_jsonl(tmp_path / "bad.jsonl", [{"event_id": "x", "pakn_code": "K2", "status": "opened",
+                                                "occurred_at": "2026-10-05T09:00:00+07:00", "unit_code": "U1"}])
+    status, _, err = kpi(capsys, "--events", str(events), "--pakn", str(bad), "--period", "2026-10")
+    assert status == 2 and "bad.jsonl:1" in err and "status" in err
