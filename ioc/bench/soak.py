@@ -2,9 +2,10 @@
 watched for leaks and console errors (issue #13: a wall that runs for days).
 
 What runs: `ioc up` on free ports with a temporary data directory (embedded broker, chDB,
-simulator, cameras: everything a laptop run has), a leader account created in its user store,
-and headless Debian Chromium signed in through /login on `/`, the playlist rotating through its
-scenes. When the project has a pinned clock (``ioc/clock.py``), IOC_NOW is set to a working day
+simulator, cameras: everything a laptop run has), a leader account created in its user store;
+once the simulator's history is in the warehouse (until then the web process grows with every
+insert: start-up, not a leak), headless Debian Chromium signed in through /login on `/`, the
+playlist rotating through its scenes. When the project has a pinned clock (``ioc/clock.py``), IOC_NOW is set to a working day
 (``--now``), so the figures, and the verdict, do not depend on the day the soak runs.
 
 Every ``--interval`` seconds (the middle of a playlist slot, never while a scene is swapped in)
@@ -52,6 +53,8 @@ import importlib.util
 import json
 import math
 import os
+import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -181,17 +184,47 @@ def _has_pinned_clock() -> bool:
     return importlib.util.find_spec("ioc.clock") is not None
 
 
-def start_stack(data: Path, out: Path, rotate_s: float, now: str | None) -> tuple[Any, str]:
+def start_stack(data: Path, out: Path, rotate_s: float, now: str | None, token: str,
+                backfill_days: int | None) -> tuple[Any, str]:
     from ioc.process import free_port, spawn
 
     port, kafka_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    env.update({"IOC_KAFKA__EMBEDDED_PORT": str(kafka_port), "IOC_WEB__WALL_ROTATE_S": str(rotate_s)})
+    env.update({"IOC_KAFKA__EMBEDDED_PORT": str(kafka_port), "IOC_WEB__WALL_ROTATE_S": str(rotate_s),
+                "IOC_OPERATOR_TOKEN": token})
+    if backfill_days is not None:
+        env["IOC_SIMULATOR__BACKFILL_DAYS"] = str(backfill_days)
     if now:
         env["IOC_NOW"] = now
     proc = spawn([sys.executable, "-m", "ioc", "up", "--port", str(port), "--data-dir", str(data)],
                  log_path=out / "up.log", env=env)
     return proc, f"http://127.0.0.1:{port}"
+
+
+BACKFILLED = re.compile(r'^\{"events": (\d+)\}$', re.M)
+
+
+def wait_settled(base: str, data: Path, token: str, timeout: float = 900.0) -> str:
+    """Until the simulator's history (its ``{"events": N}`` line) is in the warehouse: before
+    that the web process grows with every insert, which is start-up, not a leak."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    backfill = None
+    while time.monotonic() < deadline:
+        log = data / "logs" / "simulator.log"
+        found = BACKFILLED.search(log.read_text(errors="replace")) if log.exists() else None
+        if found:
+            backfill = int(found.group(1))
+            try:
+                stored = requests.get(f"{base}/api/v1/warehouse/counts", timeout=10,
+                                      headers={"Authorization": f"Bearer {token}"}).json()["dossier_events"]
+            except Exception:  # noqa: BLE001 - busy: ask again
+                stored = -1
+            if stored >= backfill:
+                return f"the simulator's {backfill} history events are stored"
+        time.sleep(5)
+    return f"not settled after {timeout:.0f} s ({'history of ' + str(backfill) if backfill else 'no history line'})"
 
 
 def web_child(proc: Any) -> Any:
@@ -310,17 +343,19 @@ def _raise_interrupted(*_: Any) -> None:
 
 
 def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rotate_s: float = 20.0,
-        now: str | None = DEFAULT_NOW, echo: Callable[[str], None] = print) -> int:
+        now: str | None = DEFAULT_NOW, backfill_days: int | None = None,
+        echo: Callable[[str], None] = print) -> int:
     from dashboards.auth.users import add_user, generate_password
     from ioc.process import stop, wait_until
 
     out.mkdir(parents=True, exist_ok=True)
     data = Path(tempfile.mkdtemp(prefix="ioc-soak-"))
-    password = generate_password()
+    password, token = generate_password(), secrets.token_urlsafe(32)
     add_user(data / "users.json", "soak", password, ["leader"])
     now = now if now and _has_pinned_clock() else None
     settings = {"minutes": minutes, "warmup_minutes": warmup_minutes, "interval_s": interval_s,
-                "rotate_s": rotate_s, "ioc_now": now, "started": datetime.now().astimezone().isoformat()}
+                "rotate_s": rotate_s, "ioc_now": now, "backfill_days": backfill_days,
+                "started": datetime.now().astimezone().isoformat()}
     samples: list[dict[str, Any]] = []
     problems: list[str] = []
     interrupted = False
@@ -331,10 +366,12 @@ def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rot
     rows = csv.DictWriter(csv_file, fieldnames=FIELDS)
     rows.writeheader()
     try:
-        proc, base = start_stack(data, out, rotate_s, now)
+        proc, base = start_stack(data, out, rotate_s, now, token, backfill_days)
         echo(f"soak: ioc up at {base} (data {data}, log {out / 'up.log'}){', IOC_NOW=' + now if now else ''}")
         wait_until(lambda: "IOC running" in (out / "up.log").read_text(errors="replace"), 300, "ioc up",
                    interval=1, alive=lambda: proc.poll() is None)
+        settled = time.monotonic()
+        echo(f"soak: {wait_settled(base, data, token)} ({time.monotonic() - settled:.0f} s)")
         web = web_child(proc)
         driver = chromium()
         sign_in(driver, base, "soak", password)
@@ -414,13 +451,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rotate", type=float, default=20.0, help="seconds per playlist scene (default 20)")
     p.add_argument("--now", default=DEFAULT_NOW, help="IOC_NOW for the stack, when the project has a pinned "
                    f"clock (default {DEFAULT_NOW}; '' for the real time)")
+    p.add_argument("--backfill-days", type=int, default=None,
+                   help="days of history the simulator makes first (default: the settings' 7)")
     p.add_argument("--out", type=Path, default=Path("var/soak"), help="where samples go (default var/soak)")
     a = p.parse_args(argv)
     if a.minutes <= 0 or a.interval < 5 or not 0 <= a.warmup_minutes < a.minutes or a.rotate < 5:
         print("scripts/soak: need --minutes > 0, 0 <= --warmup-minutes < --minutes, --interval >= 5, "
               "--rotate >= 5", file=sys.stderr)
         return 2
-    return run(a.minutes, a.warmup_minutes, a.interval, a.out, a.rotate, a.now or None)
+    return run(a.minutes, a.warmup_minutes, a.interval, a.out, a.rotate, a.now or None, a.backfill_days)
 
 
 if __name__ == "__main__":

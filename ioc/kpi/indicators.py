@@ -339,6 +339,9 @@ def tally(j: Judged, at: datetime, calendar: WorkingCalendar, row: Row = None) -
 
     if not j.in_scope:
         return t
+    # Rule H: a dossier submitted online and not yet received still puts its unit on the
+    # report; counted here so the live figures (which drop empty tallies) show the unit too.
+    inc("awaiting_reception", j.received is None)
     if j.counted:
         inc("counted")
         inc("good", j.outcome.is_good)

@@ -1,6 +1,7 @@
 """`scripts/soak` for 5 minutes (CI's share of issue #13's days-long wall): `ioc up` with the
-simulator, the wall's playlist in headless Chromium, a sample every 15 s; no console error and
-no growth beyond 10 % after a 2-minute warm-up (the rule: ioc/bench/soak.py)."""
+simulator (two days of history, stored before the wall opens), the wall's playlist in headless
+Chromium, a sample every 15 s; no console error and no growth beyond 10 % after a 2-minute
+warm-up (the rule: ioc/bench/soak.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_wall_plays_five_minutes_without_leaks_or_console_errors(artifacts):
     out = artifacts / "soak"
     run = subprocess.run([str(ROOT / "scripts" / "soak"), "--minutes", "5", "--warmup-minutes", "2",
-                          "--interval", "15", "--out", str(out)],
+                          "--interval", "15", "--backfill-days", "2", "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=15 * 60)
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-4000:]
