@@ -204,27 +204,31 @@ def start_stack(data: Path, out: Path, rotate_s: float, now: str | None, token: 
 BACKFILLED = re.compile(r'^\{"events": (\d+)\}$', re.M)
 
 
-def wait_settled(base: str, data: Path, token: str, timeout: float = 900.0) -> str:
+def wait_settled(base: str, data: Path, token: str, echo: Callable[[str], None],
+                 timeout: float = 900.0) -> str:
     """Until the simulator's history (its ``{"events": N}`` line) is in the warehouse: before
     that the web process grows with every insert, which is start-up, not a leak."""
     import requests
 
-    deadline = time.monotonic() + timeout
-    backfill = None
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+    backfill, stored, told = None, None, started
+    while time.monotonic() - started < timeout:
         log = data / "logs" / "simulator.log"
         found = BACKFILLED.search(log.read_text(errors="replace")) if log.exists() else None
         if found:
             backfill = int(found.group(1))
             try:
-                stored = requests.get(f"{base}/api/v1/warehouse/counts", timeout=10,
+                stored = requests.get(f"{base}/api/v1/warehouse/counts", timeout=30,
                                       headers={"Authorization": f"Bearer {token}"}).json()["dossier_events"]
-            except Exception:  # noqa: BLE001 - busy: ask again
-                stored = -1
-            if stored >= backfill:
+            except Exception as exc:  # noqa: BLE001 - busy: ask again
+                stored = f"{type(exc).__name__}"
+            if isinstance(stored, int) and stored >= backfill:
                 return f"the simulator's {backfill} history events are stored"
+        if time.monotonic() - told >= 60:
+            told = time.monotonic()
+            echo(f"soak: waiting for the history: {stored} of {backfill} stored")
         time.sleep(5)
-    return f"not settled after {timeout:.0f} s ({'history of ' + str(backfill) if backfill else 'no history line'})"
+    return f"not settled after {timeout:.0f} s ({stored} of {backfill} history events stored); going on"
 
 
 def web_child(proc: Any) -> Any:
@@ -371,7 +375,7 @@ def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rot
         wait_until(lambda: "IOC running" in (out / "up.log").read_text(errors="replace"), 300, "ioc up",
                    interval=1, alive=lambda: proc.poll() is None)
         settled = time.monotonic()
-        echo(f"soak: {wait_settled(base, data, token)} ({time.monotonic() - settled:.0f} s)")
+        echo(f"soak: {wait_settled(base, data, token, echo)} ({time.monotonic() - settled:.0f} s)")
         web = web_child(proc)
         driver = chromium()
         sign_in(driver, base, "soak", password)
