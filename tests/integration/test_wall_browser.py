@@ -83,8 +83,18 @@ class Served:
     thread: threading.Thread
 
     def stop_http(self) -> None:
+        from waitress.channel import HTTPChannel
+
+        # Closing the listening socket alone leaves the browser's keep-alive connections served
+        # (waitress's loop runs until no channel is left; join(10) then timed out and the "down"
+        # server went on answering): close them too, as a restart would.
+        for channel in list(self.httpd._map.values()):  # noqa: SLF001 - waitress has no public way
+            if isinstance(channel, HTTPChannel):
+                channel.will_close = True
+        self.httpd.pull_trigger()
         self.httpd.close()
         self.thread.join(10)
+        assert not self.thread.is_alive(), "the wall's HTTP server did not stop"
 
     def start_http(self) -> None:
         from waitress.server import create_server
