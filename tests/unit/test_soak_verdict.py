@@ -38,6 +38,12 @@ def test_a_leak_fails_naming_the_metric():
     assert [f.split(":")[0] for f in v.failures] == ["FAIL web_fds"]
 
 
+def test_skipped_metrics_are_reported_not_judged():
+    v = judge(samples(rss=lambda i: 600e6 + i * 10e6), warmup_s=600, skip=("web_rss",))
+    assert v.ok and next(r for r in v.rows if r["metric"] == "web_rss")["growth"] > 0.5
+    assert "(not judged)" in summary_table(v)
+
+
 def test_growth_during_the_warm_up_is_not_judged():
     v = judge(samples(rss=lambda i: 300e6 + min(i, 9) * 30e6), warmup_s=600)  # settles after 10 min
     assert v.ok, v.failures
@@ -100,4 +106,5 @@ def test_samples_sit_in_the_middle_of_a_playlist_slot():
 def test_bad_flags_are_one_line(capsys):
     assert main(["--minutes", "5", "--warmup-minutes", "5"]) == 2
     assert main(["--interval", "1"]) == 2
-    assert capsys.readouterr().err.count("\n") == 2
+    assert main(["--skip", "web_rss,rss"]) == 2
+    assert capsys.readouterr().err.count("\n") == 3
