@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from ioc import clock
 from ioc.broker.reference_feed import CatalogueView, NationalView, follow
-from ioc.kpi.indicators import Scope, Sources, Tally
+from ioc.kpi.indicators import Scope, Sources, Tally, carried_by
 from ioc.kpi.live import merge, province_total
 from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.broker.background import BackgroundLoop
@@ -79,7 +79,7 @@ class LiveState:
         at = updated or clock.now()
         sources = self.sources()
         whole = province_total(per_unit)
-        sync = whole.get("1.4:synced", 0) > 0
+        sync = carried_by(whole)
         return {
             "updated_at": updated.isoformat() if updated else None,
             "age_s": (clock.time() - updated.timestamp()) if updated else None,

@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable, Literal
 
-from ioc.kpi.indicators import Scope, Sources, Tally, sum_tallies
+from ioc.kpi.indicators import Scope, Sources, Tally, carried_by, sum_tallies
 from ioc.kpi.national import NationalScore
 from ioc.domain.outcome import LOCAL_TZ
 from ioc.kpi.live import wall_view
@@ -92,18 +92,18 @@ _VIEWS_MAX = 8192
 
 
 def cached_view(t: Tally, at: datetime, scope: Scope | None = None, sources: Sources = Sources(),
-                sync_known: bool = False) -> dict[str, Any]:
+                carried: frozenset[str] | None = None) -> dict[str, Any]:
     """``wall_view`` remembered by content: most units' tallies do not change from one second to
     the next, and scoring a tally (exact fractions) is the costly part of a frame. The view
     depends on ``at`` only through the period and profile of its local day, and on the scope
     and sources through the catalogue rows the unit receives."""
-    key = (at.astimezone(LOCAL_TZ).date(), scope, sources, sync_known, tuple(sorted(t.items())))
+    key = (at.astimezone(LOCAL_TZ).date(), scope, sources, carried, tuple(sorted(t.items())))
     with _VIEWS_LOCK:
         view = _VIEWS.get(key)
         if view is not None:
             _VIEWS.move_to_end(key)
             return view
-    view = wall_view(t, at, scope, sources, sync_known)
+    view = wall_view(t, at, scope, sources, carried)
     with _VIEWS_LOCK:
         _VIEWS[key] = view
         while len(_VIEWS) > _VIEWS_MAX:
@@ -121,7 +121,7 @@ def build_wall_data(per_unit: dict[str, Tally], updated: datetime | None, now: d
         if commune is not None:
             by_commune.setdefault(commune, []).append(tally)
     whole = sum_tallies(per_unit.values())
-    sync = whole.get("1.4:synced", 0) > 0
+    sync = carried_by(whole)
     src = index_sources
     return WallData(
         now=now, stale_after_s=stale_after_s,

@@ -28,7 +28,7 @@ from dashboards.wall_data import WallData, cached_view
 from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_points, fmt_rate
 from dashboards.wall_model import Model, put, put_row, row, slot
 from ioc.domain.outcome import LOCAL_TZ
-from ioc.kpi.indicators import PORTAL_GROUP, Scope, Tally, sum_tallies
+from ioc.kpi.indicators import PORTAL_GROUP, Scope, Tally, carried_by, sum_tallies
 from ioc.kpi.national import NationalScore, latest_for
 from ioc.kpi.periods import period_of, period_to_date
 from ioc.kpi.scoring import Kind, Registry, registry_for
@@ -72,8 +72,7 @@ def _province_whatif(d: WallData, tally: Tally) -> dict[str, Any]:
     sources and instant), so that the difference is only the change."""
     at = d.now if d.age_s is None else datetime.fromtimestamp(d.now.timestamp() - d.age_s, LOCAL_TZ)
     scope = Scope(d.directory.province_code, frozenset(d.tallies))
-    return cached_view(tally, at, scope, d.index_sources,
-                       sum_tallies(d.tallies.values()).get("1.4:synced", 0) > 0)
+    return cached_view(tally, at, scope, d.index_sources, carried_by(sum_tallies(d.tallies.values())))
 
 
 def movers(d: WallData) -> list[dict[str, Any]]:

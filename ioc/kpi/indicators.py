@@ -353,6 +353,7 @@ def tally(j: Judged, at: datetime, calendar: WorkingCalendar, row: Row = None) -
         if not spec.population(j, row):
             continue
         if spec.denominator_field is not None:
+            inc(f"{spec.id}:population")
             inc(f"{spec.id}:population_known",
                 j.known(spec.denominator_field) or (row is not None and row.fee is not None))
         if spec.denominator(j, row):
@@ -393,16 +394,40 @@ def sum_tallies(parts: Iterable[Tally]) -> Tally:
     return total
 
 
-def _ratio_from(spec: _Ratio, t: Tally, registry: Registry) -> IndicatorScore | None:
+def _ratio_from(spec: _Ratio, t: Tally, registry: Registry, carried: frozenset[str]) -> IndicatorScore | None:
+    """The indicator, or None when the unit's dossiers do not carry its facts. A unit with no
+    dossier in its denominator scores as the portal's zero-denominator policy says (domain.md
+    §2.5: null, 0 or full marks) when the input carries the facts elsewhere (``carried``)."""
     den = t.get(f"{spec.id}:den", 0)
-    if spec.denominator_field is None:
-        if not den:
-            return None
-    elif not t.get(f"{spec.id}:population_known", 0):
+    if spec.denominator_field is not None and not t.get(f"{spec.id}:population_known", 0):
+        if t.get(f"{spec.id}:population", 0) or spec.id not in carried:
+            return None  # its dossiers' fees are unknown, or no fee is known anywhere
+    elif spec.denominator_field is None and not den and spec.id not in carried:
         return None
     if den and not t.get(f"{spec.id}:num_known", 0):
         return None
     return score_indicator(spec.id, t.get(f"{spec.id}:num", 0), den, registry)
+
+
+def carried_by(whole: Tally) -> frozenset[str]:
+    """The dossier indicators whose facts the input carries, judged over the whole input (the
+    province's tally): a unit without a dossier in an indicator's denominator then shows that
+    indicator with the portal's zero-denominator score instead of leaving it out, while a feed
+    that never sends a field (no ``e_result`` anywhere) leaves it out with the reason. A unit
+    whose own dossiers lack the field still leaves it out (``_ratio_from``).
+    A ratio is carried when some dossier of its denominator carries its numerator's fields and,
+    for 3.6, its population's fee is known."""
+    out = set()
+    for spec in (*_RATIOS, _CERTIFIED):
+        if spec.denominator_field is not None and not whole.get(f"{spec.id}:population_known", 0):
+            continue
+        if whole.get(f"{spec.id}:num_known", 0):
+            out.add(spec.id)
+    if whole.get("1.4:synced", 0):
+        out.add("1.4")
+    if whole.get("counted_rated", 0):
+        out.add("5.4")
+    return frozenset(out)
 
 
 def _processing_days(t: Tally) -> tuple[Fraction, int]:
@@ -475,23 +500,24 @@ class Computed:
 
 
 def indicators_from(t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
-                    period: Period | None = None, scope: Scope | None = None, sync_known: bool = False,
+                    period: Period | None = None, scope: Scope | None = None, carried: frozenset[str] | None = None,
                     calendar: WorkingCalendar | None = None, procedure: str | None = None) -> dict[str, IndicatorScore]:
     """Every indicator the tally and the sources support, in the registry's order."""
-    return evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, sync_known=sync_known,
+    return evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, carried=carried,
                     calendar=calendar, procedure=procedure).scores
 
 
 def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
-             period: Period | None = None, scope: Scope | None = None, sync_known: bool = False,
+             period: Period | None = None, scope: Scope | None = None, carried: frozenset[str] | None = None,
              calendar: WorkingCalendar | None = None, procedure: str | None = None) -> Computed:
     """The indicators of one report row, with why each absent one is absent."""
     out: dict[str, IndicatorScore] = {}
     missing: dict[str, str] = {}
     quality: dict[str, str] = {}
     extra: dict[str, float] = {}
+    carried = carried_by(t) if carried is None else carried
     counted = t.get("counted", 0)
-    if counted:
+    if t:  # a unit on the report; none received: 0 (§2.5)
         out["2.1"] = score_indicator("2.1", t.get("good", 0), counted, registry)
     if with_average:
         days, n = _processing_days(t)
@@ -500,17 +526,16 @@ def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sourc
     for spec in _RATIOS:
         if spec.id == "3.4" and sources.catalogue is None:
             continue
-        if (score := _ratio_from(spec, t, registry)) is not None:
+        if (score := _ratio_from(spec, t, registry, carried)) is not None:
             out[spec.id] = score
         else:
             fields = spec.denominator_field or "/".join(spec.numerator_fields)
-            missing[spec.id] = f"no dossier of its denominator in the period, or none carries {fields}"
-    if sources.catalogue is not None:
-        cert = _ratio_from(_CERTIFIED, t, registry)
-        out["4.x"] = cert or score_indicator("4.x", 0, 0, registry)
+            missing[spec.id] = f"no dossier of the input carries {fields}"
+    if sources.catalogue is not None:  # 4.x: present wherever a catalogue is (full marks on 0 of 0)
+        out["4.x"] = score_indicator("4.x", t.get("4.x:num", 0), t.get("4.x:den", 0), registry)
     # 1.4: synced dossiers received in the period ÷ max(national report, synced) (domain.md §2.3).
     received, synced = t.get("received", 0), t.get("1.4:synced", 0)
-    if (sync_known or sources.national_report is not None) and period is not None and scope is not None:
+    if ("1.4" in carried or sources.national_report is not None) and period is not None and scope is not None:
         units = {scope.code} if not scope.is_province or sources.national_report is None \
             or sources.national_report.total({scope.code}, period.label) is not None else set(scope.members or ())
         den, flag = sync_denominator(sources.national_report, units, period, received, synced)
@@ -532,7 +557,7 @@ def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sourc
         out.update(scores)
         missing.update(why)
         extra.update(more)
-    if counted and (t.get("counted_rated", 0) or sources.pakn):  # 5.4, rule D
+    if "5.4" in carried or sources.pakn:  # 5.4, rule D; none counted: 0 (§2.5)
         good = max(0, counted - t.get("counted_overdue", 0) - t.get("counted_unhappy", 0))
         out["5.4"] = score_indicator("5.4", good, counted, registry)
     if sources.pakn:
@@ -635,10 +660,10 @@ def groups_of(scores: dict[str, IndicatorScore], registry: Registry) -> dict[str
 
 
 def report_row(scope: Scope, t: Tally, registry: Registry, with_average: bool, *, sources: Sources = Sources(),
-               period: Period | None = None, sync_known: bool = False, calendar: WorkingCalendar | None = None,
+               period: Period | None = None, carried: frozenset[str] | None = None, calendar: WorkingCalendar | None = None,
                procedure: str | None = None) -> UnitReport:
     """One row of the report (a unit or the province): indicators, groups, total, band."""
-    c = evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, sync_known=sync_known,
+    c = evaluate(t, registry, with_average, sources=sources, period=period, scope=scope, carried=carried,
                  calendar=calendar, procedure=procedure)
     total = total_score(c.scores.values(), registry)
     max_total = sum(s.max_score for s in c.scores.values() if registry.rule(s.indicator).scored)
@@ -729,7 +754,7 @@ def compute(
     wanted = set(units) if units is not None else None
     with_average = procedure is not None
     whole = sum_tallies(by_unit.values())
-    common: dict[str, Any] = dict(sources=sources, period=period, sync_known=whole.get("1.4:synced", 0) > 0,
+    common: dict[str, Any] = dict(sources=sources, period=period, carried=carried_by(whole),
                                   calendar=calendar, procedure=procedure)
     reports = []
     if by_unit and (wanted is None or province in wanted):

@@ -180,15 +180,16 @@ def province_total(per_unit: dict[str, Tally]) -> Tally:
 
 
 def wall_view(t: Tally, at: datetime, scope: Scope | None = None, sources: Sources = Sources(),
-              sync_known: bool = False) -> dict[str, Any]:
+              carried: frozenset[str] | None = None) -> dict[str, Any]:
     """What the wall shows of a tally: today's and open figures, the month's on-time rate and
     the projected Decision 766 score, by group, with what is not computed and why (the same
     report row as `ioc kpi`). ``scope`` names the unit (or the province and its units) for the
-    catalogue's indicators; ``sync_known``: some dossier of the province carries a sync date."""
+    catalogue's indicators; ``carried``: the indicators whose facts the province's dossiers carry
+    (``ioc.kpi.indicators.carried_by`` of its tally; None: judged from ``t`` alone)."""
     period = period_of(at, "month")
     registry = sources.registry(period)
     row = report_row(scope or Scope("?"), t, registry, False, sources=sources, period=period.to_date(at)
-                     if at > period.start else period, sync_known=sync_known)
+                     if at > period.start else period, carried=carried)
     counted = t.get("counted", 0)
     return {
         **{k: t.get(k, 0) for k in TODAY_KEYS},

@@ -151,10 +151,12 @@ def test_2_1_period_to_date_ignores_what_happens_after_at():
     assert (unit(r, "U1").figures.received, unit(r, "U1").figures.in_processing) == (2, 2)
 
 
-def test_only_not_counted_dossiers_give_no_2_1():
+def test_only_not_counted_dossiers_give_2_1_zero_of_zero():
+    # domain.md §2.5: 2.1 with nothing received scores 0 (it is not left out, nor full marks).
     r = run([received("I", due=None), ev("J", 1, 1, "2026-10-06T09:00:00", unit="U1")])
     assert [u.unit for u in r.units] == ["PROVINCE", "U1"]
-    assert unit(r, "U1").indicators == {} and unit(r, "U1").figures.not_counted == 1
+    assert counts(r, "U1") == {"2.1": (0, 0, 0.0)} and unit(r, "U1").figures.not_counted == 1
+    assert unit(r, "U1").max_total == 20 and unit(r, "U1").missing["4.1"]
 
 
 # --- 3.3 online -------------------------------------------------------------------------------
@@ -229,6 +231,28 @@ def test_4_1_e_result_of_finished_dossiers():
 
 def test_4_1_absent_without_e_result_information():
     assert "4.1" not in counts(run([received("f1"), ev("f1", 9, 9, "2026-10-07T09:00:00")]))
+
+
+def test_zero_denominators_score_as_the_portal_does():
+    # domain.md §2.5. U1 carries the facts; U2 received one dossier and finished none, paid no fee
+    # and has no rated dossier counted: its zero denominators are scored by each rule's policy.
+    events = [
+        received("a1", fee_amount=10000, online_payment=1, rating="satisfied"),
+        ev("a1", 9, 9, "2026-10-07T09:00:00", e_result=True),
+        received("b1", unit="U2", due=None, fee_amount=0, channel=1),
+    ]
+    r = run(events)
+    u2 = unit(r, "U2")
+    got = counts(r, "U2")
+    assert got["2.1"] == (0, 0, 0.0)  # received = 0 -> 0
+    assert got["4.1"] == (0, 0, None)  # null: shown empty, counts 0 in its group
+    assert got["3.6"] == (0, 0, 0.0)  # 0, not full marks
+    assert got["5.4"] == (0, 0, 0.0)  # 0
+    assert u2.groups["4"]["score"] == 0.0 and u2.groups["4"]["max_score"] >= 6
+    assert u2.max_total == sum(s.max_score for s in u2.indicators.values())
+    # A feed that never sends a field leaves its indicator out, with the reason, for every unit.
+    assert "4.3" not in got and "reused_data" in u2.missing["4.3"]
+    assert "4.3" not in counts(r, "U1")
 
 
 def test_4_2_digitised_and_e_result_where_applicable():
