@@ -31,8 +31,7 @@ from ioc.kpi.indicators import Tally
 from ioc.kpi.live import figures_for
 from ioc.kpi.periods import period_of
 from ioc.warehouse.backends import Warehouse
-from ioc.warehouse.queries import stored_events
-from ioc.warehouse.schema import KPI_SNAPSHOTS
+from ioc.warehouse.queries import latest_snapshot_tallies, stored_events
 from ioc.wire import partition_for
 
 
@@ -70,22 +69,7 @@ class VerifyReport:
 
 
 def latest_snapshots(wh: Warehouse) -> dict[int, PartitionSnapshot]:
-    """The newest snapshot of every partition (all its unit rows share ``computed_ms``)."""
-    db = wh.database
-    newest = wh.query(f"SELECT source_partition, max(computed_ms) FROM {db}.{KPI_SNAPSHOTS.name} "
-                      "GROUP BY source_partition")
-    out: dict[int, PartitionSnapshot] = {}
-    for partition, ms in newest:
-        rows = wh.query(
-            f"SELECT unit_code, any(tally) FROM {db}.{KPI_SNAPSHOTS.name} "
-            "WHERE source_partition = {p:UInt16} AND computed_ms = {ms:UInt64} GROUP BY unit_code",
-            {"p": int(partition), "ms": int(ms)},
-        )
-        at = datetime.fromtimestamp(int(ms) / 1000, timezone.utc)
-        out[int(partition)] = PartitionSnapshot(int(partition), at, {
-            str(unit): {k: int(v) for k, v in json.loads(tally).items()} for unit, tally in rows
-        })
-    return out
+    return {p: PartitionSnapshot(p, at, units) for p, (at, units) in latest_snapshot_tallies(wh).items()}
 
 
 def warehouse_events(wh: Warehouse) -> list[DossierEvent]:

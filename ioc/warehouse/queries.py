@@ -7,7 +7,7 @@ merged away is never counted twice.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
@@ -65,6 +65,44 @@ def unit_events(wh: Warehouse, unit_code: str, since: datetime) -> list[DossierE
     return _events(rows, f"of unit {unit_code} ")
 
 
+def dossier_events_of(wh: Warehouse, dossier_code: str, limit: int = 1000) -> list[DossierEvent]:
+    """Every stored event (once per event id) of one dossier, by its code: what the public
+    dossier lookup folds (dashboards/public/lookup.py). At most ``limit`` events (a dossier has
+    a handful; a code with more is not a real dossier's)."""
+    rows = wh.query(
+        f"""
+        SELECT any(payload)
+        FROM {wh.database}.{DOSSIER_EVENTS.name}
+        WHERE dossier_code = {{code:String}}
+        GROUP BY event_id
+        LIMIT {int(limit)}
+        """,
+        {"code": dossier_code},
+    )
+    return _events(rows, "of a looked-up dossier ")
+
+
+def inputs_fingerprint(wh: Warehouse, at: datetime) -> tuple[str, ...]:
+    """What a replay evaluated at ``at`` reads, summarised: rows and the newest store time of the
+    dossier and petition events that occurred by ``at``, and of the catalogue. Unchanged, a
+    report computed from them is still exact (any new or replaced row changes the newest store
+    time; a merge of duplicates only changes the count, and then the report is just computed
+    again). The public pages use it to keep a closed period's report instead of replaying it."""
+    from ioc.warehouse.schema import PAKN_EVENTS, PROCEDURE_CATALOGUE
+
+    out: list[str] = []
+    for table in (DOSSIER_EVENTS, PAKN_EVENTS):
+        (n, newest), = wh.query(
+            f"SELECT count(), toString(max(ingested_at)) FROM {wh.database}.{table.name} "
+            "WHERE occurred_at <= toDateTime({at:UInt32})",
+            {"at": int(at.timestamp())},
+        )
+        out += [str(n), str(newest)]
+    (n, newest), = wh.query(
+        f"SELECT count(), toString(max(imported_at)) FROM {wh.database}.{PROCEDURE_CATALOGUE.name}")
+    return (*out, str(n), str(newest))
+
+
 def stored_events(wh: Warehouse) -> list[DossierEvent]:
     """Every stored event once (the table may still hold an unmerged duplicate)."""
     return _events(wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id"))
@@ -88,3 +126,28 @@ def _events(rows: list[tuple[Any, ...]], what: str = "", parse: Callable[[Any], 
         except (ValueError, EventRejected) as exc:
             raise ValueError(f"a stored event {what}does not parse ({exc}): {payload[:200]}") from None
     return events
+
+
+def latest_snapshot_tallies(wh: Warehouse) -> dict[int, tuple[datetime, dict[str, dict[str, int]]]]:
+    """Per source partition, its newest complete stored snapshot: (instant, unit -> tally).
+
+    A snapshot is published in parts (ioc.kpi.snapshots) that the sink may store in two
+    batches, so the newest instant can be half stored. The snapshot topic has one partition and
+    the sink stores it in order, so an instant followed by a newer one of its partition is
+    whole: that is the one read (the newest, when a partition has only one)."""
+    db, table = wh.database, KPI_SNAPSHOTS.name
+    newest = wh.query(f"SELECT source_partition, max(computed_ms) FROM {db}.{table} GROUP BY source_partition")
+    out: dict[int, tuple[datetime, dict[str, dict[str, int]]]] = {}
+    for partition, ms in newest:
+        (before,), = wh.query(f"SELECT max(computed_ms) FROM {db}.{table} "
+                              "WHERE source_partition = {p:UInt16} AND computed_ms < {ms:UInt64}",
+                              {"p": int(partition), "ms": int(ms)})
+        chosen = int(before) if before else int(ms)
+        rows = wh.query(
+            f"SELECT unit_code, any(tally) FROM {db}.{table} "
+            "WHERE source_partition = {p:UInt16} AND computed_ms = {ms:UInt64} GROUP BY unit_code",
+            {"p": int(partition), "ms": chosen},
+        )
+        out[int(partition)] = (datetime.fromtimestamp(chosen / 1000, timezone.utc), {
+            str(unit): {k: int(v) for k, v in json.loads(tally).items()} for unit, tally in rows})
+    return out
