@@ -17,7 +17,6 @@ from tests.integration.web_login import chromium, create_user, login_browser
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.mark.xfail(reason="issue #12/#13 follow-up: timed out for live figures at load 20-40 after `ioc up` began waiting for every part's readiness", strict=False)
 def test_embedded_stack_brings_up_a_moving_wall(tmp_path, artifacts):
     port, kafka_port = free_port(), free_port()
     started = time.monotonic()
