@@ -143,11 +143,12 @@ _WHY = (  # the engine's reasons (ioc.kpi.indicators, ioc.kpi.catalogue_indicato
     (re.compile(r"shown only for one procedure"), "why_one_procedure"),
     (re.compile(r"no dossier carries dvcqg_synced_at"), "why_no_sync"),
     (re.compile(r"no petitions \(PAKN\) given"), "why_no_pakn"),
-    (re.compile(r"no dossier of its denominator in the period, or none carries (?P<field>\S+)"), "why_no_field"),
+    (re.compile(r"no dossier of the input carries (?P<field>\S+)"), "why_no_field"),
+    (re.compile(r"no categorised petition"), "why_no_categorised"),
     (re.compile(r"no procedure of the catalogue has (a |an )?(?P<field>\S+)"), "why_catalogue_field"),
     (re.compile(r"the unit receives no procedure of the catalogue"), "why_receives_none"),
-    (re.compile(r"not at commune level"), "why_not_commune"),
-    (re.compile(r"not computed with a procedure filter"), "why_procedure_filter"),
+    (re.compile(r"not applicable at commune level"), "why_not_commune"),
+    (re.compile(r"not applicable with a procedure filter"), "why_procedure_filter"),
 )
 
 

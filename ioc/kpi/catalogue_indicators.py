@@ -50,6 +50,9 @@ ONLINE_DOSSIER = "3.2:p:"
 PAID_ONLINE = "3.5b:p:"
 POPULATION_DB = "4.5a:p:"
 
+# The reason of an indicator that the unit's index does not have at all (the portal drops it and
+# its points): the index is complete without it.
+NOT_APPLICABLE = "not applicable "
 PUBLICATION_WD = {"ministry": 20, "province": 5, "commune": 5}  # 1.1: decision before effect
 UPLOAD_WD = {"ministry": 10, "province": 5, "commune": 5}  # 1.2: publication after decision
 _ONE_US = timedelta(microseconds=1)
@@ -124,8 +127,8 @@ def catalogue_indicators(
     _publication(chosen, period, calendar, registry, out, missing)
     for spec in _COUNTS:
         if spec.id == "4.5a" and (unit_level == "commune" or procedure is not None):
-            missing[spec.id] = ("not computed with a procedure filter (as the portal)" if procedure is not None
-                                else "not at commune level (domain.md §2.3)")
+            missing[spec.id] = NOT_APPLICABLE + ("with a procedure filter (as the portal)" if procedure is not None
+                                                 else "at commune level (domain.md §2.3)")
             continue
         known = [r for r in chosen if getattr(r, spec.field) is not None]
         if not known:
@@ -139,4 +142,4 @@ def catalogue_indicators(
         extra["3.1_full_online_ratio"] = sum(r.online == "full" for r in eligible) / len(eligible)
     return out, missing, extra
 
-__all__ = ["ONLINE_DOSSIER", "PAID_ONLINE", "POPULATION_DB", "catalogue_indicators"]
+__all__ = ["NOT_APPLICABLE", "ONLINE_DOSSIER", "PAID_ONLINE", "POPULATION_DB", "catalogue_indicators"]

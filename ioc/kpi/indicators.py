@@ -104,7 +104,7 @@ from ioc.domain.calendar import LOCAL_TZ, OFFICE_HOURS, WorkingCalendar
 from ioc.domain.dossier import PAKN_COMPLAINT, DossierState
 from ioc.domain.events import LegalDuration, Status
 from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, end_of_processing
-from ioc.kpi.catalogue_indicators import ONLINE_DOSSIER, PAID_ONLINE, POPULATION_DB, catalogue_indicators
+from ioc.kpi.catalogue_indicators import NOT_APPLICABLE, ONLINE_DOSSIER, PAID_ONLINE, POPULATION_DB, catalogue_indicators
 from ioc.kpi.periods import Period
 from ioc.kpi.scoring import (
     IndicatorScore,
@@ -530,7 +530,8 @@ def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sourc
             out[spec.id] = score
         else:
             fields = spec.denominator_field or "/".join(spec.numerator_fields)
-            missing[spec.id] = f"no dossier of the input carries {fields}"
+            missing[spec.id] = f"no dossier of the input carries {fields}" if spec.id not in carried \
+                else f"no dossier of the input carries {fields} for this unit"
     if sources.catalogue is not None:  # 4.x: present wherever a catalogue is (full marks on 0 of 0)
         out["4.x"] = score_indicator("4.x", t.get("4.x:num", 0), t.get("4.x:den", 0), registry)
     # 1.4: synced dossiers received in the period ÷ max(national report, synced) (domain.md §2.3).
@@ -566,6 +567,8 @@ def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sourc
         out.update(pakn_indicators(t, registry, True))
     for id_ in registry.indicator_ids:
         if id_ not in out:
+            if sources.pakn and id_ == "5.1":
+                missing.setdefault(id_, "no categorised petition of the unit in the period")
             missing.setdefault(id_, _REASONS.get(id_, _NO_CATALOGUE))
     order = {id_: i for i, id_ in enumerate(registry.indicator_ids)}
     scores = dict(sorted(((k, v) for k, v in out.items() if k in order), key=lambda kv: order[kv[0]]))
@@ -619,12 +622,13 @@ class UnitReport:
     indicators: dict[str, IndicatorScore]
     total_score: float
     max_total: int  # the points the present indicators can earn (at most 100)
-    band: str | None  # only on a complete index (max_total == 100)
+    band: str | None  # only on a complete index (every applicable indicator present)
     figures: Figures
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     quality: dict[str, str] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)
+    applicable_max: int = 100  # the index's points without those not applicable to the unit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -636,6 +640,7 @@ class UnitReport:
             "total_score": self.total_score,
             "max_score": self.max_total,
             "max_total": self.max_total,
+            "applicable_max": self.applicable_max,
             "band": self.band,
             "missing": self.missing,
             "quality": self.quality,
@@ -667,9 +672,13 @@ def report_row(scope: Scope, t: Tally, registry: Registry, with_average: bool, *
                  calendar=calendar, procedure=procedure)
     total = total_score(c.scores.values(), registry)
     max_total = sum(s.max_score for s in c.scores.values() if registry.rule(s.indicator).scored)
-    complete = max_total == registry.max_total
+    # A commune's index has no 4.5a (nor has one procedure's): the portal drops its points, so the
+    # index is complete, and banded, at the points that apply (98 for a commune).
+    applicable = registry.max_total - sum(registry.rule(k).max_points for k, why in c.missing.items()
+                                          if why.startswith(NOT_APPLICABLE) and registry.rule(k).scored)
+    complete = max_total == applicable
     return UnitReport(scope.code, c.scores, total, max_total, band(total, registry)[0] if complete else None,
-                      figures_from(t), groups_of(c.scores, registry), c.missing, c.quality, c.extra)
+                      figures_from(t), groups_of(c.scores, registry), c.missing, c.quality, c.extra, applicable)
 
 
 def unit_report(unit: str, t: Tally, registry: Registry, with_average: bool) -> UnitReport:

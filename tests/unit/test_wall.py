@@ -326,7 +326,7 @@ def hand_view(complete: bool = False) -> dict[str, Any]:
                   "5.4": ind("5.4", 8952, 9471, 6.0, 6)}
     missing = {"1.1": "no procedure catalogue given (ioc catalogue import / ioc kpi --catalogue)",
                LONG: "no procedure catalogue given (ioc catalogue import / ioc kpi --catalogue)",
-               "4.2": "no dossier of its denominator in the period, or none carries digitized"}
+               "4.2": "no dossier of the input carries digitized"}
     if complete:
         indicators[LONG] = ind(LONG, 21, 28, 1.88, 2)
         indicators["1.1"] = ind("1.1", 0, 0, None, 6)
