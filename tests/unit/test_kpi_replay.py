@@ -342,3 +342,29 @@ def test_catalogue_and_petitions_complete_the_index(tmp_path, capsys):
                                                 "occurred_at": "2026-10-05T09:00:00+07:00", "unit_code": "U1"}])
     status, _, err = kpi(capsys, "--events", str(events), "--pakn", str(bad), "--period", "2026-10")
     assert status == 2 and "bad.jsonl:1" in err and "status" in err
+
+
+def test_the_simulated_province_is_banded_where_its_index_is_complete(tmp_path, capsys):
+    """On the simulator's output with the catalogue and petitions, the province has all 100 points
+    and a band; a commune's index is complete at 98 (4.5a does not apply there) and is banded too;
+    a unit whose dossiers lack a field is not banded (its max_score is below what applies)."""
+    from ioc.commands.catalogue_import import export
+    from ioc.reference.catalogue import sample_catalogue
+    from ioc.sim.runner import write_file
+
+    now = datetime(2026, 11, 20, 15, 0, tzinfo=timezone(timedelta(hours=7)))  # a Friday afternoon
+    events, petitions, catalogue = tmp_path / "e.jsonl", tmp_path / "p.jsonl", tmp_path / "c.jsonl"
+    write_file(events, seconds=0, rate=1, seed=5, backfill_days=1, now=now, pakn_path=petitions)
+    export(catalogue, sample_catalogue())
+    status, out, err = kpi(capsys, "--events", str(events), "--catalogue", str(catalogue), "--pakn", str(petitions),
+                           "--period", "2026-11", "--at", now.isoformat())
+    assert status == 0, err
+    units = {u["unit"]: u for u in out["units"]}
+    province = out["units"][0]
+    assert (province["max_score"], province["applicable_max"]) == (100, 100) and province["band"]
+    communes = [u for u in units.values() if u["missing"].get("4.5a", "").startswith("not applicable at commune")]
+    assert communes, "the simulated province has communes"
+    for u in units.values():
+        assert (u["band"] is not None) == (u["max_score"] == u["applicable_max"]), u["unit"]
+        assert u["max_score"] == sum(i["max_score"] for i in u["indicators"].values()), u["unit"]
+    assert any(u["band"] for u in communes) and all(u["applicable_max"] == 98 for u in communes)
