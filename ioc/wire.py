@@ -21,7 +21,7 @@ from kafka.partitioner.default import murmur2
 
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives ``key`` (Java-compatible murmur2)."""
-    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    return (int(murmur2(key.encode("utf-8"))) & 0x7FFFFFFF) % partitions
 
 
 def encode_batch(events: Iterable[dict[str, Any]]) -> bytes:

@@ -47,7 +47,8 @@ class Outcome(str, Enum):
 
 
 def end_of_processing(state: DossierState) -> datetime | None:
-    return state.memo("end_of_processing", _end_of_processing)
+    end: datetime | None = state.memo("end_of_processing", _end_of_processing)
+    return end
 
 
 def _end_of_processing(state: DossierState) -> datetime | None:
@@ -99,7 +100,7 @@ def classify(state: DossierState, at: datetime, rule: DeadlineRule | None = None
     if end is not None and end > at:
         end = None
     finished = end is not None
-    judged_at = end if finished else at
+    judged_at = end if end is not None else at
     paused, pending_since = supplement_pause(state, judged_at)
     if pending_since is not None and not finished:
         judged_at = pending_since  # clock paused while the applicant completes the dossier

@@ -152,11 +152,13 @@ class PaknState:
 
     @property
     def category(self) -> str | None:
-        return self.attr("category")
+        value = self.attr("category")
+        return None if value is None else str(value)
 
     @property
     def dossier_code(self) -> str | None:
-        return self.attr("dossier_code")
+        value = self.attr("dossier_code")
+        return None if value is None else str(value)
 
     @property
     def event_ids(self) -> frozenset[str]:

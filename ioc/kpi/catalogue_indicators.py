@@ -95,13 +95,13 @@ def _publication(rows: list["CatalogueRow"], period: Period, calendar: WorkingCa
     if not any(r.decision_date is not None for r in rows):
         missing["1.1"] = missing["1.2"] = "no procedure of the catalogue has a decision_date"
         return
-    decided = [r for r in rows if r.decision_date is not None and first <= r.decision_date <= last]
-    on_time = [r for r in decided if r.legal_basis_effective is not None
-               and calendar.working_days_between(r.decision_date, r.legal_basis_effective) >= PUBLICATION_WD[_level(r)]]
+    decided = [(r, r.decision_date) for r in rows if r.decision_date is not None and first <= r.decision_date <= last]
+    on_time = [r for r, day in decided if r.legal_basis_effective is not None
+               and calendar.working_days_between(day, r.legal_basis_effective) >= PUBLICATION_WD[_level(r)]]
     out["1.1"] = score_indicator("1.1", len(on_time), len(decided), registry)
-    uploaded = [r for r in decided if r.published_date is not None
-                and r.published_date >= r.decision_date
-                and calendar.working_days_between(r.decision_date, r.published_date) <= UPLOAD_WD[_level(r)]]
+    uploaded = [r for r, day in decided if r.published_date is not None
+                and r.published_date >= day
+                and calendar.working_days_between(day, r.published_date) <= UPLOAD_WD[_level(r)]]
     out["1.2"] = score_indicator("1.2", len(uploaded), len(decided), registry)
 
 

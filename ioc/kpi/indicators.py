@@ -328,62 +328,91 @@ def add_tally(total: Tally, part: Tally, sign: int = 1) -> None:
             total.pop(key, None)
 
 
-def tally(j: Judged, at: datetime, calendar: WorkingCalendar, row: Row = None) -> Tally:
+def _spec_keys(spec: _Ratio) -> tuple[str, str, str, str, str]:
+    return (f"{spec.id}:population", f"{spec.id}:population_known", f"{spec.id}:den", f"{spec.id}:num",
+            f"{spec.id}:num_known")
+
+
+_SPECS = tuple((spec, _spec_keys(spec)) for spec in (*_RATIOS, _CERTIFIED))
+_OPEN_KEYS = {o: o.value for o in Outcome}
+
+
+def tally(j: Judged, at: datetime, calendar: WorkingCalendar, row: Row = None,
+          days: tuple[date, date] | None = None) -> Tally:
     """One in-scope dossier's counts (empty when it is out of the period's scope); ``row`` is
-    its procedure's catalogue row in force on the period's last day (None: no catalogue)."""
+    its procedure's catalogue row in force on the period's last day (None: no catalogue).
+    ``days``: ``at``'s local date and the working day after it, when the caller has them (the
+    live figures judge thousands of dossiers at one instant)."""
     t: Tally = {}
-
-    def inc(key: str, value: int | bool = 1) -> None:
-        if value:
-            t[key] = t.get(key, 0) + int(value)
-
     if not j.in_scope:
         return t
+    # (Written out rather than through a helper: the stream judges every changed dossier with it.)
     # Rule H: a dossier submitted online and not yet received still puts its unit on the
     # report; counted here so the live figures (which drop empty tallies) show the unit too.
-    inc("awaiting_reception", j.received is None)
+    if j.received is None:
+        t["awaiting_reception"] = 1
+    outcome = j.outcome
     if j.counted:
-        inc("counted")
-        inc("good", j.outcome.is_good)
-        inc("counted_overdue", j.outcome in _OVERDUE)
-        inc("counted_unhappy", j.flag("complaint") is True or j.flag("rating") == "dissatisfied"
-            or j.flag(PAKN_COMPLAINT) is True)
-        inc("counted_rated", j.known("rating") or j.known("complaint") or j.known(PAKN_COMPLAINT))
-    for spec in (*_RATIOS, _CERTIFIED):
+        t["counted"] = 1
+        if outcome.is_good:
+            t["good"] = 1
+        if outcome in _OVERDUE:
+            t["counted_overdue"] = 1
+        if (j.flag("complaint") is True or j.flag("rating") == "dissatisfied"
+                or j.flag(PAKN_COMPLAINT) is True):
+            t["counted_unhappy"] = 1
+        if j.known("rating") or j.known("complaint") or j.known(PAKN_COMPLAINT):
+            t["counted_rated"] = 1
+    for spec, (k_pop, k_pop_known, k_den, k_num, k_num_known) in _SPECS:
         if not spec.population(j, row):
             continue
         if spec.denominator_field is not None:
-            inc(f"{spec.id}:population")
-            inc(f"{spec.id}:population_known",
-                j.known(spec.denominator_field) or (row is not None and row.fee is not None))
+            t[k_pop] = t.get(k_pop, 0) + 1
+            if j.known(spec.denominator_field) or (row is not None and row.fee is not None):
+                t[k_pop_known] = t.get(k_pop_known, 0) + 1
         if spec.denominator(j, row):
-            inc(f"{spec.id}:den")
-            inc(f"{spec.id}:num", spec.numerator(j, row))
-            inc(f"{spec.id}:num_known", not spec.numerator_fields or any(j.known(f) for f in spec.numerator_fields))
+            t[k_den] = t.get(k_den, 0) + 1
+            if spec.numerator(j, row):
+                t[k_num] = t.get(k_num, 0) + 1
+            if not spec.numerator_fields or any(j.known(f) for f in spec.numerator_fields):
+                t[k_num_known] = t.get(k_num_known, 0) + 1
     if j.received_in_period:
         # 1.4 (synced to the national portal) and the per-procedure counts of the catalogue
         # indicators (ioc.kpi.catalogue_indicators).
-        inc("1.4:synced", j.known("dvcqg_synced_at"))
+        if j.known("dvcqg_synced_at"):
+            t["1.4:synced"] = 1
         code = j.state.procedure_code
-        inc(PROCEDURE_DOSSIERS + code)
-        inc(ONLINE_DOSSIER + code, j.state.channel == 2)
-        inc(PAID_ONLINE + code, j.flag("online_payment") in (1, 2))
-        inc(POPULATION_DB + code, j.flag("population_db") is True)
+        t[PROCEDURE_DOSSIERS + code] = 1
+        if j.state.channel == 2:
+            t[ONLINE_DOSSIER + code] = 1
+        if j.flag("online_payment") in (1, 2):
+            t[PAID_ONLINE + code] = 1
+        if j.flag("population_db") is True:
+            t[POPULATION_DB + code] = 1
     if j.processing is not None:
-        inc("finished")
-        inc("processing_us", j.processing // _ONE_US)
+        t["finished"] = 1
+        processing_us = j.processing // _ONE_US
+        if processing_us:
+            t["processing_us"] = processing_us
     # Operational figures (rule G).
-    inc("received", j.received_in_period)
+    if j.received_in_period:
+        t["received"] = 1
     if j.is_open:
-        inc("in_processing")
-        inc("overdue", j.outcome is Outcome.IN_PROGRESS_OVERDUE)
+        t["in_processing"] = 1
+        if outcome is Outcome.IN_PROGRESS_OVERDUE:
+            t["overdue"] = 1
         if j.due is not None:
-            today = at.astimezone(LOCAL_TZ).date()
+            if days is None:
+                today = at.astimezone(LOCAL_TZ).date()
+                days = (today, calendar.next_working_day(today))
             due_day = j.due.astimezone(LOCAL_TZ).date()
-            inc("due_today", due_day == today)
-            inc("at_risk", j.outcome is Outcome.IN_PROGRESS_ON_TIME and due_day <= calendar.next_working_day(today))
+            if due_day == days[0]:
+                t["due_today"] = 1
+            if outcome is Outcome.IN_PROGRESS_ON_TIME and due_day <= days[1]:
+                t["at_risk"] = 1
     if j.processed:
-        inc(j.outcome.value)  # early, on_time, late, in_progress_*, not_counted
+        key = _OPEN_KEYS[outcome]  # early, on_time, late, in_progress_*, not_counted
+        t[key] = t.get(key, 0) + 1
     return t
 
 
@@ -453,7 +482,8 @@ class Sources:
         """The catalogue in force on the period's last day, by procedure code."""
         if self.catalogue is None:
             return None
-        return self.catalogue.in_force((period.end - _ONE_US).astimezone(LOCAL_TZ).date())
+        rows: dict[str, Row] = self.catalogue.in_force((period.end - _ONE_US).astimezone(LOCAL_TZ).date())
+        return rows
 
 
 @dataclass(frozen=True)
@@ -549,7 +579,7 @@ def evaluate(t: Tally, registry: Registry, with_average: bool, *, sources: Sourc
     elif "3.3" in out:
         quality["3.3"] = "sync ratio not applied: no sync data (dvcqg_synced_at)"
     rows = sources.rows(period) if period is not None else None
-    if rows is not None and scope is not None:
+    if rows is not None and scope is not None and period is not None:
         level = unit_level(sources, scope, t, rows)
         day = (period.end - _ONE_US).astimezone(LOCAL_TZ).date()
         chosen = list(rows.values()) if scope.is_province else sources.catalogue.receives(scope.code, level, day)

@@ -104,7 +104,9 @@ def pakn_indicators(t: Tally, registry: Registry, with_pakn: bool) -> dict[str, 
 
 def pakn_figures(t: Tally) -> dict[str, Any]:
     """The wall's petition figures of a tally."""
-    g = lambda key: t.get(PREFIX + key, 0)  # noqa: E731
+    def g(key: str) -> int:
+        return t.get(PREFIX + key, 0)
+
     return {
         "received": g("received"), "counted": g("counted"), "on_time": g("on_time"), "late": g("late"),
         "satisfied": g("satisfied"), "open": g("open"), "awaiting_publication": g("awaiting_publication"),
@@ -241,5 +243,5 @@ class LivePakn:
 
 __all__ = [
     "LivePakn", "PAKN_INDICATORS", "PREFIX", "complaint_links", "fold_pakn", "has_pakn", "pakn_contribution",
-    "pakn_figures", "pakn_figures_for", "pakn_indicators", "pakn_tallies", "pakn_tally",
+    "judge_pakn", "pakn_figures", "pakn_figures_for", "pakn_indicators", "pakn_tallies", "pakn_tally",
 ]

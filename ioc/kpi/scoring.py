@@ -407,8 +407,10 @@ def score_indicator(
     if is_ratio and num > den:
         raise ValueError(f"indicator {indicator_id}: numerator {numerator} exceeds denominator {denominator}")
 
+    shown = numerator if not isinstance(numerator, Fraction) else float(numerator)
+
     def result(ratio: float | None, pct: float | None, score: float | None) -> IndicatorScore:
-        return IndicatorScore(indicator_id, numerator, denominator, ratio, pct, score, rule.max_points)
+        return IndicatorScore(indicator_id, shown, denominator, ratio, pct, score, rule.max_points)
 
     if not is_ratio:
         return result(None, None, None)

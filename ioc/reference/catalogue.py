@@ -142,12 +142,12 @@ def _code(value: Any) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise _Bad(f"must be text, got {type(value).__name__}")
-    value = value.strip()
-    if any(c.isspace() for c in value):
-        raise _Bad(f"{value!r} contains spaces")
-    if len(value) > 100:
+    text: str = value.strip()
+    if any(c.isspace() for c in text):
+        raise _Bad(f"{text!r} contains spaces")
+    if len(text) > 100:
         raise _Bad("longer than 100 characters")
-    return value
+    return text
 
 
 def _text(value: Any) -> str:
@@ -543,6 +543,6 @@ def _sample(province_code: str, prefix: str | None) -> Catalogue:
             row = replace(row, **dict(base.values), valid_from=base.valid_from or date.min)
         rows.append(row)
         for change in changes:
-            row = replace(row, **dict(change.values), valid_from=change.valid_from)
+            row = replace(row, **dict(change.values), valid_from=change.valid_from or date.min)
             rows.append(row)
     return Catalogue(tuple(rows))

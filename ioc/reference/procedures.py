@@ -137,7 +137,8 @@ def _valid_from(value: Any, where: str) -> date:
     from ioc.reference.catalogue import convert_value
 
     try:
-        return convert_value("valid_from", value)
+        day: date = convert_value("valid_from", value)
+        return day
     except ValueError as exc:
         raise _fail(where, f"valid_from: {exc}") from None
 
@@ -204,7 +205,7 @@ def _procedure(entry: Any, index: int) -> Procedure:
         raise _fail(where, f"level must be one of {_LEVELS}, got {level!r}")
     try:
         duration = LegalDuration(**entry["duration"]) if isinstance(entry["duration"], dict) else None
-    except (TypeError, ValidationError) as exc:
+    except (TypeError, ValueError) as exc:  # ValueError: LegalDuration refuses the value or unit
         raise _fail(where, f"duration invalid: {exc}") from None
     if duration is None:
         raise _fail(where, "duration must be a mapping {value, unit}")

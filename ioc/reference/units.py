@@ -55,7 +55,7 @@ from enum import Enum
 from functools import lru_cache
 from importlib import metadata, util
 from pathlib import Path
-from typing import Callable, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, TypeVar
 
 REFORM_DATE = date(2025, 7, 1)
 """First day of the two-level structure (NQ 202/2025/QH15; QĐ 19/2025/QĐ-TTg code list)."""
@@ -245,8 +245,11 @@ def _keywords(*cells: str | None) -> frozenset[str]:
     return frozenset(out)
 
 
-def _group(items: Iterable[Commune | District]) -> dict[str, tuple]:
-    grouped: dict[str, list] = defaultdict(list)
+_U = TypeVar("_U", Commune, District)
+
+
+def _group(items: Iterable[_U]) -> dict[str, tuple[_U, ...]]:
+    grouped: dict[str, list[_U]] = defaultdict(list)
     for item in items:
         grouped[item.province_code].append(item)
     return {k: tuple(sorted(v, key=lambda u: u.code)) for k, v in grouped.items()}
@@ -340,7 +343,7 @@ def _dataset() -> _Dataset:
                                             split=True, primary=bool(part["isDefaultNewWard"])))
     links.sort(key=lambda link: (link.old_code, link.new_code))
 
-    def structure(p: dict, d: dict, c: dict, aliases: dict) -> _Structure:
+    def structure(p: dict[str, Any], d: dict[str, Any], c: dict[str, Any], aliases: dict[str, Any]) -> _Structure:
         return _Structure(p, d, c, _group(c.values()), _group(d.values()),
                           {k: tuple(v) for k, v in aliases.items()})
 
