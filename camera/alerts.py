@@ -12,11 +12,15 @@ and a condition still present is raised again after its debounce time.
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+from datetime import datetime, timezone
+from typing import Any
 
 from camera.config import CameraConfig
 from camera.health import Health
-from ioc.alerts.model import AlertKind, Severity, Signal
+from ioc.alerts.model import MAX_FRAME_B64, AlertKind, Frame, Severity, Signal
+
+FRAME_MAX_AGE_S = 300.0  # an older picture says nothing about the condition raised now
 
 SOURCE = "camera"
 CONDITIONS: tuple[Health, ...] = tuple(h for h in Health if h is not Health.OK)
@@ -66,3 +70,17 @@ def health_signals(camera_id: str, config: CameraConfig, old: Health | str, new:
 def startup_clears(camera_id: str, config: CameraConfig, at: datetime) -> list[Signal]:
     """Clears of every condition of a camera that (re)starts healthy until proven otherwise."""
     return [_signal("clear", camera_id, config, condition, at) for condition in CONDITIONS]
+
+
+def with_frame(signal: Signal, image: Any, ts: float, width: int, quality: int) -> Signal:
+    """The raise with the camera's newest picture (a JPEG like its thumbnails) attached, when
+    that picture is recent and small enough; otherwise the raise as it was."""
+    from camera.publish import encode_thumbnail
+
+    captured = datetime.fromtimestamp(ts, timezone.utc)
+    if abs((signal.at - captured).total_seconds()) > FRAME_MAX_AGE_S:
+        return signal
+    data = base64.b64encode(encode_thumbnail(image, width, quality)).decode("ascii")
+    if len(data) > MAX_FRAME_B64:
+        return signal
+    return signal.model_copy(update={"frame": Frame(jpeg_base64=data, captured_at=captured)})

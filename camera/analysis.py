@@ -128,8 +128,9 @@ class KnnMotion(_OpenCvSubtractor):
         return cv2.createBackgroundSubtractorKNN(c.history, c.dist2_threshold, c.detect_shadows)
 
 
-def _subclasses(cls: type) -> list[type]:
-    out = []
+def _subclasses(cls: type) -> list[type[MotionDetector]]:
+    out: list[type[MotionDetector]] = []
+    sub: type[MotionDetector]
     for sub in cls.__subclasses__():
         out.extend([sub, *_subclasses(sub)])
     return out

@@ -22,7 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
@@ -122,7 +122,7 @@ class VideoSource(Source):
         self._position = 0  # frame position inside the file
         self._origin: float | None = None
         self._pacer: _Pacer | None = None
-        self._cap = None
+        self._cap: Any = None  # cv2.VideoCapture once open
 
     def open(self) -> None:
         if not self.stream and not Path(self.url).is_file():
@@ -400,8 +400,7 @@ class FaultySource(Source):
         if self._first is None:
             self._first = ts
         fault = self._active(ts)
-        drop = (fault, self._offset(ts)[1]) if fault is not None else None
-        if fault is not None and fault.kind == "offline" and drop not in self._failed:
+        if fault is not None and fault.kind == "offline" and (drop := (fault, self._offset(ts)[1])) not in self._failed:
             while ts is not None and self._active(ts) == fault:
                 ts = self.inner.grab()
             self._failed.add(drop)  # the first frame after the gap is lost too, as in a real drop
@@ -432,7 +431,7 @@ class FaultySource(Source):
             return cv2.add(self._hand(image.shape), self._noise(image.shape), dtype=cv2.CV_8U)
         if kind == "shifted":
             h, w = image.shape[:2]
-            m = np.float32([[1, 0, 0.12 * w], [0, 1, 0.04 * h]])
+            m = np.array([[1, 0, 0.12 * w], [0, 1, 0.04 * h]], dtype=np.float32)
             return cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
         return image
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from camera.alerts import health_signals, startup_clears
+from camera.alerts import health_signals, startup_clears, with_frame
 from camera.config import CameraConfig, load_cameras
 from camera.worker import CameraWorker
 from ioc import clock as ioc_clock
@@ -55,6 +55,9 @@ class CameraStack:
         self.publisher = publisher
         self.clock = clock or ioc_clock.now  # the sources' clock: startup records line up with theirs
         self.workers: dict[str, CameraWorker] = {}
+        # The newest thumbnail of each camera (set and read in that camera's processing thread):
+        # a health alert raised carries it, so a notification can show what the camera saw.
+        self._latest: dict[str, tuple[np.ndarray, float]] = {}
 
     def _emit(self, camera_id: str, config: CameraConfig) -> Callable[[dict[str, Any]], None]:
         def emit(record: dict[str, Any]) -> None:
@@ -62,6 +65,9 @@ class CameraStack:
             if record.get("event") == "health_changed":
                 at = datetime.fromisoformat(record["ts"])
                 for s in health_signals(camera_id, config, record["from"], record["to"], at):
+                    latest = self._latest.get(camera_id)
+                    if s.op == "raise" and latest is not None:
+                        s = with_frame(s, latest[0], latest[1], config.thumbnail.width, config.thumbnail.quality)
                     self.publisher.signal(s)
         return emit
 
@@ -69,6 +75,7 @@ class CameraStack:
         t = config.thumbnail
 
         def thumbnail(camera: str, image: np.ndarray, ts: float, overlay: dict[str, Any]) -> None:
+            self._latest[camera] = (image, ts)
             self.publisher.thumbnail(camera, image, ts, t.width, t.quality, overlay)
         return thumbnail
 

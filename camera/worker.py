@@ -27,7 +27,7 @@ import queue
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, Callable, Generator, Iterable, TextIO
 
 import numpy as np
 
@@ -147,7 +147,7 @@ class CameraWorker:
         self.lag_max = 0.0
         self.error: BaseException | None = None
         self._opened = opened
-        self._inline: Iterator[Frame] | None = None
+        self._inline: Generator[Frame, None, None] | None = None
         self._stop = threading.Event()
         self._done = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -215,7 +215,7 @@ class CameraWorker:
                 except queue.Empty:
                     pass
 
-    def _frames(self) -> Iterator[Frame]:
+    def _frames(self) -> Generator[Frame, None, None]:
         """Frames from the source, reopened with backoff when it fails; ends at the end of a
         file or on :meth:`stop`."""
         src, stream = self.source, self.config.stream

@@ -148,7 +148,8 @@ def judge(samples: list[dict[str, Any]], warmup_s: float, limit: float = LIMIT,
             compared.append((_growth(b, e), b, e, "scaled" if scenes == "scaled" else ""))
         growth, base, end, scene = max(compared)
         ok = growth <= limit or end - base <= slack or metric in skip
-        rows.append({"metric": metric, "unit": unit, "first": samples[0].get(metric) / div,
+        first = samples[0].get(metric)
+        rows.append({"metric": metric, "unit": unit, "first": None if first is None else first / div,
                      "baseline": base / div, "end": end / div, "last": values[-1] / div,
                      "min": min(values) / div, "max": max(values) / div, "growth": growth, "ok": ok,
                      "scene": scene, "skipped": metric in skip})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -24,7 +25,7 @@ def admin_client(bootstrap: str, timeout: float = 15.0) -> KafkaAdminClient:
             time.sleep(0.2)
 
 
-def ensure_topics(bootstrap: str, specs: dict[str, dict[str, object]], replication_factor: int = 1,
+def ensure_topics(bootstrap: str, specs: dict[str, dict[str, Any]], replication_factor: int = 1,
                   timeout: float = 15.0) -> None:
     """Create the topics that are missing; existing topics are left as they are."""
     admin = admin_client(bootstrap, timeout)
@@ -32,7 +33,7 @@ def ensure_topics(bootstrap: str, specs: dict[str, dict[str, object]], replicati
         existing = set(admin.list_topics())
         missing = [
             NewTopic(name, int(spec["partitions"]), replication_factor,
-                     topic_configs={k: str(v) for k, v in dict(spec["config"]).items()})  # type: ignore[arg-type]
+                     topic_configs={k: str(v) for k, v in dict(spec["config"]).items()})
             for name, spec in specs.items()
             if name not in existing
         ]

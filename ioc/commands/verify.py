@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ioc.commands.kpi_replay import read_events, replay
 from ioc.domain.dossier import DossierState, apply_complaint, apply_event
@@ -82,7 +82,7 @@ def warehouse_events(wh: Warehouse) -> list[DossierEvent]:
 # --- comparing -------------------------------------------------------------------------------------
 
 
-def fold_all(events: list[DossierEvent], links: list[tuple[str, datetime, str]] = ()) -> dict[str, DossierState]:
+def fold_all(events: list[DossierEvent], links: Iterable[tuple[str, datetime, str]] = ()) -> dict[str, DossierState]:
     """States as the live agents hold them: every event, whatever its time (order-independent),
     and every petition naming a dossier (``links``, ioc.kpi.pakn.complaint_links)."""
     states: dict[str, DossierState] = {}

@@ -150,7 +150,7 @@ class CommunePoint:
 def commune_points(province_code: str | None = None) -> tuple[CommunePoint, ...]:
     """Communes of 2025 (of one province, or all) that have a centre, by code."""
     codes = [province_code] if province_code is not None else [p.code for p in units.provinces(units.REFORM_DATE)]
-    out = []
+    out: list[CommunePoint] = []
     for pc in codes:
         try:
             members = units.communes(pc, units.REFORM_DATE)
@@ -195,7 +195,9 @@ def _old_centres() -> list[tuple[float, float, str]]:
     """(lon, lat, 2024 province code) of every 2024 commune and district centre."""
     out = []
     for p in units.provinces(units.LAST_OLD_DAY):
-        for unit in (*units.communes(p.code, units.LAST_OLD_DAY), *units.districts(p.code, units.LAST_OLD_DAY)):
+        old: list[units.Commune | units.District] = [*units.communes(p.code, units.LAST_OLD_DAY),
+                                                      *units.districts(p.code, units.LAST_OLD_DAY)]
+        for unit in old:
             if unit.lat is not None and unit.lon is not None:
                 out.append((unit.lon, unit.lat, p.code))
     return out

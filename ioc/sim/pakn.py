@@ -125,7 +125,7 @@ class PaknSimulator:
     # -- observing dossiers ------------------------------------------------------------------
     def observe(self, event: dict[str, Any]) -> None:
         """One dossier event (contracts.md §2 dict), in time order as the dossier simulator emits."""
-        status, code = event.get("status"), event.get("dossier_code")
+        status, code = event.get("status"), str(event.get("dossier_code") or "")
         at = datetime.fromisoformat(event["occurred_at"])
         if status == 2:
             due = datetime.fromisoformat(event["due_at"]) if event.get("due_at") else None
