@@ -105,7 +105,7 @@ def parse_view(search: Any, scenes: tuple[str, ...], rotate_s: float, now: datet
     query = parse_qs(search[1:] if isinstance(search, str) and search.startswith("?") else
                      search if isinstance(search, str) else "")
     lang = pick_lang((query.get("lang") or ["vi"])[0])
-    wanted = (query.get("scene") or [None])[0]
+    wanted = next(iter(query.get("scene") or []), None)
     pin = (query.get("pin") or ["0"])[0] in ("1", "true", "yes")
     period = (query.get("period") or ["month"])[0]
     error = None
@@ -179,6 +179,11 @@ def chrome_model(d: WallData, view: View, scenes: tuple[str, ...]) -> Model:
     return m
 
 
+def _data_attributes(options: WallOptions) -> dict[str, Any]:
+    """Read by assets/wall.js (soft reload, recovery after a stall)."""
+    return {"data-reload-s": str(int(options.reload_h * 3600)), "data-stall-s": str(int(options.stall_reload_s))}
+
+
 def layout(options: WallOptions | int = WallOptions()) -> html.Div:
     """The static page; every text and figure is then set by the tick callback."""
     if isinstance(options, int):  # the old signature: the refresh interval in ms
@@ -212,8 +217,7 @@ def layout(options: WallOptions | int = WallOptions()) -> html.Div:
         dcc.Interval(id="wall-tick", interval=options.refresh_ms),
         dcc.Store(id="wall-seen", storage_type="memory"),
         # Read by assets/wall.js (soft reload, recovery after a stall).
-        html.Div(id="wall-config", hidden=True, **{"data-reload-s": str(int(options.reload_h * 3600)),
-                                                    "data-stall-s": str(int(options.stall_reload_s))}),
+        html.Div(id="wall-config", hidden=True, **_data_attributes(options)),
     ], className="wall")
 
 
@@ -324,7 +328,7 @@ class WallEngine:
             scene = SCENES[view.scene].model(frame.data, view.lang, **scene_args(view))
             version = version_of({"c": chrome, "s": scene, "scene": view.scene, "lang": view.lang,
                                   "pinned": view.pinned})
-            self.cache.put(version, {"chrome": chrome, "scene": scene})  # type: ignore[dict-item]
+            self.cache.put(version, {"chrome": chrome, "scene": scene})
             built = frame.built.setdefault(view, (version, chrome, scene))
         return built
 
@@ -370,7 +374,7 @@ class WallEngine:
                 self._layouts = {version: cached}  # only the newest: a scene change is a burst
         return cached
 
-    def update(self, search: Any, seen: Any) -> tuple[dict[str, str], Any, dict[str, Any], dict[str, dict]]:
+    def update(self, search: Any, seen: Any) -> tuple[dict[str, str], Any, Any, dict[str, dict[str, Any]]]:
         """For a browser at URL ``search`` holding ``seen``: (tile texts, scene children or
         no_update, the new seen marker or no_update, other props to set)."""
         now = self.clock()
@@ -382,9 +386,9 @@ class WallEngine:
         same_view = seen.get("scene") == view.scene and seen.get("lang") == view.lang \
             and seen.get("period", "month") == view.period
         old = self.cache.get(seen.get("v")) if same_view else None
-        changes = diff(old["chrome"] if old else None, chrome)  # type: ignore[index]
+        changes = diff(old["chrome"] if old else None, chrome)
         if old is not None:
-            changes.update(diff(old["scene"], scene))  # type: ignore[index]
+            changes.update(diff(old["scene"], scene))
             children = no_update
         else:
             children = self.scene_layout(view, version, scene)

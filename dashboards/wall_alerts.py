@@ -31,7 +31,12 @@ def _started(a: dict[str, Any]) -> datetime | None:
 def open_alerts(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     live = [a for a in alerts if isinstance(a, dict) and a.get("state") != "resolved"]
     return sorted(live, key=lambda a: (-SEVERITY_RANK.get(str(a.get("severity")), -1),
-                                       -(_started(a).timestamp() if _started(a) else 0), str(a.get("id"))))
+                                       -_started_s(a), str(a.get("id"))))
+
+
+def _started_s(a: dict[str, Any]) -> float:
+    at = _started(a)
+    return at.timestamp() if at is not None else 0.0
 
 
 def _since(a: dict[str, Any], d: WallData, lang: str) -> str:
@@ -42,6 +47,10 @@ def _since(a: dict[str, Any], d: WallData, lang: str) -> str:
 def _unit(a: dict[str, Any], d: WallData) -> str:
     unit = a.get("unit")
     if not unit:
+        units = a.get("units") or []  # an alert of a grouped rule: the units it lists
+        if units:
+            first = d.directory.commune_names.get(units[0]) or d.name(str(units[0]))
+            return first + (f" (+{len(units) - 1})" if len(units) > 1 else "")
         return "—"
     return d.directory.commune_names.get(unit) or d.name(str(unit))
 

@@ -37,7 +37,7 @@ def model(d: WallData, lang: str) -> Model:
             else [t("province_total", lang)] + ["—"] * len(FLOW), "total")
     for kind, views, name in (("ag", {c: v for c, v in d.units.items()
                                        if d.directory.info(c).level == "province"}, d.name),
-                              ("cm", d.communes, lambda c: d.directory.commune_names.get(c, c))):
+                              ("cm", d.communes, lambda c: d.directory.commune_names.get(c) or c)):
         top = busiest(views, ROWS)
         for i in range(ROWS):
             if i < len(top):

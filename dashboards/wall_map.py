@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
+from typing import Any
 
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -49,20 +50,20 @@ def commune_rates(d: WallData) -> dict[str, float | None]:
             for c in geometry.commune_points(d.directory.province_code)}
 
 
-def model(d: WallData, lang: str) -> Model:
+def model(d: WallData, lang: pm.Lang) -> Model:
     m: Model = {}
     code = d.directory.province_code
     text, cls = age_badge(d.age_s, d.stale_after_s, lang)
     put(m, "mp-age", children=text, className=cls)
     _, index, points = _province_base(code, lang)
     rates = commune_rates(d)
-    label = pm.ON_TIME_RATE.label(lang)  # type: ignore[arg-type]
+    label = pm.ON_TIME_RATE.label(lang)
     put(m, "mp-province", **{
         "~colour": {"trace": index, "attr": "marker.color",
                     "values": [pm.value_colour(rates[c.code], pm.ON_TIME_RATE) for c in points]},
         "~text": {"trace": index, "attr": "text",
                   "values": [f"<b>{c.name}</b><br>{label}: {pm.format_value(rates[c.code], pm.ON_TIME_RATE, lang)}"
-                             for c in points]}})  # type: ignore[arg-type]
+                             for c in points]}})
     placed = sum(1 for r in rates.values() if r is not None)
     put(m, "mp-placed", children=t("map_placed", lang).format(n=placed, total=len(points)))
     _, nat_index = _national_base(code, lang)
@@ -97,7 +98,7 @@ def layout(d: WallData, lang: str, m: Model) -> html.Div:
     code = d.directory.province_code
     province_fig = _with_values(_province_base(code, lang)[0], m, "mp-province")
     national_fig = _with_values(_national_base(code, lang)[0], m, "mp-national")
-    config = {"displayModeBar": False, "scrollZoom": False}
+    config: Any = {"displayModeBar": False, "scrollZoom": False}
     return html.Div([
         html.Div([html.H2([t("scene_map", lang), " ", slot(m, "mp-age", html.Span), " ",
                            slot(m, "mp-placed", html.Span, className="muted")]),

@@ -21,14 +21,14 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Mapping
 
 from dash import Patch, html
 
 Model = dict[str, dict[str, Any]]
 
 
-def version_of(model: Model) -> str:
+def version_of(model: Mapping[str, Any]) -> str:
     blob = json.dumps(model, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.blake2b(blob.encode(), digest_size=8).hexdigest()
 
@@ -86,21 +86,22 @@ def diff(old: Model | None, new: Model) -> dict[str, dict[str, Any]]:
 
 
 class ModelCache:
-    """Recent models by version (bounded LRU), shared by every browser of this process."""
+    """Recent models by version (bounded LRU), shared by every browser of this process: each
+    version's models by part (the wall's chrome and scene)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[str, Model] = OrderedDict()
+        self._items: OrderedDict[str, dict[str, Model]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def put(self, version: str, model: Model) -> None:
+    def put(self, version: str, models: dict[str, Model]) -> None:
         with self._lock:
-            self._items[version] = model
+            self._items[version] = models
             self._items.move_to_end(version)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get(self, version: str | None) -> Model | None:
+    def get(self, version: str | None) -> dict[str, Model] | None:
         if not isinstance(version, str):
             return None
         with self._lock:

@@ -89,6 +89,10 @@ def unit_rows(d: WallData) -> list[tuple[str, dict[str, Any]]]:
     return sorted(units, key=lambda cf: (-cf[1]["overdue"], -cf[1]["near_limit"], -cf[1]["open"], cf[0]))
 
 
+def _overdue(f: dict[str, Any] | None) -> float | None:
+    return None if f is None else f["overdue"]
+
+
 def _marker_size(f: dict[str, Any] | None) -> float:
     if f is None:
         return 7.0
@@ -153,8 +157,7 @@ def model(d: WallData, lang: str) -> Model:
     figures = commune_figures(d)
     put(m, "pk-map", **{
         "~colour": {"trace": index, "attr": "marker.color",
-                    "values": [pm.value_colour(None if figures[c.code] is None else figures[c.code]["overdue"],
-                                               PAKN_OVERDUE) for c in points]},
+                    "values": [pm.value_colour(_overdue(figures[c.code]), PAKN_OVERDUE) for c in points]},
         "~size": {"trace": index, "attr": "marker.size", "values": [_marker_size(figures[c.code]) for c in points]},
         "~text": {"trace": index, "attr": "text", "values": [_hover(c.name, figures[c.code], lang) for c in points]}})
     placed = sum(1 for v in figures.values() if v is not None)
@@ -173,7 +176,7 @@ def model(d: WallData, lang: str) -> Model:
 
 
 def layout(d: WallData, lang: str, m: Model) -> html.Div:
-    config = {"displayModeBar": False, "scrollZoom": False}
+    config: Any = {"displayModeBar": False, "scrollZoom": False}
     fig = _with_values(_province_base(d.directory.province_code, lang)[0], m, "pk-map")
     registry = registry_of(d)
     cards = html.Div([slot(m, f"pk-box-{key}", children=[html.Div(t(label, lang), className="card-title"),

@@ -351,7 +351,7 @@ def model(d: WallData, lang: str, period: str = "month") -> Model:
     put(m, "sc-national", children=national, className=national_cls)
     agencies = {c: v for c, v in d.units.items() if d.directory.info(c).level == "province"}
     for kind, views, name in (("ag", agencies, d.name), ("cm", d.communes,
-                                                      lambda c: d.directory.commune_names.get(c, c))):
+                                                      lambda c: d.directory.commune_names.get(c) or c)):
         ranked = ranking(views)
         put(m, f"sc-{kind}-count", children=t("ranked_of", lang).format(n=len(ranked)))
         for i, entry in enumerate(best_and_worst(ranked, RANK_ROWS)):
@@ -418,7 +418,7 @@ def layout(d: WallData, lang: str, m: Model, period: str = "month") -> html.Div:
     registry = registry_of(d, period)
     # Rankings and movers stay live (this month) whatever the period: say so first, where the
     # heading cannot be cut.
-    live = [html.Span(t("live_month", lang), className="live-tag"), " "] if period != "month" else []
+    live: list[Any] = [html.Span(t("live_month", lang), className="live-tag"), " "] if period != "month" else []
 
     def rank_table(kind: str, title: str) -> html.Div:
         head = html.Tr([html.Th("#"), html.Th(t("unit", lang)), html.Th(t("w_score", lang)),
