@@ -25,9 +25,14 @@ import cv2
 import numpy as np
 
 from camera.config import (
-    CameraConfig, KnnConfig, LineConfig, Mog2Config, ObjectsConfig, RunningAverageConfig, ZoneConfig,
+    CameraConfig,
+    KnnConfig,
+    LineConfig,
+    Mog2Config,
+    ObjectsConfig,
+    RunningAverageConfig,
+    ZoneConfig,
 )
-
 
 # --- motion ---------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def annotate(jpeg: bytes, overlay: dict[str, Any], quality: int = 80) -> bytes:
         label = f"{name}: {counts.get(name)}" if counts.get(name) is not None else str(name)
         cv2.putText(image, label, tuple(int(v) for v in pts[0]), cv2.FONT_HERSHEY_SIMPLEX, scale, ZONE, 1,
                     cv2.LINE_AA)
-    for name, coords in (overlay.get("lines") or {}).items():
+    for coords in (overlay.get("lines") or {}).values():
         pts = _points(coords, w, h)
         cv2.line(image, tuple(int(v) for v in pts[0]), tuple(int(v) for v in pts[1]), LINE, 1, cv2.LINE_AA)
     for box in overlay.get("boxes") or []:

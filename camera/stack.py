@@ -124,9 +124,8 @@ class CameraStack:
 def run_cameras(settings: Any, bootstrap: str) -> int:
     """`ioc run cameras`: until SIGTERM or SIGINT."""
     from camera.publish import CameraPublisher
-    from ioc.topics import Topics
-
     from ioc.health import serve_health
+    from ioc.topics import Topics
 
     cameras = configured_cameras(settings)
     publisher = CameraPublisher(bootstrap, Topics.from_settings(settings.kafka))

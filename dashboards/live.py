@@ -13,13 +13,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from dashboards.wall_data import cached_view
 from ioc import clock
+from ioc.broker.background import BackgroundLoop
 from ioc.broker.reference_feed import CatalogueView, NationalView, follow
 from ioc.kpi.indicators import Scope, Sources, Tally, carried_by
 from ioc.kpi.live import merge, province_total
 from ioc.kpi.snapshots import SnapshotAssembler
-from ioc.broker.background import BackgroundLoop
-from dashboards.wall_data import cached_view
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable, Literal
 
-from ioc.kpi.indicators import Scope, Sources, Tally, carried_by, sum_tallies
-from ioc.kpi.national import NationalScore
 from ioc.domain.outcome import LOCAL_TZ
+from ioc.kpi.indicators import Scope, Sources, Tally, carried_by, sum_tallies
 from ioc.kpi.live import wall_view
+from ioc.kpi.national import NationalScore
 
 Level = Literal["province", "commune"]
 

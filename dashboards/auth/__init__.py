@@ -17,7 +17,13 @@ from dashboards.auth.guard import Principal, WebSecurity, session_lifetime_s, us
 from dashboards.auth.policy import Access, AccessPolicy, CallbackRoles, Kind, open_access
 from dashboards.auth.roles import CONSOLE, SIGNED_IN, WALL, Role, allowed
 from dashboards.auth.users import (
-    User, UserStore, UserStoreError, add_user, add_user_command, ensure_first_admin, verify,
+    User,
+    UserStore,
+    UserStoreError,
+    add_user,
+    add_user_command,
+    ensure_first_admin,
+    verify,
 )
 
 __all__ = [

@@ -41,8 +41,8 @@ from dashboards.auth.ratelimit import FailedLogins
 from dashboards.auth.roles import CONSOLE, Role, allowed
 from dashboards.auth.secret_key import SECRET_FILE, load_or_create_secret
 from dashboards.auth.urls import safe_next, same_origin
-from dashboards.clients import request_client
 from dashboards.auth.users import UserStore
+from dashboards.clients import request_client
 from dashboards.i18n import pick_lang, t
 from ioc.config import Settings, WebSettings
 from ioc.ingest.tokens import bearer_token

@@ -4,9 +4,10 @@ watched for leaks and console errors (issue #13: a wall that runs for days).
 What runs: `ioc up` on free ports with a temporary data directory (embedded broker, chDB,
 simulator, cameras: everything a laptop run has), a leader account created in its user store;
 once the simulator's history is in the warehouse (fewer than 300 new dossier events in 30 s;
-until then the web process grows with every insert: start-up, not a leak), headless Debian Chromium signed in through /login on `/`, the
-playlist rotating through its scenes. When the project has a pinned clock (``ioc/clock.py``), IOC_NOW is set to a working day
-(``--now``), so the figures, and the verdict, do not depend on the day the soak runs.
+until then the web process grows with every insert: start-up, not a leak), headless Debian
+Chromium signed in through /login on `/`, the playlist rotating through its scenes. When the
+project has a pinned clock (``ioc/clock.py``), IOC_NOW is set to a working day (``--now``), so
+the figures, and the verdict, do not depend on the day the soak runs.
 
 Every ``--interval`` seconds (the middle of a playlist slot, never while a scene is swapped in)
 one sample, tagged with the scene shown:

@@ -31,8 +31,8 @@ from ioc import clock
 from ioc.config import Settings
 from ioc.errors import DependencyError, UserInputError
 from ioc.reference.catalogue import Catalogue, CatalogueRow, read_catalogue, sample_catalogue
-from ioc.warehouse.catalogue_rows import SAMPLE_SOURCE
 from ioc.topics import Topics, topic_specs
+from ioc.warehouse.catalogue_rows import SAMPLE_SOURCE
 
 log = logging.getLogger(__name__)
 

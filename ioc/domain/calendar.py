@@ -35,10 +35,10 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 import holidays
 import yaml
-from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RECEPTION_CUTOFF = time(15, 0)

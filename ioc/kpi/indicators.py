@@ -105,6 +105,7 @@ from ioc.domain.dossier import PAKN_COMPLAINT, DossierState
 from ioc.domain.events import LegalDuration, Status
 from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, end_of_processing
 from ioc.kpi.catalogue_indicators import NOT_APPLICABLE, ONLINE_DOSSIER, PAID_ONLINE, POPULATION_DB, catalogue_indicators
+from ioc.kpi.national import NationalReport, sync_denominator
 from ioc.kpi.periods import Period
 from ioc.kpi.scoring import (
     IndicatorScore,
@@ -116,7 +117,6 @@ from ioc.kpi.scoring import (
     score_indicator,
     total_score,
 )
-from ioc.kpi.national import NationalReport, sync_denominator
 
 DEFAULT_PROVINCE = "PROVINCE"
 _ONE_US = timedelta(microseconds=1)

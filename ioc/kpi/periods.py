@@ -21,12 +21,10 @@ Bad text raises ValueError naming the value; the command line turns it into exit
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date, datetime
 from enum import Enum
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 

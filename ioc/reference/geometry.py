@@ -204,9 +204,8 @@ def _old_centres() -> list[tuple[float, float, str]]:
 
 
 def _code_by_vote(polygon: Any, centres: list[tuple[float, float, str]], label: str) -> str:
-    from shapely import contains_xy
-
     import numpy as np
+    from shapely import contains_xy
 
     lon = np.array([c[0] for c in centres])
     lat = np.array([c[1] for c in centres])

@@ -29,7 +29,6 @@ from importlib import resources
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import ValidationError
 
 from ioc.domain.events import LegalDuration
 from ioc.reference.agencies import COMMUNE_COMMITTEE, COMMUNE_POLICE, COMMUNE_SERVICE_CENTRE, ROLE_KEYS

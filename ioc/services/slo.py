@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 from ioc.alerts.model import AlertKind, Signal
-from ioc.services.catalogue import SYSTEMS, system as system_spec
+from ioc.services.catalogue import SYSTEMS
+from ioc.services.catalogue import system as system_spec
 from ioc.services.model import CounterDeltas, ServiceMetric
 from ioc.services.settings import DEFAULT_BURN_WINDOWS, BurnWindow, ServicesSettings, SloDefinition
 

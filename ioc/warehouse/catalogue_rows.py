@@ -20,7 +20,6 @@ from ioc.reference.catalogue import BOOL_COLUMNS, Catalogue, CatalogueRow
 from ioc.warehouse.backends import Row, Warehouse
 from ioc.warehouse.schema import PROCEDURE_CATALOGUE
 
-
 SOURCE_HEADER = "ioc-source"  # who published a catalogue message: "sample", or "import:FILE"
 SAMPLE_SOURCE = b"sample"
 SAMPLE_VERSION = datetime(1970, 1, 2, tzinfo=timezone.utc)  # older than any import

@@ -21,7 +21,7 @@ from ioc.process import free_port
 from ioc.topics import Topics
 from streams.alerts import decode_log_entry
 from tests.helpers import child_env, poll, read_topic
-from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up, stop_and_check_nothing_left
+from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, stop_and_check_nothing_left
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

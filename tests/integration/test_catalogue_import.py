@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,7 @@ def test_a_bad_file_needs_no_servers(tmp_path):
 
 def test_import_into_the_clickhouse_18_server(kafka_bootstrap, clickhouse_url, unique, tmp_path):
     from ioc.warehouse.backends import NativeWarehouse
-    from ioc.warehouse.catalogue_rows import catalogue_table_row, stored_catalogue, SAMPLE_VERSION
+    from ioc.warehouse.catalogue_rows import SAMPLE_VERSION, catalogue_table_row, stored_catalogue
     from ioc.warehouse.schema import LEGACY, PROCEDURE_CATALOGUE
 
     make_topics(kafka_bootstrap, unique)

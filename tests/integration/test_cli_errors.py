@@ -23,7 +23,7 @@ def ioc(*args: str, env_extra: dict[str, str] | None = None, timeout: float = 60
 
 
 def one_line(err: str) -> str:
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     return lines[0]

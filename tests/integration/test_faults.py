@@ -32,7 +32,6 @@ from ioc.process import spawn, stop
 from ioc.sim.runner import write_file
 from ioc.warehouse.backends import NativeWarehouse
 from ioc.warehouse.queries import table_counts
-
 from tests.conftest import ClickHouseServer
 from tests.helpers import child_env, make_topics, poll, read_topic, working_afternoon
 
@@ -194,7 +193,7 @@ def test_worker_killed_three_times_mid_stream(pipeline, tmp_path):
     worker = pipeline.worker()
     producer = SteadyProducer(pipeline.bootstrap, pipeline.topics.dossier_events, events, seconds=45)
     producer.start()
-    for kill in range(3):
+    for _ in range(3):
         # Kill it once it has consumed part of the stream: its state then lives only in memory
         # and in the table's changelog, and its last offsets may not be committed.
         wait_consumed(pipeline, worker, 300)

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from ioc import clock
-from ioc.cli import main
-from ioc.process import spawn, stop
 from ioc.broker.keyed import publish_keyed
+from ioc.cli import main
 from ioc.commands.kpi_replay import default_unit_levels
 from ioc.kpi.snapshots import SnapshotAssembler, source_of
+from ioc.process import spawn, stop
 from ioc.reference.catalogue import sample_catalogue
 from ioc.sim.runner import write_file
-
 from tests.helpers import child_env, make_topics, produce, read_topic, working_afternoon
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

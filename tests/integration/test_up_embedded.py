@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from ioc.process import free_port
-
 from tests.helpers import poll
 from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up, stop_and_check_nothing_left
 from tests.integration.web_login import chromium, create_user, login_browser

@@ -15,7 +15,6 @@ import requests
 
 from ioc.cli import main as ioc_main
 from ioc.process import free_port
-
 from tests.helpers import poll
 from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up
 
@@ -98,8 +97,7 @@ def test_an_incident_sent_before_the_services_simulator_subscribed_is_applied_on
     from ioc import clock
     from ioc.health import Health
     from ioc.services.catalogue import province_communes
-    from ioc.services.sim_runner import (SERVICES_SIM_CONDITIONS, Injection, SimulatedSystems, publish_injection,
-                                         run_to_broker)
+    from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, Injection, SimulatedSystems, publish_injection, run_to_broker
     from tests.helpers import make_topics
 
     topics = make_topics(kafka_bootstrap, unique)

@@ -15,7 +15,6 @@ from ioc import clock
 from ioc.process import free_port
 from ioc.warehouse.backends import NativeWarehouse
 from ioc.warehouse.schema import DOSSIER_EVENTS
-
 from tests.helpers import child_env, poll, working_afternoon
 from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, start_ioc_up, stop_and_check_nothing_left
 

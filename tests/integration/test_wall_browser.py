@@ -168,9 +168,8 @@ def holds_for(driver: Any, seconds: float, condition: Any) -> None:
 
 
 def text_of(driver: Any, element_id: str) -> str:
-    from selenium.webdriver.common.by import By
-
     from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
 
     for _ in range(5):  # the element may be replaced between finding and reading it (a new scene)
         try:
@@ -274,7 +273,7 @@ def test_every_scene_fits_the_screen_without_scrollbars(served, artifacts: Path,
         assert inner == [width, height], inner
         for scene in wall.SCENES:
             driver.get(f"{served.base}/?scene={scene}&pin=1")
-            wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f"#wall-scene .scene-{scene}"))
+            wait(driver, lambda d, scene=scene: d.find_elements(By.CSS_SELECTOR, f"#wall-scene .scene-{scene}"))
             wait(driver, lambda d: text_of(d, "tile-in_processing") not in ("", "—"))
             if scene == "map":
                 wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#mp-province .main-svg")) > 0

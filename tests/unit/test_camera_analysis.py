@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 
 from camera.analysis import (
-    CentroidTracker, FrameAnalyzer, KnnMotion, LineCounter, Mog2Motion, PeopleModel, RunningAverageMotion,
-    find_blobs, motion_detector, waiting_time_s,
+    CentroidTracker,
+    FrameAnalyzer,
+    KnnMotion,
+    LineCounter,
+    Mog2Motion,
+    PeopleModel,
+    RunningAverageMotion,
+    find_blobs,
+    motion_detector,
+    waiting_time_s,
 )
 from camera.config import CameraConfig, KnnConfig, Mog2Config, ObjectsConfig, RunningAverageConfig
 from camera.sources import SyntheticSource
@@ -205,7 +213,7 @@ def test_jitter_on_the_line_counts_once_not_every_frame():
     total = [0, 0]
     for i, x in enumerate(xs):
         moved = tracker.update([Blob(int(x - 14), 72, 28, 28, 784.0, 1)], i / 10)
-        for name, (ab, ba) in counter.update(moved).items():
+        for ab, ba in counter.update(moved).values():
             total[0] += ab
             total[1] += ba
     assert total == [0, 1]

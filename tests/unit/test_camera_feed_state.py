@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from camera.overlay import annotate
-from dashboards.camera_feed import CameraState, cameras_page, camera_tiles
+from dashboards.camera_feed import CameraState, camera_tiles, cameras_page
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 

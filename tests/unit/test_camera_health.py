@@ -8,7 +8,14 @@ import pytest
 
 from camera.config import HealthConfig
 from camera.health import (
-    Debouncer, Health, HealthMonitor, ReferenceView, brightness, difference, dominant_fraction, sharpness,
+    Debouncer,
+    Health,
+    HealthMonitor,
+    ReferenceView,
+    brightness,
+    difference,
+    dominant_fraction,
+    sharpness,
 )
 
 H, W = 144, 192

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from camera.config import CameraConfig
 from camera.service_rate import ReceptionRates
 from camera.stack import CameraStack
-from camera.config import CameraConfig
 
 
 def snapshot(partition: int, **received_today: int) -> dict:

@@ -19,9 +19,9 @@ def test_file_gives_one_line_per_input(tmp_path, capsys):
     f.write_text('{"indicator": "5.3", "numerator": 0, "denominator": 0}\n\n'
                  '{"indicator": "2.1", "numerator": 1940, "denominator": 2096}\n')
     assert main(["kpi", "score", "--input", str(f)]) == 0
-    lines = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     # 5.3 with no complaint to handle: full marks (6); 2.1: 20 * 1940/2096 = 18.511 -> 18.51
-    assert [(l["indicator"], l["score"]) for l in lines] == [("5.3", 6), ("2.1", 18.51)]
+    assert [(ln["indicator"], ln["score"]) for ln in lines] == [("5.3", 6), ("2.1", 18.51)]
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,7 @@ def test_local_table_matches_the_single_node_definition(statements: list[str], t
     # and the parts the brief names, explicitly: columns in order, partition and sorting keys
     for column in table.columns:
         assert any(line.strip().startswith(f"{column.name} ") for line in _body(local))
-    assert [l.split()[0] for l in _body(local) if l.startswith("    ")] == list(table.column_names)
+    assert [ln.split()[0] for ln in _body(local) if ln.startswith("    ")] == list(table.column_names)
     assert f"ORDER BY {table.order_by}" in local
     if table.partition_by:
         assert f"PARTITION BY {table.partition_by}" in local

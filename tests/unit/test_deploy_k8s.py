@@ -147,7 +147,7 @@ def test_service_ingress_and_budgets_point_at_existing_pods(docs: list[dict]) ->
     labels = [d["spec"]["template"]["metadata"]["labels"] for d in deployments.values()]
     services = {s["metadata"]["name"]: s for s in of_kind(docs, "Service")}
     for s in services.values():
-        matching = [l for l in labels if s["spec"]["selector"].items() <= l.items()]
+        matching = [ln for ln in labels if s["spec"]["selector"].items() <= ln.items()]
         assert len(matching) == 1, s["metadata"]["name"]
     for ingress in of_kind(docs, "Ingress"):
         for rule in ingress["spec"]["rules"]:
@@ -156,19 +156,20 @@ def test_service_ingress_and_budgets_point_at_existing_pods(docs: list[dict]) ->
                 service = services[backend["name"]]
                 assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
     for pdb in of_kind(docs, "PodDisruptionBudget"):
-        assert any(pdb["spec"]["selector"]["matchLabels"].items() <= l.items() for l in labels)
+        assert any(pdb["spec"]["selector"]["matchLabels"].items() <= ln.items() for ln in labels)
 
 
 def test_strimzi_kafka_is_three_kraft_nodes_with_rf_three_and_min_isr_two(docs: list[dict]) -> None:
     (kafka,) = of_kind(docs, "Kafka")
     assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
-    pools = [p for p in of_kind(docs, "KafkaNodePool") if p["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]]
+    pools = [p for p in of_kind(docs, "KafkaNodePool")
+             if p["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]]
     assert sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"]) == 3
     assert sum(p["spec"]["replicas"] for p in pools if "controller" in p["spec"]["roles"]) == 3
     config = kafka["spec"]["kafka"]["config"]
     assert config["default.replication.factor"] == 3 and config["min.insync.replicas"] == 2
     settings = load_settings(None, environ=of_kind(docs, "ConfigMap")[0]["data"])
-    listener = {l["name"]: l["port"] for l in kafka["spec"]["kafka"]["listeners"]}["plain"]
+    listener = {ln["name"]: ln["port"] for ln in kafka["spec"]["kafka"]["listeners"]}["plain"]
     assert settings.kafka.bootstrap == f"{kafka['metadata']['name']}-kafka-bootstrap:{listener}"
     assert settings.kafka.replication_factor == config["default.replication.factor"]
 

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState, apply_event
 from ioc.domain.events import parse_event
-from ioc.domain.calendar import WorkingCalendar
 from ioc.kpi.indicators import Report, compute, processing_time
 from ioc.kpi.periods import Period, parse_period
 

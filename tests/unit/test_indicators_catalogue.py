@@ -265,6 +265,7 @@ def test_national_scores_ranked_and_bad_rows_named(tmp_path: Path):
     with pytest.raises(UserInputError, match=r"b.csv:2: score: expected a number"):
         read_national_scores(bad)
     report = tmp_path / "r.jsonl"
-    report.write_text('{"unit_code": "U1", "period": "2026-10", "dossiers": 5}\n{"unit_code": "U1", "period": "2026-10", "dossiers": 6}\n')
+    report.write_text('{"unit_code": "U1", "period": "2026-10", "dossiers": 5}\n'
+                      '{"unit_code": "U1", "period": "2026-10", "dossiers": 6}\n')
     with pytest.raises(UserInputError, match=r"r.jsonl:2: period: U1 2026-10 given twice"):
         NationalReport.read(report)

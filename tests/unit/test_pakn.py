@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.events import EventRejected
 from ioc.domain.pakn import PaknEvent, apply_pakn, judge_pakn, link_of, parse_pakn_event
+from ioc.kpi.indicators import sum_tallies
 from ioc.kpi.pakn import (
     LivePakn,
     complaint_links,
@@ -32,7 +33,6 @@ from ioc.kpi.pakn import (
     pakn_tallies,
     pakn_tally,
 )
-from ioc.kpi.indicators import sum_tallies
 from ioc.kpi.periods import parse_period
 from ioc.kpi.scoring import CURRENT
 

@@ -1,7 +1,7 @@
 """The simulator is deterministic and lands inside the ranges of domain.md §3.2."""
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 

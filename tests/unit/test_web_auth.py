@@ -14,10 +14,14 @@ from dashboards.auth.roles import CONSOLE, WALL, Role, allowed, parse_roles
 from dashboards.auth.secret_key import load_or_create_secret
 from dashboards.auth.urls import origin_of, safe_next, same_origin
 from dashboards.auth.users import (
-    UserStore, UserStoreError, add_user, add_user_command, ensure_first_admin, verify,
+    UserStore,
+    UserStoreError,
+    add_user,
+    add_user_command,
+    ensure_first_admin,
+    verify,
 )
 from ioc.errors import UserInputError
-
 
 # -- the user store -----------------------------------------------------------------------
 
