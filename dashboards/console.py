@@ -7,7 +7,11 @@ the feed; the queue refreshes every two seconds without losing the operator's pl
 filters are inputs the refresh never writes, the selection is kept by alert id (re-selected
 in the new rows), and the table is updated in place, so its scroll position stays.
 
-Below the queue, the dossier drill-down (:mod:`dashboards.console_drilldown`): the dossiers
+Below the queue, the silences and maintenance windows: made from conditions (or from the
+selected alert), with who, why and until when, listed with their state, ended on request;
+alerts they match are marked "tắt thông báo" and are not notified (ioc.alerts.silences).
+
+Then the dossier drill-down (:mod:`dashboards.console_drilldown`): the dossiers
 behind a unit's live figure (overdue, at risk, ...), read from the warehouse.
 
 Vietnamese by default; ``?lang=en`` (the same switch as the sign-in pages) for English.
@@ -26,10 +30,12 @@ import flask
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 
 from dashboards import console_drilldown
-from dashboards.alerts_feed import ActionRefused, AlertReplica, CONFIRM_WAIT_S, build_action
+from dashboards.alerts_feed import (ActionRefused, AlertReplica, CONFIRM_WAIT_S, SilenceReplica, build_action,
+                                   build_silence)
 from dashboards.i18n import pick_lang, t
 from ioc import clock
-from ioc.alerts.model import STATES, AlertEventRejected
+from ioc.alerts.model import STATES, AlertEventRejected, AlertKind
+from ioc.alerts.silences import SilenceRejected, parse_silence_event
 from ioc.services.catalogue import SYSTEMS
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -40,6 +46,11 @@ SOURCES = ("dossier", "service", "camera")
 SEVERITIES = ("critical", "warning", "info")
 ACTIONS = ("acknowledge", "assign", "comment", "escalate", "resolve")
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+RULES = tuple(k.value for k in AlertKind)
+SILENCE_MINUTES = (30, 60, 120, 240, 480, 1440, 4320, 10080)
+# The page's own font (console.css): Dash's table sets `monospace` on its <table>, and a cell's
+# "inherit" then inherits that, so Vietnamese text looked like code.
+CONSOLE_FONT = '"Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif'
 
 Submit = Callable[[Any], None]
 
@@ -61,7 +72,8 @@ def filter_alerts(alerts: Iterable[dict[str, Any]], source: str | None = None, s
     wanted = set(states) if states else None
     out = [a for a in alerts
            if (not source or a["source"] == source) and (not severity or a["severity"] == severity)
-           and (not unit or a.get("unit") == unit) and (wanted is None or a["state"] in wanted)
+           and (not unit or a.get("unit") == unit or unit in (a.get("units") or []))
+           and (wanted is None or a["state"] in wanted)
            and (not group or group_key(a) == group)]
     return sorted(out, key=lambda a: (group_key(a), SEVERITY_ORDER.get(a["severity"], 9),
                                       a["started_at"]), reverse=False)
@@ -97,9 +109,10 @@ def table_rows(alerts: Iterable[dict[str, Any]], lang: str) -> list[dict[str, An
     return [{
         "id": a["id"],
         "severity": _t("sev", a["severity"], lang),
-        "state": _t("state", a["state"], lang) + (f" ({t('c_muted', lang)})" if a.get("inhibited_by") else ""),
+        "state": _t("state", a["state"], lang) + (f" ({t('c_muted', lang)})" if a.get("inhibited_by") else "")
+        + (f" ({t('c_silenced', lang)})" if a.get("silenced_by") and a["state"] != "resolved" else ""),
         "group": f"{system_name(a['system'], lang)} — {_t('kind', a['kind'], lang)}",
-        "unit": a.get("unit") or "",
+        "unit": a.get("unit") or units_text(a.get("units") or []),
         "level": _t("level", a.get("level"), lang),
         "summary": a.get("summary", ""),
         "count": a.get("count", 1),
@@ -107,6 +120,60 @@ def table_rows(alerts: Iterable[dict[str, Any]], lang: str) -> list[dict[str, An
         "updated": local_time(a["updated_at"]),
         "sev_code": a["severity"], "state_code": a["state"],
     } for a in alerts]
+
+
+def units_text(units: list[str], shown: int = 3) -> str:
+    """The units a grouped rule lists, for a table cell: the first few and how many more."""
+    return ", ".join(units[:shown]) + (f" (+{len(units) - shown})" if len(units) > shown else "")
+
+
+def duration_label(minutes: int, lang: str) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} {'ngày' if lang == 'vi' else 'day' + ('s' if minutes > 1440 else '')}"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} {'giờ' if lang == 'vi' else 'hour' + ('s' if minutes > 60 else '')}"
+    return f"{minutes} {'phút' if lang == 'vi' else 'min'}"
+
+
+def parse_local_start(text: str | None) -> datetime | None:
+    """``dd/mm/yyyy hh:mm`` in Vietnam time (the console's way of writing times); empty: None."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    for fmt in ("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=LOCAL_TZ)
+        except ValueError:
+            continue
+    raise ValueError(text)
+
+
+def silence_body(source: str | None, system: str | None, unit: str | None, severity: str | None,
+                 rule: str | None, minutes: int | None, starts: datetime | None, kind: str | None,
+                 comment: str | None) -> dict[str, Any]:
+    """The body of ``POST /api/v1/silences`` from the console's form."""
+    matchers = {k: v.strip() for k, v in (("source", source), ("system", system), ("unit", unit),
+                                          ("severity", severity), ("rule", rule)) if v and v.strip()}
+    body: dict[str, Any] = {"matchers": matchers, "duration_min": minutes or 60, "comment": (comment or "").strip(),
+                            "kind": kind or "silence"}
+    if starts is not None:
+        body["starts_at"] = starts.isoformat()
+    return body
+
+
+def system_options(lang: str, extra: Iterable[str] = ()) -> list[dict[str, str]]:
+    """The systems a silence may name: the catalogue's, the petitions', and ``extra`` (a camera's id)."""
+    return [{"label": f"{system_name(sid, lang)} ({sid})" if sid in SYSTEMS else sid, "value": sid}
+            for sid in dict.fromkeys((*SYSTEMS, "pakn", *extra))]
+
+
+def silence_rows(views: Iterable[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    return [{
+        "id": v["id"], "kind": t(f"s_kind_{v['kind']}", lang), "state": _t("sstate", v["state"], lang),
+        "matchers": ", ".join(f"{k}={'|'.join(p)}" for k, p in v["matchers"].items()),
+        "who": v["created_by"], "why": v["comment"], "from": local_time(v["starts_at"]),
+        "until": local_time(v["ends_at"]),
+    } for v in views]
 
 
 def lang_of_request() -> str:
@@ -166,10 +233,10 @@ def layout() -> html.Div:
                 dash_table.DataTable(
                     id="console-table", columns=columns, data=[], row_selectable="single", selected_rows=[],
                     style_table={"maxHeight": "60vh", "overflowY": "auto"}, fixed_rows={"headers": True},
-                    style_cell={"fontFamily": "inherit", "textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                    style_cell={"fontFamily": CONSOLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto",
                                 "backgroundColor": "#0f1a2e", "color": "#e8eef8", "border": "1px solid #1f2f4a",
                                 "fontSize": "15px", "minWidth": "70px"},
-                    style_header={"fontFamily": "inherit", "backgroundColor": "#16233d", "fontWeight": "bold"},
+                    style_header={"fontFamily": CONSOLE_FONT, "backgroundColor": "#16233d", "fontWeight": "bold"},
                     style_data_conditional=[
                         {"if": {"filter_query": '{sev_code} = "critical"', "column_id": "severity"},
                          "backgroundColor": "#7a1f2b"},
@@ -194,11 +261,64 @@ def layout() -> html.Div:
                 ], className="console-form"),
             ], className="console-side"),
         ], className="console-main"),
+        silences_panel(lang),
         console_drilldown.panel(lang, dropdown_labels(lang)),
         dcc.Store(id="console-selected", data=None),
         dcc.Store(id="console-lang", data=lang),
         dcc.Interval(id="console-tick", interval=REFRESH_MS),
     ], className="console", lang=lang)
+
+
+def silences_panel(lang: str) -> html.Div:
+    labels = dropdown_labels(lang)
+    columns = [{"name": t(key, lang), "id": cid} for cid, key in (
+        ("kind", "s_kind"), ("state", "c_state"), ("matchers", "s_c_matchers"), ("who", "s_c_who"),
+        ("why", "s_c_why"), ("from", "s_c_from"), ("until", "s_c_until"))]
+    systems = system_options(lang)
+    return html.Div([
+        html.H2(t("s_title", lang)),
+        html.P(t("s_intro", lang), className="console-silence-intro"),
+        html.Div([
+            _filter(t("c_source", lang), dcc.Dropdown(labels=labels, id="silence-source", options=_options(SOURCES, "src", lang),
+                                                      placeholder=t("c_all", lang))),
+            _filter(t("c_system", lang), dcc.Dropdown(labels=labels, id="silence-system", options=systems,
+                                                      placeholder=t("c_all", lang))),
+            _filter(t("c_unit", lang), dcc.Input(id="silence-unit", type="text", placeholder=t("s_unit_hint", lang),
+                                                 className="console-input", debounce=False)),
+            _filter(t("c_severity", lang), dcc.Dropdown(labels=labels, id="silence-severity",
+                                                        options=_options(SEVERITIES, "sev", lang),
+                                                        placeholder=t("c_all", lang))),
+            _filter(t("s_rule", lang), dcc.Dropdown(labels=labels, id="silence-rule", options=_options(RULES, "kind", lang),
+                                                    placeholder=t("c_all", lang))),
+        ], className="console-filters"),
+        html.Div([
+            _filter(t("s_kind", lang), dcc.Dropdown(labels=labels, id="silence-kind", clearable=False, value="silence",
+                                                    options=[{"label": t(f"s_kind_{k}", lang), "value": k}
+                                                             for k in ("silence", "maintenance")])),
+            _filter(t("s_starts", lang), dcc.Input(id="silence-starts", type="text", placeholder="08/12/2026 18:00",
+                                                   className="console-input", debounce=False)),
+            _filter(t("s_duration", lang), dcc.Dropdown(labels=labels, id="silence-duration", clearable=False, value=60,
+                                                        options=[{"label": duration_label(m, lang), "value": m}
+                                                                 for m in SILENCE_MINUTES])),
+            _filter(t("s_comment", lang), dcc.Input(id="silence-comment", type="text", className="console-input",
+                                                    debounce=False)),
+        ], className="console-filters"),
+        html.Div([
+            html.Button(t("s_from_alert", lang), id="silence-from-alert", n_clicks=0, className="console-btn"),
+            html.Button(t("s_create", lang), id="silence-create", n_clicks=0, className="console-btn"),
+            html.Button(t("s_expire", lang), id="silence-expire", n_clicks=0, className="console-btn console-btn-escalate"),
+        ], className="console-actions"),
+        html.Div(id="silence-message", role="status", className="console-silence-message"),
+        dash_table.DataTable(
+            id="silence-table", columns=columns, data=[], row_selectable="single", selected_rows=[],
+            style_table={"maxHeight": "40vh", "overflowY": "auto"},
+            style_cell={"fontFamily": CONSOLE_FONT, "textAlign": "left", "whiteSpace": "normal", "height": "auto",
+                        "backgroundColor": "#0f1a2e", "color": "#e8eef8", "border": "1px solid #1f2f4a",
+                        "fontSize": "14px"},
+            style_header={"fontFamily": CONSOLE_FONT, "backgroundColor": "#16233d", "fontWeight": "bold"},
+        ),
+        html.Div(id="silence-count", className="console-count"),
+    ], className="console-silences", id="console-silences")
 
 
 def _groups_view(groups: list[dict[str, Any]], lang: str) -> html.Table:
@@ -214,9 +334,12 @@ def _detail_view(alert: dict[str, Any], lang: str) -> html.Div:
     facts = [
         (t("c_state", lang), _t("state", alert["state"], lang)), (t("c_severity", lang), _t("sev", alert["severity"], lang)),
         (t("c_system", lang), system_name(alert["system"], lang)), (t("c_kind", lang), _t("kind", alert["kind"], lang)),
-        (t("c_unit", lang), alert.get("unit") or "—"), (t("c_level", lang), _t("level", alert.get("level"), lang)),
+        (t("c_unit", lang), alert.get("unit") or ", ".join(alert.get("units") or []) or "—"),
+        (t("c_level", lang), _t("level", alert.get("level"), lang)),
         (t("c_assignee", lang), alert.get("assignee") or "—"), (t("c_started", lang), local_time(alert["started_at"])),
     ]
+    if alert.get("silenced_by"):
+        facts.append((t("c_silenced_by", lang), str(alert["silenced_by"])))
     history = [html.Li(f"{local_time(h['at'])} — {h['actor']}: {h['what']}" + (f" — {h['comment']}" if h.get("comment") else ""))
                for h in alert.get("history", [])]
     return html.Div([
@@ -229,7 +352,8 @@ def _detail_view(alert: dict[str, Any], lang: str) -> html.Div:
 
 # -- the app --------------------------------------------------------------------------------
 def mount_console(server: flask.Flask, security: Any, replica: AlertReplica, submit: Callable[[], Any],
-                  roles: Any, drilldown: console_drilldown.DrilldownSources | None = None) -> dash.Dash:
+                  roles: Any, drilldown: console_drilldown.DrilldownSources | None = None,
+                  silences: SilenceReplica | None = None) -> dash.Dash:
     """The console Dash app on ``server``, protected for ``roles``; ``submit()`` returns the
     :class:`~dashboards.alerts_feed.AlertsFeed` (or None before it runs); ``drilldown``: where
     the dossier drill-down reads (without it the panel says the warehouse is not connected)."""
@@ -244,12 +368,23 @@ def mount_console(server: flask.Flask, security: Any, replica: AlertReplica, sub
             security.policy.declare(rule.rule, Access(frozenset(roles), Kind.static))
     app.layout = layout
     with security.callbacks.declare(app, roles):
-        register(app, replica, submit)
+        register(app, replica, submit, silences or SilenceReplica())
         console_drilldown.register(app, drilldown)
     return app
 
 
-def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any]) -> None:
+def with_silences(alerts: list[dict[str, Any]], silences: SilenceReplica, now: datetime) -> list[dict[str, Any]]:
+    """The book's snapshot with ``silenced_by`` (the id of the active silence matching each open alert)."""
+    out = []
+    for a in alerts:
+        s = silences.silencing(a, now) if a["state"] != "resolved" else None
+        out.append({**a, "silenced_by": s.id if s else None})
+    return out
+
+
+def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any],
+             silences: SilenceReplica | None = None) -> None:
+    silences = silences or SilenceReplica()
     @app.callback(
         Output("console-table", "data"), Output("console-table", "selected_rows"), Output("console-groups", "children"),
         Output("console-f-unit", "options"), Output("console-f-group", "options"), Output("console-count", "children"),
@@ -260,11 +395,11 @@ def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any]) -> 
     def refresh(_n: Any, source: str | None, severity: str | None, unit: str | None, states: list[str] | None,
                 group: str | None, selected: str | None, lang: str | None) -> tuple[Any, ...]:
         lang = pick_lang(lang)
-        everything = replica.snapshot()
+        everything = with_silences(replica.snapshot(), silences, clock.now())
         shown = filter_alerts(everything, source, severity, unit, states, group)
         rows = table_rows(shown, lang)
         picked = [i for i, r in enumerate(rows) if r["id"] == selected]
-        units = sorted({a["unit"] for a in everything if a.get("unit")})
+        units = sorted({u for a in everything for u in ([a["unit"]] if a.get("unit") else a.get("units") or [])})
         groups = sorted({group_key(a) for a in everything})
         group_options = [{"label": f"{system_name(g.split('/')[0], lang)} — {_t('kind', g.split('/')[1], lang)}",
                           "value": g} for g in groups]
@@ -287,7 +422,7 @@ def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any]) -> 
         lang = pick_lang(lang)
         if not selected:
             return t("c_select", lang)
-        alert = next((a for a in replica.snapshot() if a["id"] == selected), None)
+        alert = next((a for a in with_silences(replica.snapshot(), silences, clock.now()) if a["id"] == selected), None)
         return _detail_view(alert, lang) if alert else t("c_select", lang)
 
     @app.callback(
@@ -322,3 +457,70 @@ def register(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any]) -> 
             return t("c_refused", lang).format(reason=getattr(exc, "reason", None) or str(exc)), dash.no_update
         logged = replica.wait_logged(event.event_id, CONFIRM_WAIT_S)
         return t("c_done" if logged else "c_pending", lang).format(what=what), ""
+
+    register_silences(app, replica, feed, silences)
+
+
+def register_silences(app: dash.Dash, replica: AlertReplica, feed: Callable[[], Any], silences: SilenceReplica) -> None:
+    @app.callback(
+        Output("silence-table", "data"), Output("silence-table", "selected_rows"), Output("silence-count", "children"),
+        Input("console-tick", "n_intervals"), State("silence-table", "selected_row_ids"), State("console-lang", "data"),
+    )
+    def refresh_silences(_n: Any, selected: list[str] | None, lang: str | None) -> tuple[Any, ...]:
+        lang = pick_lang(lang)
+        rows = silence_rows(silences.views(clock.now()), lang)
+        picked = [i for i, r in enumerate(rows) if selected and r["id"] in selected]
+        return rows, picked, "" if rows else t("s_none", lang)
+
+    @app.callback(
+        Output("silence-system", "options"), Output("silence-system", "value"), Output("silence-unit", "value"),
+        Output("silence-rule", "value"), Output("silence-source", "value"), Input("silence-from-alert", "n_clicks"),
+        State("console-selected", "data"), State("console-lang", "data"), prevent_initial_call=True,
+    )
+    def from_alert(_clicks: Any, selected: str | None, lang: str | None) -> tuple[Any, ...]:
+        alert = next((a for a in replica.snapshot() if a["id"] == selected), None) if selected else None
+        if alert is None:
+            return (dash.no_update,) * 5
+        return (system_options(pick_lang(lang), [alert["system"]]), alert["system"], alert.get("unit") or "",
+                alert["kind"], alert["source"])
+
+    @app.callback(
+        Output("silence-message", "children"), Output("silence-comment", "value"),
+        Input("silence-create", "n_clicks"), Input("silence-expire", "n_clicks"),
+        State("silence-source", "value"), State("silence-system", "value"), State("silence-unit", "value"),
+        State("silence-severity", "value"), State("silence-rule", "value"), State("silence-duration", "value"),
+        State("silence-starts", "value"), State("silence-kind", "value"), State("silence-comment", "value"),
+        State("silence-table", "selected_row_ids"), State("console-lang", "data"), prevent_initial_call=True,
+    )
+    def change(_create: Any, _expire: Any, source: str | None, system: str | None, unit: str | None,
+               severity: str | None, rule: str | None, minutes: int | None, starts_text: str | None,
+               kind: str | None, comment: str | None, selected: list[str] | None, lang: str | None) -> tuple[Any, Any]:
+        lang = pick_lang(lang)
+        principal = flask.g.principal
+        publisher = feed()
+        try:
+            if ctx.triggered_id == "silence-expire":
+                if not selected:
+                    return t("s_pick", lang), dash.no_update
+                event = parse_silence_event({"op": "expire", "silence_id": selected[0], "at": clock.now().isoformat(),
+                                             "actor": principal.username})
+                if publisher is None:
+                    raise ActionRefused("the alert feed is not running")
+                publisher.submit_silence(event)
+                return t("s_expired", lang).format(id=event.silence_id), dash.no_update
+            try:
+                starts = parse_local_start(starts_text)
+            except ValueError:
+                return t("s_bad_start", lang).format(value=starts_text), dash.no_update
+            body = silence_body(source, system, unit, severity, rule, minutes, starts, kind, comment)
+            if not body["matchers"]:
+                return t("s_need_match", lang), dash.no_update
+            if not body["comment"]:
+                return t("s_need_comment", lang), dash.no_update
+            event = build_silence(body, principal.username, clock.now())
+            if publisher is None:
+                raise ActionRefused("the alert feed is not running")
+            publisher.submit_silence(event)
+        except (SilenceRejected, ActionRefused) as exc:
+            return t("c_refused", lang).format(reason=str(exc)), dash.no_update
+        return t("s_created", lang).format(id=event.silence_id), ""

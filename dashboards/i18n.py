@@ -282,6 +282,7 @@ TEXT: dict[str, dict[str, str]] = {
     "kind_soc_incident": {"vi": "Sự cố an toàn thông tin", "en": "Security incident"},
     # silences and maintenance windows on the console (dashboards/console.py)
     "c_silenced": {"vi": "tắt thông báo", "en": "silenced"},
+    "c_silenced_by": {"vi": "Tắt thông báo (silence)", "en": "Silenced by"},
     "s_title": {"vi": "Tắt thông báo (silence) và lịch bảo trì", "en": "Silences and maintenance windows"},
     "s_intro": {"vi": "Cảnh báo khớp với một silence vẫn được ghi nhận và hiển thị nhưng không gửi thông báo "
                       "cho đến khi silence hết hạn. Mọi thao tác được ghi lại (ai, khi nào, lý do).",

@@ -24,7 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from dashboards import wall
 from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
 from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFeed, CameraState, register_camera_routes
-from dashboards.alerts_feed import AlertReplica, AlertsFeed, ServiceHealth, alert_route_access, register_alert_routes
+from dashboards.alerts_feed import (AlertReplica, AlertsFeed, ServiceHealth, SilenceReplica, alert_route_access,
+                                   register_alert_routes, register_silence_routes)
 from dashboards.live import LiveFeed, LiveState
 from dashboards.period_reports import PeriodReports
 from dashboards.public import PublicSurface, mount_public
@@ -41,6 +42,13 @@ from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
 log = logging.getLogger(__name__)
 
 PART_CHECK_TIMEOUT_S = 1.0  # a part that does not answer /readyz this fast is not ready
+# waitress for `ioc run web` (and the benches' web processes): 8 threads; up to 1,000 open
+# connections (its default 100 made the 101st keep-alive visitor of /public/ wait for a free
+# one: seconds, then timeouts, in `ioc bench public`), polled with poll() (select() stops at
+# 1,024 descriptors). The app alone decides which proxy headers to believe
+# (web.trusted_proxy_hops, dashboards/clients.py): waitress 3 would drop X-Forwarded-For
+# before it, so behind nginx every client looked like nginx.
+WAITRESS = {"threads": 8, "connection_limit": 1000, "asyncore_use_poll": True, "clear_untrusted_proxy_headers": False}
 
 PIPELINE_COUNTERS = (
     # metric name, component, counter, help
@@ -72,6 +80,14 @@ def unit_names(settings: Settings) -> dict[str, str]:
 
     tree = agency_tree(settings.province.code, prefix=settings.province.agency_prefix)
     return {code: a.name.replace("Ủy ban nhân dân", "UBND") for code, a in tree.by_code.items()}
+
+
+def unit_levels(settings: Settings) -> dict[str, str]:
+    """Each agency's level (province: departments; commune), for the public rankings."""
+    from ioc.reference.agencies import agency_tree
+
+    tree = agency_tree(settings.province.code, prefix=settings.province.agency_prefix)
+    return {code: a.serves_level for code, a in tree.by_code.items()}
 
 
 class SinkThread:
@@ -141,6 +157,7 @@ class WebProcess:
     # Alerts (replica of the alerts agent's log) and the newest figures of every IT system.
     alerts: AlertReplica | None = None
     services: ServiceHealth = field(default_factory=ServiceHealth)
+    silences: SilenceReplica = field(default_factory=SilenceReplica)  # silences and maintenance windows
     alerts_feed: AlertsFeed | None = None
     console_app: dash.Dash | None = None  # /console/ (tests enumerate its callbacks)
     feed: LiveFeed | None = None
@@ -235,16 +252,18 @@ class WebProcess:
         register_camera_routes(server, self.cameras, self.warehouse)
         from ioc.reference.units import province
         self.public = mount_public(server, security, self.settings.public, self.state, lambda: self.warehouse,
-                                   names, province(self.settings.province.code).name)
+                                   names, province(self.settings.province.code).name, levels=unit_levels(self.settings))
         from dashboards.auth import CONSOLE
         from dashboards.console import mount_console
 
         svc = self.settings.services
         self.alerts = self.alerts or AlertReplica(svc.escalation, svc.inhibit_rules)
         register_alert_routes(server, self.alerts, self.services, lambda: self.alerts_feed)
+        register_silence_routes(server, self.silences, lambda: self.alerts_feed)
         from dashboards.console_drilldown import warehouse_sources
         self.console_app = mount_console(server, security, self.alerts, lambda: self.alerts_feed, CONSOLE,
-                                         drilldown=warehouse_sources(lambda: self.warehouse, self.state, names))
+                                         drilldown=warehouse_sources(lambda: self.warehouse, self.state, names),
+                                         silences=self.silences)
         security.finish(server, app, self.console_app)
         return server
 
@@ -255,7 +274,7 @@ class WebProcess:
         self.camera_feed = CameraFeed(self.bootstrap, topics.camera_events, topics.camera_frames, self.cameras).start()
         if self.alerts is not None:
             self.alerts_feed = AlertsFeed(self.bootstrap, topics.alert_log, topics.service_figures, topics.alert_actions,
-                                          self.alerts, self.services).start()
+                                          self.alerts, self.services, topics.silences, self.silences).start()
         if self.period_reports is not None:
             self.period_reports.start()
         if self.with_sink:
@@ -268,6 +287,8 @@ class WebProcess:
     def stop_background(self) -> None:
         if self.period_reports:
             self.period_reports.stop()
+        if self.public:
+            self.public.stop()
         if self.sink:
             self.sink.stop()
         if self.camera_feed:
@@ -288,10 +309,7 @@ def serve(web: WebProcess) -> None:
 
     server = web.build()
     web.start_background()
-    # The app alone decides which proxy headers to believe (web.trusted_proxy_hops, dashboards/clients.py):
-    # waitress 3 would drop X-Forwarded-For before it, so behind nginx every client looked like nginx.
-    httpd = create_server(server, host=web.settings.web.host, port=web.settings.web.port, threads=8,
-                          clear_untrusted_proxy_headers=False)
+    httpd = create_server(server, host=web.settings.web.host, port=web.settings.web.port, **WAITRESS)
 
     def shutdown(*_: Any) -> None:
         httpd.close()

@@ -2,7 +2,8 @@
 
     broker (embedded Tansu, or an existing cluster) -> topics
     -> warehouse (embedded chDB owned by the web process, or a ClickHouse server + a sink process)
-    -> stream worker (Faust) -> web (wall, /healthz, /metrics) -> simulator
+    -> stream worker (Faust) [-> notifier, when notify has channels] -> web (wall, /healthz, /metrics)
+    -> simulator
     -> every part ready (the web's /healthz asks each part's /readyz) -> the URLs are printed
 
 Every part but the broker binary is this same program (`ioc run PART`) in a child process
@@ -103,6 +104,10 @@ class IocApp:
         s = self.settings
         self.log_dir.mkdir(parents=True, exist_ok=True)
         require_free_port(s.web.host, s.web.port, "web app")
+        if s.notify.enabled:  # a channel's secret missing from the environment: one line, before anything runs
+            from ioc.notify.senders import build_senders
+
+            build_senders(s.notify.channels, os.environ)
         self.plan_parts()
         self.first_admin = ensure_first_admin(users_path(s))
         self.start_broker()
@@ -110,6 +115,8 @@ class IocApp:
         self.restore_broker()
         self.publish_catalogue()
         self._start_child("worker", "run", "worker")
+        if s.notify.enabled:  # tells people about the alerts the worker's alert agent logs
+            self._start_child("notifier", "run", "notifier")
         web = self._start_child("web", "run", "web", *(["--with-sink"] if s.embedded_clickhouse else []))
         self.wait_web(web)
         if s.simulator.enabled:
@@ -126,6 +133,7 @@ class IocApp:
         its health server, so the web (started before some of them) knows them all."""
         s = self.settings
         names = ["worker"]
+        names += ["notifier"] if s.notify.enabled else []
         names += [] if s.embedded_clickhouse else ["sink"]  # embedded: the web process runs the sink
         names += ["simulator"] if s.simulator.enabled else []
         names += ["services-sim"] if s.simulator.enabled and s.services.simulator.enabled else []
@@ -269,7 +277,7 @@ class IocApp:
     def stop(self) -> None:
         """Producers first, then consumers (the sink flushes its batch), then the broker."""
         deadline = time.monotonic() + STOP_BUDGET_S
-        order = [["simulator", "services-sim", "scraper", "cameras"], ["worker", "web", "sink"]]
+        order = [["simulator", "services-sim", "scraper", "cameras"], ["worker", "notifier", "web", "sink"]]
         for group in order:
             procs = [c.proc for c in self.children if c.name in group and c.proc.poll() is None]
             for p in procs:

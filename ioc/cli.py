@@ -45,8 +45,9 @@ def build_parser() -> Parser:
     up.add_argument("--no-cameras", action="store_true", help="do not start the cameras (camera.enabled)")
 
     run = sub.add_parser("run", help="run one part (used by `ioc up`; also for production deployments)")
-    run.add_argument("part", choices=["worker", "web", "sink", "scraper", "services-sim", "cameras"],
-                     help="scraper: the Prometheus sources of services.scrape; services-sim: the simulated systems")
+    run.add_argument("part", choices=["worker", "web", "sink", "scraper", "services-sim", "cameras", "notifier"],
+                     help="scraper: the Prometheus sources of services.scrape; services-sim: the simulated systems; "
+                     "notifier: alert notifications through the channels of notify")
     run.add_argument("--with-sink", action="store_true", help="web: also run the warehouse sink (embedded chDB)")
 
     sim = sub.add_parser("simulate", help="simulated dossier events to the broker or a file")
@@ -156,8 +157,9 @@ def build_parser() -> Parser:
     cam.add_argument("--kafka", metavar="HOST:PORT[,...]", help="also publish events and thumbnails to this Kafka")
 
     bench = sub.add_parser("bench", help="benchmarks, each against a baseline measured in the same run")
-    bench.add_argument("name", choices=["camera", "pipeline", "wall"])
+    bench.add_argument("name", choices=["camera", "pipeline", "wall", "public"])
     bench.add_argument("--viewers", type=int, default=50, help="wall: simulated signed-in screens")
+    bench.add_argument("--clients", type=int, default=200, help="public: concurrent anonymous visitors")
     bench.add_argument("--seconds", type=float,
                        help="camera: length of each concurrency trial (default 8); pipeline: latency phase (default 20)")
     bench.add_argument("--events", type=int, default=200_000, help="pipeline: events in the throughput phase")
@@ -217,6 +219,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return run_cameras(settings, bootstrap)
     if args.part in ("scraper", "services-sim"):
         return run_services_part(args.part, settings, bootstrap)
+    if args.part == "notifier":
+        return run_notifier_part(settings, bootstrap)
     from ioc.warehouse.backends import open_warehouse
 
     warehouse = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
@@ -252,6 +256,30 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_notifier_part(settings: Settings, bootstrap: str) -> int:
+    """`ioc run notifier`: until SIGTERM or Ctrl-C."""
+    import os
+
+    from ioc.health import serve_health
+    from ioc.notify.senders import build_senders
+    from ioc.notify.service import NOTIFIER_CONDITIONS, run_notifier
+
+    if not settings.notify.enabled:
+        raise UserInputError("ioc run notifier: notify has no channels and routes (see the README, Alerts)")
+    senders = build_senders(settings.notify.channels, os.environ)  # a missing secret: one line, before anything
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        health, _ = serve_health(settings, "notifier", NOTIFIER_CONDITIONS)
+        await run_notifier(settings, bootstrap, senders, health, stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
     """`ioc run scraper` / `ioc run services-sim`: until SIGTERM or Ctrl-C."""
     from ioc.topics import Topics
@@ -278,7 +306,7 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
         from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems, run_to_broker as simulate
 
         sim = services.simulator
-        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s)
+        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s, sim.systems)
         health, _ = serve_health(settings, "services-sim", SERVICES_SIM_CONDITIONS)
         await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop,
                        health=health)
@@ -362,9 +390,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     """`ioc kpi --from-warehouse`: the replay over what ClickHouse holds, e.g. a closed month
-    that late events have changed since the live figures moved on."""
-    from ioc.commands.kpi_replay import replay
-    from ioc.warehouse.queries import stored_events
+    that late events have changed since the live figures moved on (ioc/commands/kpi_warehouse.py:
+    the public pages compute their periods with the same functions)."""
+    from ioc.commands.kpi_warehouse import command_sources, read_inputs, reports
     from ioc.kpi.periods import resolve
     from ioc.warehouse.backends import open_warehouse
 
@@ -372,27 +400,16 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
         chosen, instant = resolve(args.period, args.start, args.end, args.at, clock.now())
     except ValueError as exc:
         raise UserInputError(f"ioc kpi: {exc}") from None
-    from dataclasses import replace
-
-    from ioc.commands.kpi_replay import load_sources, read_petitions
-    from ioc.warehouse.catalogue_rows import stored_catalogue
-    from ioc.warehouse.queries import stored_petitions
-
     # The files given win; else what the warehouse holds (the catalogue and petitions it stored).
-    sources = load_sources(args.catalogue, args.national_report, args.profile, True)
+    sources = command_sources(args.catalogue, args.national_report, args.profile)
     wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
     try:
-        events = stored_events(wh)
-        petitions = read_petitions(Path(args.pakn)) if args.pakn else stored_petitions(wh)
-        if sources.catalogue is None:
-            stored = stored_catalogue(wh)
-            sources = replace(sources, catalogue=stored if stored.rows else None)
+        inputs = read_inputs(wh, sources, args.pakn)
     except ValueError as exc:
         raise IocError(f"ioc kpi: {exc}") from None
     finally:
         wh.close()
-    report = replay(events, chosen, instant, units=args.unit, procedure=args.procedure, province=args.province,
-                    sources=sources, petitions=petitions)
+    report, = reports(inputs, (chosen,), instant, units=args.unit, procedure=args.procedure, province=args.province)
     print(json.dumps(report, ensure_ascii=False))
     return 0
 
@@ -598,6 +615,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.viewers <= 0:
             raise UserInputError("ioc bench wall: --viewers must be positive")
         _print_bench(run_wall(viewers=args.viewers, seconds=args.seconds or 20.0), args.format)
+        return 0
+    if args.name == "public":
+        from ioc.bench.public import run as run_public
+
+        if args.clients <= 0:
+            raise UserInputError("ioc bench public: --clients must be positive")
+        _print_bench(run_public(clients=args.clients, seconds=args.seconds or 20.0), args.format)
         return 0
     if args.name == "pipeline":
         from ioc.bench.pipeline import run as run_pipeline

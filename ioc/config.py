@@ -18,6 +18,7 @@ import yaml
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, StringConstraints,
                       ValidationError, model_validator)
 
+from ioc.alerts.routing import NotifySettings
 from ioc.errors import ConfigError
 from ioc.services.settings import ServicesSettings
 
@@ -153,6 +154,15 @@ class PublicSettings(StrictModel):
     base_url: Annotated[str, StringConstraints(pattern=r"^https?://[^?#]+$")] | None = Field(
         None, description="public address of this site for the copy-paste embed code (default: as requested)",
     )
+    lookup_rate_per_minute: int = Field(10, ge=1, le=10_000, description="dossier lookups (/public/tra-cuu "
+                                        "with a code) per client address per minute, on top of rate_per_minute: "
+                                        "codes cannot be tried faster than this")
+    lookup_burst: int = Field(5, ge=1, le=1_000, description="lookups a client may make at once before "
+                              "lookup_rate_per_minute applies")
+    lookup_hidden_procedures: tuple[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")], ...] = Field(
+        (), description="procedure codes whose dossiers the public lookup never shows (answered exactly as an "
+        "unknown code), e.g. sensitive civil-status procedures; dossiers of units outside the province are "
+        "never shown either")
 
 
 class HealthSettings(StrictModel):
@@ -195,6 +205,13 @@ class WorkerSettings(StrictModel):
     app_id: str = Field("ioc-streams", pattern=r"^[A-Za-z0-9._-]+$")
     # Twice a second: an event waits on average a quarter second for the snapshot that counts it.
     snapshot_interval_s: float = Field(0.5, gt=0, le=1.0)
+    # Between them only the units that changed are sent (ioc.kpi.snapshots); a partition's whole
+    # figures go out this often and when its stream goes quiet, and only those are stored.
+    full_snapshot_s: float = Field(5.0, ge=1.0, le=60.0)
+    # Judging runs in slices of at most this long, so the agent's loop is never held longer.
+    judging_slice_s: float = Field(0.01, gt=0, le=1.0)
+    # ... and takes at most this share of a tick when it has a backlog (the rest is the agent's).
+    judging_share: float = Field(0.5, gt=0, le=1.0)
 
 
 def _token_hash(value: str) -> str:
@@ -243,6 +260,7 @@ class Settings(StrictModel):
     camera: CameraSettings = CameraSettings()
     public: PublicSettings = PublicSettings()
     services: ServicesSettings = ServicesSettings()
+    notify: NotifySettings = NotifySettings()  # alert notifications (ioc/alerts/routing.py, ioc/notify)
     health: HealthSettings = HealthSettings()
 
     @model_validator(mode="after")
@@ -260,6 +278,14 @@ class Settings(StrictModel):
             if hops is not None:
                 return hops
         return 0
+
+    @property
+    def notify_base_url(self) -> str:
+        """Where links in notifications point: notify.base_url, else this web's own address."""
+        if self.notify.base_url:
+            return self.notify.base_url
+        host = "127.0.0.1" if self.web.host in ("0.0.0.0", "", "::") else self.web.host
+        return f"http://{host}:{self.web.port}"
 
     @property
     def embedded_kafka(self) -> bool:

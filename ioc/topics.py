@@ -24,6 +24,8 @@ class Topics:
     pakn_events: str = ""  # petitions (contracts.md §2c); set by from_settings
     catalogue: str = ""  # the procedure catalogue (contracts.md §2b), compacted; set by from_settings
     national: str = ""  # the national portal's published scores and report counts, compacted
+    silences: str = ""  # silences and maintenance windows: their events, the audit trail
+    notify_log: str = ""  # the notifier's deliveries (sent / dead), keyed by alert|transition|channel
 
     @classmethod
     def from_settings(cls, kafka: KafkaSettings) -> "Topics":
@@ -44,6 +46,8 @@ class Topics:
             pakn_events=f"{p}.pakn.events",
             catalogue=f"{p}.procedure.catalogue",
             national=f"{p}.national.reference",
+            silences=f"{p}.alert.silences",
+            notify_log=f"{p}.notify.log",
         )
 
 
@@ -80,4 +84,8 @@ def topic_specs(kafka: KafkaSettings) -> dict[str, dict[str, object]]:
         # `ioc import --national-scores/--national-report`: key "score|PROVINCE|PERIOD" or
         # "report|UNIT|PERIOD" (ioc.broker.reference_feed.NationalView).
         t.national: {"partitions": 1, "config": compact},
+        # Silence events (create, expire) in order: every reader folds them to the same silences.
+        t.silences: {"partitions": 1, "config": {}},
+        # What the notifier delivered: read back at its start, so nothing is notified twice.
+        t.notify_log: {"partitions": 1, "config": {}},
     }

@@ -1,12 +1,31 @@
-"""The dossier agent: validate, keep dossier state, emit live figures each second.
+"""The dossier agent: decode, keep dossier state, emit live figures twice a second.
 
 The agent only iterates, calls the pure core (``ioc.domain``, ``ioc.kpi``) and sends.
 Figures are emitted per source partition: a worker knows only the partitions it owns, and
 the readers sum the partials of all partitions.
+
+What each event costs, and why (README, Benchmarks "pipeline"):
+
+* **Decoded once**: a message is decoded by msgspec straight into typed events
+  (:func:`ioc.domain.events.decode_events`); a bad item is dead-lettered here with its reason,
+  and the sink, using the same decoder, skips it.
+* **State written once per source message**: the dossiers a message changed go to the table's
+  changelog as one produce batch (one record per dossier, compacted by key, each value encoded
+  in one C call), not through Faust's per-key table writes. Faust flushes the producer before it
+  commits source offsets, so a committed offset never runs ahead of the state it can restore;
+  the table itself is only read back when a partition is recovered.
+* **Judged only when something can have changed**: a dossier is judged after a new event, or
+  when its next instant (deadline, midnight, a fact dated later) comes, from the heap of
+  next-change instants in :class:`ioc.kpi.live.LiveFigures`; never a pass over every open
+  dossier. A round is cut into slices of ``worker.judging_slice_s`` so the loop keeps consuming,
+  and a partition's snapshot is sent when its round is complete (figures at one instant).
+* **Change-only snapshots**: between whole snapshots (``worker.full_snapshot_s``, and when the
+  stream goes quiet) only the units whose figures changed are sent (ioc.kpi.snapshots).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -22,15 +41,48 @@ from ioc.broker.publisher import stats_message
 from ioc.broker.restore import DOSSIER_TABLE  # its changelog is what `ioc up` restores from the warehouse
 from ioc.config import Settings
 from ioc.broker.reference_feed import CatalogueView, follow
-from ioc.domain.dossier import DossierState, apply_complaint, apply_event
-from ioc.domain.events import EventRejected, parse_event
-from ioc.domain.pakn import LINK_TYPE
+from ioc.domain.dossier import DossierState, apply_complaint, apply_event, decode_entry, encode_entry
+from ioc.domain.events import decode_events
+from ioc.kpi.indicators import Tally
 from ioc.kpi.live import LiveFigures
 from ioc.kpi.snapshots import snapshot_messages
 from ioc.topics import Topics
-from ioc.wire import UndecodableMessage, decode_batch
+from ioc.wire import UndecodableMessage
 
 log = logging.getLogger(__name__)
+
+BEHIND_S = 1.0  # an agent further behind its source than this has a backlog: judging yields to it
+
+
+class SnapshotSender:
+    """One partition's snapshots: whole every ``full_every_s`` and when its figures stop changing,
+    else the units changed since the previous message (ioc.kpi.snapshots)."""
+
+    def __init__(self, full_every_s: float) -> None:
+        self.full_every_s = full_every_s
+        self.sent: dict[str, Tally] = {}
+        self.last_at: datetime | None = None
+        self.last_full = float("-inf")
+        self.moved = False  # the previous message carried changes
+
+    def messages(self, partition: int, at: datetime, figures: LiveFigures) -> list[bytes]:
+        changed = {u: dict(figures.totals.get(u) or {}) for u in figures.take_changed_units()}
+        changed = {u: t for u, t in changed.items() if t != self.sent.get(u, {})}
+        now = time.monotonic()
+        full = (self.last_at is None or now - self.last_full >= self.full_every_s
+                or (not changed and self.moved))
+        self.moved = bool(changed)
+        for unit, t in changed.items():
+            if t:
+                self.sent[unit] = t
+            else:
+                self.sent.pop(unit, None)
+        base = None if full else self.last_at
+        if full:
+            self.last_full = now
+            self.moved = False
+        self.last_at = at
+        return list(snapshot_messages(partition, at, self.sent if full else changed, base=base))
 
 
 def deadletter_message(reason: str, text: str, topic: str, partition: int, offset: int, item: int = 0) -> bytes:
@@ -52,17 +104,19 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     snapshots = app.topic(topics.kpi_snapshots, key_serializer="raw", value_serializer="raw")
     stats = app.topic(topics.pipeline_stats, value_serializer="raw")
     # Source of truth, recovered from its changelog; LiveFigures (one per partition this
-    # worker owns) holds the decoded states and their running figures.
-    # Values are compact JSON bytes written once per dossier per source message (raw codec:
-    # Faust's own per-set serialisation is part of the per-event cost that limits the agent).
+    # worker owns) holds the decoded states and their running figures. Values are
+    # ioc.domain.dossier.encode_entry bytes, written in batches per source message (module docstring).
     table = app.Table(DOSSIER_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     live: dict[int, LiveFigures] = {}
-    counters = {"consumed": 0, "dead_lettered": 0, "lag_ms": 0}
+    senders: dict[int, SnapshotSender] = {}
+    counters = {"consumed": 0, "dead_lettered": 0, "lag_ms": 0, "judged": 0, "judging_pending": 0}
     instance = f"{socket.gethostname()}-{os.getpid()}"
     # The procedure catalogue (paper result, fee, certified copy judge a dossier), followed on
-    # its compacted topic; a new version re-judges every dossier at the next tick.
+    # its compacted topic; a new version re-judges every dossier (in slices) at the next tick.
     catalogue = CatalogueView()
     judged_version = {"catalogue": 0}
+    worker = settings.worker
+    behind = [0.0]  # how far behind its source the agent is (seconds, its last message)
 
     @app.task
     async def follow_catalogue() -> None:
@@ -76,15 +130,30 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
             figures.set_catalogue(catalogue.catalogue())
             for value in table.values():
                 if value is not None:
-                    entry = json.loads(value)
-                    if entry["partition"] == partition:
-                        figures.touch(DossierState.from_json(entry["state"]))
+                    p, state = decode_entry(value)
+                    if p == partition:
+                        figures.touch(state)
         return figures
 
     async def reject(reason: str, text: str, message: Any, item: int = 0) -> None:
         counters["dead_lettered"] += 1
         await deadletter.send(value=deadletter_message(reason, text, message.topic, message.partition, message.offset,
                                                        item))
+
+    async def write_changelog(partition: int, changed: dict[str, DossierState]) -> None:
+        """The changed dossiers of one source message, as one produce batch to the table's
+        changelog partition (Faust's: the source partition); not awaited here: Faust flushes
+        the producer before it commits the source offset."""
+        producer = app.producer._ensure_producer()  # aiokafka's, the one Faust flushes before committing
+        topic = table.changelog_topic.get_topic_name()
+        batch = producer.create_batch()
+        for code, state in changed.items():
+            key, value = code.encode(), encode_entry(partition, state)
+            if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
+                await producer.send_batch(batch, topic, partition=partition)
+                batch = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None)
+        await producer.send_batch(batch, topic, partition=partition)
 
     @app.agent(source, name="dossier-agent")
     async def dossier_agent(stream: faust.StreamT) -> None:
@@ -93,64 +162,88 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
             # Event time lag of the stream (producer timestamp -> now), reported with the stats:
             # Kafka stamps with the real clock, so the real clock measures it.
             if message.timestamp:
-                counters["lag_ms"] = max(counters["lag_ms"], int((time.time() - message.timestamp) * 1000))
+                behind[0] = time.time() - message.timestamp  # Faust gives seconds
+                counters["lag_ms"] = max(counters["lag_ms"], int(behind[0] * 1000))
+            else:
+                behind[0] = 0.0
             try:
-                items = decode_batch(event.value)
+                decoded = decode_events(event.value)
             except UndecodableMessage as exc:
                 await reject(str(exc), (event.value or b"").decode("utf-8", "replace"), message)
                 continue
             figures = live_for(message.partition)
             changed: dict[str, DossierState] = {}
-            for position, item in enumerate(items):
-                if isinstance(item, dict) and item.get("type") == LINK_TYPE:
-                    # A petition names this dossier (streams/pakn.py): a complaint for its 5.4.
-                    try:
-                        code, when, link = item["dossier_code"], datetime.fromisoformat(item["occurred_at"]), \
-                            item["event_id"]
-                    except (KeyError, TypeError, ValueError) as exc:
-                        await reject(f"pakn link: {exc}", json.dumps(item, ensure_ascii=False, default=str), message,
-                                     position)
-                        continue
-                    state = figures.get(code)
-                    new = apply_complaint(state, code, when, link)
-                    if new is not state:
-                        figures.touch(new)
-                        changed[code] = new
-                    continue
-                try:
-                    ev = parse_event(item)
-                except EventRejected as exc:
-                    await reject(exc.reason, json.dumps(item, ensure_ascii=False, default=str), message, position)
-                    continue
-                counters["consumed"] += 1
-                state = figures.get(ev.dossier_code)
+            states = figures.states
+            for ev in decoded.events:
+                code = ev.dossier_code
+                state = states.get(code)
                 new = apply_event(state, ev)
-                if new is state:
-                    continue  # a redelivered event: nothing changes
-                figures.touch(new)  # judged once, at the next snapshot
-                changed[ev.dossier_code] = new
+                if new is not state:
+                    figures.touch(new)  # judged once, at the next snapshot
+                    changed[code] = new
+            counters["consumed"] += len(decoded.events)
+            for position, item in decoded.links:
+                # A petition names this dossier (streams/pakn.py): a complaint for its 5.4.
+                try:
+                    code, when, link = item["dossier_code"], datetime.fromisoformat(item["occurred_at"]), \
+                        item["event_id"]
+                except (KeyError, TypeError, ValueError) as exc:
+                    await reject(f"pakn link: {exc}", json.dumps(item, ensure_ascii=False, default=str), message,
+                                 position)
+                    continue
+                state = figures.get(code)
+                new = apply_complaint(state, code, when, link)
+                if new is not state:
+                    figures.touch(new)
+                    changed[code] = new
+            for position, item, reason in decoded.rejected:
+                await reject(reason, json.dumps(item, ensure_ascii=False, default=str), message, position)
             # Before the message is acknowledged (the loop moves on), so a committed offset
             # never runs ahead of the state the changelog can restore.
-            for code, new in changed.items():
-                table[code.encode()] = json.dumps({"partition": message.partition, "state": new.to_json()},
-                                                  separators=(",", ":")).encode()
+            if changed:
+                await write_changelog(message.partition, changed)
+
+    open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_snapshots() -> None:
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.dossier_events)
         for partition in set(live) - set(assigned):  # moved to another worker
             del live[partition]
+            senders.pop(partition, None)
+            open_rounds.pop(partition, None)
         now = clock.now()  # the instant the figures are judged at (due today, overdue, ...)
         if catalogue.version != judged_version["catalogue"]:
             judged_version["catalogue"] = catalogue.version
             for figures in live.values():
                 figures.set_catalogue(catalogue.catalogue())
         for partition in assigned:
-            figures = live_for(partition)
-            figures.advance(now)
-            # In parts (ioc.kpi.snapshots): a national partition's units outgrow one message.
-            # Keyed by partition, so one partition's parts stay in order on one topic partition.
-            for message in snapshot_messages(partition, now, figures.figures()):
-                await snapshots.send(key=str(partition).encode(), value=message)
+            if partition not in open_rounds:  # else its round goes on, at its own instant
+                figures = live_for(partition)
+                open_rounds[partition] = figures.recomputed
+                figures.start_round(now)
+        # In slices, round robin, yielding to the agent between them; while the agent is behind its
+        # source, at most a share of the tick: a backlog (a catalogue change, midnight, a burst of
+        # new dossiers) is then judged over several ticks while the agent keeps consuming. A
+        # partition's snapshot goes out when its round is complete: its figures are then those at
+        # the round's instant.
+        budget = worker.judging_share * worker.snapshot_interval_s
+        started = time.perf_counter()
+        while open_rounds:
+            for partition in sorted(open_rounds):
+                figures = live[partition]
+                if not figures.work(worker.judging_slice_s):
+                    continue
+                counters["judged"] += figures.recomputed - open_rounds.pop(partition)
+                sender = senders.setdefault(partition, SnapshotSender(worker.full_snapshot_s))
+                # In parts (ioc.kpi.snapshots): a national partition's units outgrow one message.
+                # Keyed by partition, so one partition's parts stay in order on one topic partition.
+                assert figures.round_at is not None
+                for message in sender.messages(partition, figures.round_at, figures):
+                    await snapshots.send(key=str(partition).encode(), value=message)
+            if not open_rounds or (behind[0] > BEHIND_S and time.perf_counter() - started >= budget):
+                break
+            await asyncio.sleep(0)
+        counters["judging_pending"] = sum(live[p].round_pending for p in open_rounds)
         await stats.send(value=stats_message("worker", instance, dict(counters)))
         counters["lag_ms"] = 0  # the largest lag seen since the previous report

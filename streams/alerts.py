@@ -139,8 +139,8 @@ def register_alert_agent(app: Any, settings: Any, bootstrap: str) -> None:
     """The agent and its escalation timer (``app``: faust.App, ``settings``: ioc.config.Settings)."""
     import faust
 
-    from streams.agents import deadletter_message
     from ioc.topics import Topics
+    from streams.agents import deadletter_message
 
     topics = Topics.from_settings(settings.kafka)
     services = settings.services

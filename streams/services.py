@@ -1,4 +1,5 @@
-"""The service-metrics agent: SLO burn rates, WAN links and live figures per system.
+"""The service-metrics agent: SLO burn rates, hard downs, WAN links, SOC bursts and incidents,
+and live figures per system.
 
 :class:`ServiceMonitor` is the pure part (no I/O, no clock): feed it decoded samples and
 ticks, it returns alert :class:`~ioc.alerts.model.Signal` events and the figures of every
@@ -20,7 +21,8 @@ from ioc import clock
 from ioc.alerts.model import Signal
 from ioc.services.figures import FigureBoard
 from ioc.services.model import MetricRejected, ServiceMetric, from_wire
-from ioc.services.rules import LinkWatch, SocWatch
+from ioc.services.catalogue import SYSTEMS
+from ioc.services.rules import DownWatch, LinkWatch, SocIncidentWatch, SocWatch
 from ioc.services.settings import ServicesSettings
 from ioc.services.slo import SloWatch
 from ioc.wire import UndecodableMessage, decode_batch
@@ -32,7 +34,8 @@ FIGURES_WINDOW_S = 300.0
 
 
 class ServiceMonitor:
-    """SloWatch + LinkWatch + SocWatch + FigureBoard over one stream of samples.
+    """SloWatch + DownWatch + LinkWatch + SocWatch + SocIncidentWatch + FigureBoard over one
+    stream of samples.
 
     Time is the samples' own (event time), never decreasing: a sample older than what was
     already evaluated is counted at the latest time seen, because the burn-rate windows only
@@ -42,8 +45,11 @@ class ServiceMonitor:
     def __init__(self, settings: ServicesSettings, commune_names: Mapping[str, str] | None = None,
                  figures_window_s: float = FIGURES_WINDOW_S) -> None:
         self.slo = SloWatch.from_settings(settings)
+        names = {sid: spec.name_vi for sid, spec in SYSTEMS.items()}
+        self.down = DownWatch(settings.down_for_s, names)
         self.links = LinkWatch(commune_names=commune_names)
         self.soc = SocWatch()
+        self.soc_incidents = SocIncidentWatch(asset_names=names)
         self.board = FigureBoard(window_s=figures_window_s)
         self.last: datetime | None = None
         self.rejected = 0
@@ -63,9 +69,11 @@ class ServiceMonitor:
             now = self._clock(at)
             group = ticks[at]
             self.board.observe(group)
+            signals += self.down.observe(group, now)
             signals += self.slo.observe(group, now)
             signals += self.links.observe(group, now)
             signals += self.soc.observe(group, now)
+            signals += self.soc_incidents.observe(group, now)
         return signals
 
     def observe_raw(self, items: Iterable[Any]) -> list[Signal]:
@@ -84,7 +92,8 @@ class ServiceMonitor:
         if self.last is None or now <= self.last:
             return []
         now = self._clock(now)
-        return self.slo.observe([], now) + self.links.observe([], now) + self.soc.observe([], now)
+        return (self.down.observe([], now) + self.slo.observe([], now) + self.links.observe([], now)
+                + self.soc.observe([], now) + self.soc_incidents.observe([], now))
 
     def figures(self, now: datetime) -> dict[str, Any]:
         """Figures per system plus the burn rates of its SLOs (JSON-ready)."""

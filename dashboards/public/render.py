@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
-from dashboards.i18n import t
+from dashboards.public.texts import tx as t
 from dashboards.public.figures import WidgetFigure
 from dashboards.public.params import KINDS, LANGS, PARAMS, THEMES, WidgetQuery
 from ioc.kpi.periods import LOCAL_TZ
@@ -101,18 +101,18 @@ def widget_page(view: WidgetView) -> str:
             + f'<p class="w-meta">{escape(meta)}</p></main></body></html>')
 
 
-def message_page(title: str, lines: Iterable[str], lang: str = "vi") -> str:
-    """A short error page (400, 404, 429, 503), in both languages."""
+def message_page(title: str, lines: Iterable[str], lang: str = "vi", refresh_s: int | None = None) -> str:
+    """A short error page (400, 404, 429, 503), in both languages; ``refresh_s``: it reloads itself."""
     body = "".join(f"<p>{escape(line)}</p>" for line in lines)
-    head = _head(title, lang, "widget.css")
+    head = _head(title, lang, "widget.css", refresh_s=refresh_s)
     return f'{head}<body><main class="widget message" id="message"><h1>{escape(title)}</h1>{body}</main></body></html>'
 
 
 # -- the index ----------------------------------------------------------------------------------
 
 
-def embed_code(url: str, title: str) -> str:
-    w, h = WIDGET_SIZE
+def embed_code(url: str, title: str, size: tuple[int, int] = WIDGET_SIZE) -> str:
+    w, h = size
     return (f'<iframe src="{escape(url)}" width="{w}" height="{h}" title="{escape(title)}" '
             f'loading="lazy" style="border:0;max-width:100%"></iframe>')
 
@@ -122,10 +122,15 @@ def _options(pairs: Iterable[tuple[str, str]], chosen: str) -> str:
                    for v, label in pairs)
 
 
+ITEM_SIZES = {"indicator": (320, 180), "group": (320, 180), "ranking": (360, 300), "trend": (360, 240)}
+
+
 def index_page(query: WidgetQuery, units: Mapping[str, str], months: list[str], base_url: str,
-               widget_query: str) -> str:
+               widget_query: str, item: str | None = None, items: Sequence[tuple[str, str]] = ()) -> str:
     """Every widget with a live preview (an iframe of the widget itself) and its embed code,
-    for the unit, month, language and theme chosen in the form (a plain GET form)."""
+    for the unit, month, language and theme chosen in the form (a plain GET form); with
+    ``items`` (path after /public/widget/, label), one more card for the one chosen as ``item``:
+    any indicator, group, ranking or trend of /public/766."""
     lang = query.lang
     other = "en" if lang == "vi" else "vi"
     unit_choices = [("", t("whole_province", lang))] + [(c, f"{c} — {n}") for c, n in units.items()]
@@ -138,9 +143,25 @@ def index_page(query: WidgetQuery, units: Mapping[str, str], months: list[str], 
         f'{_options([("vi", "Tiếng Việt"), ("en", "English")], lang)}</select></label>'
         f'<label>{escape(t("theme", lang))}<select name="theme">'
         f'{_options([(th, t(f"theme_{th}", lang)) for th in THEMES], query.theme)}</select></label>'
-        f'<button type="submit">{escape(t("show", lang))}</button></form>'
+        + (f'<label>{escape(t("widget_item", lang))}<select name="widget">{_options(items, item or "")}</select></label>'
+           if items else "")
+        + f'<button type="submit">{escape(t("show", lang))}</button></form>'
     )
     cards = []
+    if items and item:
+        path = f"/public/widget/{item}" + (f"?{widget_query}" if widget_query else "")
+        title = dict(items).get(item, item)
+        w, h = ITEM_SIZES.get(item.split("/")[0], WIDGET_SIZE)
+        code = embed_code(base_url + path, title, (w, h))
+        cards.append(
+            f'<section class="p-card" id="card-item"><h2>{escape(title)}</h2>'
+            f'<iframe class="p-preview" id="preview-item" src="{escape(path)}" width="{w}" height="{h}" '
+            f'title="{escape(title)}"></iframe>'
+            f'<label for="code-item">{escape(t("embed_code", lang))}</label>'
+            f'<textarea id="code-item" class="p-code" readonly rows="3">{escape(code)}</textarea>'
+            f'<button type="button" class="p-copy" data-target="code-item" data-done="{escape(t("copied", lang))}">'
+            f'{escape(t("copy", lang))}</button></section>'
+        )
     for kind in KINDS:
         path = f"/public/widget/{kind}" + (f"?{widget_query}" if widget_query else "")
         title = t(f"widget_{kind}", lang)
@@ -158,10 +179,13 @@ def index_page(query: WidgetQuery, units: Mapping[str, str], months: list[str], 
     params = "".join(f"<li><code>{p}</code>: {escape(PARAM_HELP[p][0 if lang == 'vi' else 1])}</li>" for p in PARAMS)
     head = _head(t("public_title", lang), lang, "index.css")
     switch = f'<a class="p-lang" href="/public/?lang={other}">{escape(t("other_lang", lang))}</a>'
+    more = (f'<p class="p-links"><a href="/public/766{"?lang=en" if lang == "en" else ""}">{escape(t("page_766", lang))}'
+            f'</a> · <a href="/public/tra-cuu{"?lang=en" if lang == "en" else ""}">{escape(t("page_lookup", lang))}</a></p>')
+    kinds = ("|".join(KINDS) + "|indicator/ID|group/1-5|ranking/departments|ranking/communes|trend/ID|trend/total")
     return (f'{head}<body class="p-index"><header><h1>{escape(t("public_title", lang))}</h1>{switch}</header>'
-            f'<p>{escape(t("public_intro", lang))}</p><p class="p-note">{escape(t("public_embed_note", lang))}</p>'
+            f'{more}<p>{escape(t("public_intro", lang))}</p><p class="p-note">{escape(t("public_embed_note", lang))}</p>'
             f'{form}<div class="p-cards">{"".join(cards)}</div>'
             f'<h2>{escape(t("url_params", lang))}</h2><ul class="p-params">{params}</ul>'
-            f'<p class="p-kinds"><code>/public/widget/&lt;{"|".join(KINDS)}&gt;?unit=…&amp;period=YYYY-MM&amp;'
+            f'<p class="p-kinds"><code>/public/widget/&lt;{escape(kinds)}&gt;?unit=…&amp;period=YYYY-MM&amp;'
             f'lang={"|".join(LANGS)}&amp;theme={"|".join(THEMES)}</code></p>'
             f'<script src="{STATIC}/copy.js"></script></body></html>')

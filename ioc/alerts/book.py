@@ -51,6 +51,12 @@ DEFAULT_INHIBIT_RULES: tuple[InhibitRule, ...] = (
     # The whole WAN burning its SLO mutes the per-commune link alerts it explains.
     InhibitRule(source_match={"system": "wan", "kind": AlertKind.SLO_BURN.value},
                 target_match={"kind": AlertKind.LINK_DOWN.value}),
+    # A system hard down mutes its own other alerts (its burn rate, its links, its incidents):
+    # the page says "down"; the rest follows from it.
+    InhibitRule(source_match={"kind": AlertKind.SYSTEM_DOWN.value}, target_match={"source": "service"},
+                equal=("system",)),
+    # A burst of SOC alerts mutes the single incidents it is made of: one page, the list kept.
+    InhibitRule(source_match={"kind": AlertKind.SOC_ALERT.value}, target_match={"kind": AlertKind.SOC_INCIDENT.value}),
 )
 
 
@@ -152,7 +158,10 @@ class AlertBook:
         if not changed:
             return None
         logged = event.model_copy(update={"seq": len(self.log)})
-        self.log.append(logged)
+        # A camera's picture goes out with the logged event (to the notifier, the warehouse) but
+        # is not kept in memory: it changes nothing in the book, and the log lives for months.
+        kept = logged.model_copy(update={"frame": None}) if isinstance(logged, Signal) and logged.frame else logged
+        self.log.append(kept)
         return logged
 
     def tick(self, now: datetime) -> list[Action]:
@@ -192,7 +201,7 @@ class AlertBook:
                 id=f"{fp}-{n}", fingerprint=fp, incident=n, source=s.source, system=s.system, kind=s.kind,
                 unit=s.unit, level=s.effective_level, level_since=s.at, labels=dict(s.labels),
                 severity=s.severity, state="firing", summary=s.summary, started_at=s.at, updated_at=s.at,
-                last_seen_at=s.at, history=[HistoryEntry(at=s.at, actor=SYSTEM_ACTOR, what="raise", comment=s.summary or None)])
+                last_seen_at=s.at, units=list(s.units), history=[HistoryEntry(at=s.at, actor=SYSTEM_ACTOR, what="raise", comment=s.summary or None)])
             self._alerts[alert.id] = alert
             self._open[fp] = alert.id
             return True
@@ -201,6 +210,8 @@ class AlertBook:
         alert.updated_at = max(alert.updated_at, s.at)
         if s.summary:
             alert.summary = s.summary
+        if s.units:
+            alert.units = list(s.units)
         if s.severity != alert.severity:
             alert.history.append(HistoryEntry(at=s.at, actor=SYSTEM_ACTOR, what="severity",
                                               comment=f"{alert.severity} -> {s.severity}"))

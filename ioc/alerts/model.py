@@ -38,6 +38,8 @@ class AlertKind(str, Enum):
     CAMERA_HEALTH = "camera_health"
     PAKN_NEAR_LIMIT = "pakn_near_limit"  # petitions (PAKN) due by the next working day
     PAKN_OVERDUE = "pakn_overdue"  # petitions past their limit
+    SYSTEM_DOWN = "system_down"  # a system hard down (up = 0 or every request failing) for a minute
+    SOC_INCIDENT = "soc_incident"  # one security incident the SOC opened (critical or high)
 
 
 KIND_SOURCE: dict[AlertKind, str] = {
@@ -46,7 +48,9 @@ KIND_SOURCE: dict[AlertKind, str] = {
     AlertKind.SOC_ALERT: "service", AlertKind.CAMERA_HEALTH: "camera",
     # Petitions are citizens' feedback on the one-stop service: the dossier desk handles them.
     AlertKind.PAKN_NEAR_LIMIT: "dossier", AlertKind.PAKN_OVERDUE: "dossier",
+    AlertKind.SYSTEM_DOWN: "service", AlertKind.SOC_INCIDENT: "service",
 }
+MAX_FRAME_B64 = 400_000  # a camera alert's picture: a 320 px JPEG is ~15-40 KB
 
 
 def _aware(v: datetime) -> datetime:
@@ -77,8 +81,24 @@ class _Event(BaseModel):
         return self.model_dump(mode="json")
 
 
+class Frame(BaseModel):
+    """A camera's picture carried by its alert (the newest thumbnail when the condition was
+    raised): base64 JPEG and when it was taken. Not part of the alert's identity."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    jpeg_base64: str = Field(min_length=4, max_length=MAX_FRAME_B64)
+    captured_at: datetime
+
+    _check_at = field_validator("captured_at")(_aware)
+
+
 class Signal(_Event):
-    """A rule's verdict about one condition, identified by its fingerprint."""
+    """A rule's verdict about one condition, identified by its fingerprint.
+
+    ``units`` lists the units a grouped rule found (one alert per rule, e.g. every unit with
+    overdue dossiers), and ``frame`` is a camera's picture: both describe the condition now and
+    are not part of its identity, so a raise with another list updates the same alert.
+    """
 
     type: Literal["signal"] = "signal"
     op: Literal["raise", "clear"]
@@ -90,6 +110,16 @@ class Signal(_Event):
     severity: Severity = "warning"
     summary: str = Field("", max_length=1000, description="Vietnamese, for the operator")
     labels: dict[str, str] = Field(default_factory=dict, description="more identity, part of the fingerprint")
+    units: tuple[str, ...] = Field((), max_length=2000, description="units a grouped rule found; not identity")
+    frame: Frame | None = Field(None, description="a camera alert's picture; not identity")
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.model_dump(mode="json")
+        if not out["units"]:  # absent unless set: the log of a plain signal stays as it was
+            del out["units"]
+        if out["frame"] is None:
+            del out["frame"]
+        return out
 
     @model_validator(mode="after")
     def _kind_fits_source(self) -> "Signal":
@@ -188,6 +218,7 @@ class Alert(BaseModel):
     updated_at: datetime
     last_seen_at: datetime
     count: int = 1
+    units: list[str] = Field(default_factory=list, description="units a grouped rule found (newest raise)")
     assignee: str | None = None
     acknowledged_by: str | None = None
     resolved_by: str | None = None
@@ -207,9 +238,13 @@ class Alert(BaseModel):
         return self.labels.get(name)
 
     def api_view(self) -> dict[str, Any]:
-        """The contract's ``GET /api/v1/alerts`` item (contracts.md §5)."""
-        return {
+        """The contract's ``GET /api/v1/alerts`` item (contracts.md §5), plus ``units`` for an
+        alert of a grouped rule (the units it found; its ``unit`` is null)."""
+        out: dict[str, Any] = {
             "id": self.id, "source": self.source, "system": self.system, "unit": self.unit,
             "severity": self.severity, "state": self.state, "summary": self.summary,
             "started_at": self.started_at.isoformat(), "updated_at": self.updated_at.isoformat(),
         }
+        if self.units:
+            out["units"] = list(self.units)
+        return out

@@ -14,7 +14,9 @@ on where it stopped:
   folded per petition, written to the tables' changelogs, from which Faust recovers them before
   its agents and timers run (the same path as a worker restarting against a durable broker);
 * the alert log: every stored entry in ``seq`` order, so the alerts agent (its single writer)
-  and the web's replica rebuild the same book, open alerts and operators' actions included.
+  and the web's replica rebuild the same book, open alerts and operators' actions included;
+* the silences' events in time order (the silences and maintenance windows in force come back)
+  and the notifier's log (what was notified is not notified again).
 
 Restored messages carry the :data:`RESTORED_HEADER`: the sink skips them (they come from the
 warehouse). Nothing else is restored: the snapshots, stats and service figures are recomputed
@@ -39,12 +41,12 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ioc.config import Settings
-from ioc.domain.dossier import DossierState
+from ioc.domain.dossier import DossierState, encode_entry
 from ioc.domain.events import DossierEvent
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.queries import stored_events
-from ioc.warehouse.schema import ALERT_EVENTS
+from ioc.warehouse.schema import ALERT_EVENTS, NOTIFICATIONS, SILENCE_EVENTS
 from ioc.wire import partition_for
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,8 @@ def changelog_topic(app_id: str, table: str = DOSSIER_TABLE) -> str:
 def table_value(partition: int, state: Any) -> bytes:
     """A table value as the agents write it: ``{"partition", "state"}`` (streams/agents.py,
     streams/pakn.py)."""
+    if isinstance(state, DossierState):
+        return encode_entry(partition, state)
     return json.dumps({"partition": partition, "state": state.to_json()}, separators=(",", ":")).encode()
 
 
@@ -115,19 +119,47 @@ def alert_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def silence_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every stored silence event, in time order, keyed by silence id."""
+    rows = wh.query(f"SELECT silence_id, event_id, any(at) AS t, any(event) FROM {wh.database}.{SILENCE_EVENTS.name} "
+                    "GROUP BY silence_id, event_id ORDER BY t, event_id")
+    return [(str(sid).encode(), json.dumps(json.loads(event), ensure_ascii=False, separators=(",", ":")).encode())
+            for sid, _eid, _at, event in rows]
+
+
+def notification_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every stored delivery of the notifier (ioc.alerts.routing.Delivery)."""
+    from ioc.alerts.routing import Delivery
+
+    # The time as epoch seconds: chDB answers text, the native driver datetimes (enough for the
+    # escalation clock, the one use of a delivery's time).
+    rows = wh.query(f"SELECT key, alert_id, transition, channel, any(status), toUnixTimestamp(min(at)) AS t, "
+                    f"max(attempts), any(error) FROM {wh.database}.{NOTIFICATIONS.name} "
+                    "GROUP BY key, alert_id, transition, channel ORDER BY t, key")
+    out = []
+    for key, alert_id, transition, channel, status, epoch, attempts, error in rows:
+        at = datetime.fromtimestamp(int(epoch), timezone.utc)
+        d = Delivery(str(alert_id), str(transition), str(channel), status, at, int(attempts), error or None)
+        out.append((str(key).encode(), json.dumps(d.to_json(), ensure_ascii=False).encode()))
+    return out
+
+
 @dataclass
 class RestoreReport:
     events: int = 0
     dossiers: int = 0
     petitions: int = 0
     alert_entries: int = 0
+    silence_events: int = 0
+    notifications: int = 0
     seconds: float = 0.0
     skipped: str = ""  # why nothing was restored
     per_partition: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"events": self.events, "dossiers": self.dossiers, "petitions": self.petitions,
-                "alert_entries": self.alert_entries,
+                "alert_entries": self.alert_entries, "silence_events": self.silence_events,
+                "notifications": self.notifications,
                 "seconds": round(self.seconds, 2), "skipped": self.skipped,
                 "dossiers_per_partition": {str(p): n for p, n in sorted(self.per_partition.items())}}
 
@@ -135,7 +167,8 @@ class RestoreReport:
         if self.skipped:
             return f"nothing restored ({self.skipped})"
         return (f"restored from the warehouse: {self.dossiers} dossiers ({self.events} events), "
-                f"{self.petitions} petitions and {self.alert_entries} alert log entries in {self.seconds:.1f} s")
+                f"{self.petitions} petitions, {self.alert_entries} alert log entries, {self.silence_events} silence "
+                f"events and {self.notifications} notifications in {self.seconds:.1f} s")
 
 
 async def _end_offsets(bootstrap: str, topics: dict[str, int]) -> dict[str, int]:
@@ -195,7 +228,7 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     compacted = {"partitions": partitions, "config": {"cleanup.policy": "compact"}}
     ensure_topics(bootstrap, {changelog: compacted, pakn_changelog: compacted}, settings.kafka.replication_factor)
     held = asyncio.run(_end_offsets(bootstrap, {changelog: partitions, pakn_changelog: partitions,
-                                                topics.alert_log: 1}))
+                                                topics.alert_log: 1, topics.silences: 1, topics.notify_log: 1}))
     report = RestoreReport()
     if any(held.values()):
         report.skipped = "the broker already holds " + ", ".join(f"{n} messages of {t}" for t, n in held.items() if n)
@@ -203,11 +236,15 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     events, states, petitions = stored_state(wh)
     records = table_records(states, partitions)
     entries = alert_log_entries(wh)
+    silences, notifications = silence_log_entries(wh), notification_log_entries(wh)
     # The alert log on its one partition in seq order: the book is the fold of the log in this order.
     asyncio.run(_publish(bootstrap, [(changelog, p, key, value) for p, key, value in records]
                          + [(pakn_changelog, p, key, value) for p, key, value in table_records(petitions, partitions)]
-                         + [(topics.alert_log, 0, key, value) for key, value in entries]))
+                         + [(topics.alert_log, 0, key, value) for key, value in entries]
+                         + [(topics.silences, 0, key, value) for key, value in silences]
+                         + [(topics.notify_log, 0, key, value) for key, value in notifications]))
     report.events, report.dossiers, report.alert_entries = len(events), len(states), len(entries)
+    report.silence_events, report.notifications = len(silences), len(notifications)
     report.petitions = len(petitions)
     report.per_partition = dict(Counter(p for p, _, _ in records))
     report.seconds = time.monotonic() - started

@@ -31,7 +31,7 @@ import re
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator
+from typing import Any, Collection, Iterable, Iterator, Sequence
 
 from ioc.domain.dossier import DossierState, apply_complaint, apply_event
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
@@ -173,20 +173,40 @@ def replay(
     petitions: Iterable[Any] = (),
 ) -> dict[str, Any]:
     """The contract §3 JSON of ``events`` (and ``petitions``, PAKN events) for ``period`` at ``at``."""
+    return replay_many(events, (period,), at, units=units, procedure=procedure, province=province,
+                       sources=sources, petitions=petitions)[0]
+
+
+def replay_many(
+    events: Iterable[DossierEvent],
+    periods: Sequence[Period],
+    at: datetime,
+    *,
+    units: Collection[str] | None = None,
+    procedure: str | None = None,
+    province: str = DEFAULT_PROVINCE,
+    sources: Sources = Sources(),
+    petitions: Iterable[Any] = (),
+) -> list[dict[str, Any]]:
+    """:func:`replay` of several periods evaluated at the same ``at``: the events are folded once
+    (the fold depends on ``at`` only), each period is computed from the same states. Each report
+    is the one :func:`replay` gives for its period alone (the public pages compute this month,
+    quarter and year at the same instant)."""
     petitions = list(petitions)
     try:
         if petitions or sources.pakn:
             from ioc.kpi.pakn import complaint_links, fold_pakn
 
             states = fold(events, at, complaint_links(petitions, at))
-            report = compute(states, period, at, procedure=procedure, units=units, province=province,
-                             sources=replace(sources, pakn=True), petitions=fold_pakn(petitions, at))
-        else:
-            report = compute(fold(events, at), period, at, procedure=procedure, units=units, province=province,
-                             sources=sources)
+            with_pakn = replace(sources, pakn=True)
+            folded = fold_pakn(petitions, at)
+            return [compute(states, period, at, procedure=procedure, units=units, province=province,
+                            sources=with_pakn, petitions=folded).to_json() for period in periods]
+        states = fold(events, at)
+        return [compute(states, period, at, procedure=procedure, units=units, province=province,
+                        sources=sources).to_json() for period in periods]
     except ValueError as exc:
         raise UserInputError(f"ioc kpi: {exc}") from None
-    return report.to_json()
 
 
 def load_sources(catalogue: str | None, national_report: str | None, profile: str | None,

@@ -12,11 +12,14 @@ from functools import cached_property
 from datetime import datetime
 from typing import Any, Callable
 
+import msgspec
+
 from ioc.domain.events import DossierEvent, LegalDuration, Status
 
 
-@dataclass(frozen=True)
-class StatusFact:
+class StatusFact(msgspec.Struct, frozen=True, array_like=True):
+    """One event's fact; stored as ``[status, at, event_id]``."""
+
     status: int
     at: datetime
     event_id: str
@@ -81,7 +84,7 @@ class DossierState:
             "procedure_code": self.procedure_code,
             "facts": [[f.status, f.at.isoformat(), f.event_id] for f in self.facts],
             "due_at": self.due_at.isoformat() if self.due_at else None,
-            "legal_duration": self.legal_duration.model_dump() if self.legal_duration else None,
+            "legal_duration": self.legal_duration.to_json() if self.legal_duration else None,
             "channel": self.channel,
             "flags": self.flags,
         }
@@ -121,13 +124,31 @@ def _fact_key(f: StatusFact) -> tuple[datetime, int, str]:
     return (f.at, f.status, f.event_id)
 
 
+def _new_state(event: DossierEvent) -> DossierState:
+    """The state of a dossier's first event (the common case of the stream), built at once."""
+    flags: dict[str, list[Any]] = {}
+    stamp: list[Any] | None = None
+    for name in _FLAG_FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            if stamp is None:
+                stamp = [event.occurred_at.isoformat(), event.event_id]
+            flags[name] = [*stamp, value]
+    synced = event.dvcqg_synced_at
+    if synced is not None:
+        flags["dvcqg_synced_at"] = [event.occurred_at.isoformat(), event.event_id, synced.isoformat()]
+    return DossierState(event.dossier_code, event.unit_code, event.procedure_code,
+                        (StatusFact(int(event.status), event.occurred_at, event.event_id),),
+                        event.due_at, event.legal_duration, event.channel, flags)
+
+
 def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState:
     """The state after ``event``; an event already applied (same ``event_id``) changes nothing."""
     if state is None:
-        state = DossierState(event.dossier_code, event.unit_code, event.procedure_code)
-    elif event.event_id in state.event_ids:
+        return _new_state(event)
+    if any(f.event_id == event.event_id for f in state.facts):
         return state
-    elif not state.unit_code:  # a petition named the dossier before its first event arrived
+    if not state.unit_code:  # a petition named the dossier before its first event arrived
         state = replace(state, unit_code=event.unit_code, procedure_code=event.procedure_code)
     facts = tuple(sorted(state.facts + (StatusFact(int(event.status), event.occurred_at, event.event_id),), key=_fact_key))
     # Attributes: the value carried by the latest event (by event time, then id) wins, so
@@ -148,14 +169,31 @@ def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState
     # deadline the dossier is judged against, so the earliest one given stands.
     due_at = event.due_at if state.due_at is None else min(state.due_at, event.due_at or state.due_at)
     channel = state.channel if event.channel is None else event.channel if state.channel is None else min(state.channel, event.channel)
-    return replace(
-        state,
-        facts=facts,
-        due_at=due_at,
-        legal_duration=state.legal_duration or event.legal_duration,
-        channel=channel,
-        flags=flags,
-    )
+    return DossierState(state.dossier_code, state.unit_code, state.procedure_code, facts, due_at,
+                        state.legal_duration or event.legal_duration, channel, flags)
+
+
+_ENTRY = msgspec.json.Encoder()
+
+
+class _Entry(msgspec.Struct):
+    partition: int
+    state: DossierState
+
+
+_ENTRY_DECODER = msgspec.json.Decoder(_Entry)
+
+
+def encode_entry(partition: int, state: DossierState) -> bytes:
+    """A dossier table value: ``{"partition", "state"}`` with the state's JSON (:meth:`DossierState.to_json`'s
+    shape), encoded in one C call (streams/agents.py writes one per changed dossier)."""
+    return _ENTRY.encode({"partition": partition, "state": state})
+
+
+def decode_entry(value: bytes) -> tuple[int, DossierState]:
+    """A table value back: (partition, state)."""
+    entry = _ENTRY_DECODER.decode(value)
+    return entry.partition, entry.state
 
 
 def apply_complaint(state: DossierState | None, dossier_code: str, at: datetime, link_id: str) -> DossierState:

@@ -62,7 +62,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ioc.domain.calendar import LOCAL_TZ, WorkingCalendar
-from ioc.domain.events import EventRejected, _aware
+from ioc.domain.events import LINK_TYPE, EventRejected, _aware
 from ioc.kpi.periods import Period
 
 PaknStatus = Literal["received", "rejected", "supplement_requested", "answered", "published", "re_complained"]
@@ -75,7 +75,7 @@ SUPPLEMENT_WD = 5
 ANSWER_WD = 15
 PUBLISH_WD = 2
 
-LINK_TYPE = "pakn_link"
+# LINK_TYPE (a petition's link item on the dossier topic) is defined with the event decoder that sets it apart.
 
 
 class PaknEvent(BaseModel):

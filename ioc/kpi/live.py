@@ -13,7 +13,8 @@ everything: the reference it is tested against.
 from __future__ import annotations
 
 import heapq
-from datetime import datetime, time, timedelta
+import time as _time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 
 from ioc.domain.calendar import WorkingCalendar
@@ -35,6 +36,16 @@ class Judging:
         self.calendar = calendar or WorkingCalendar()
         self.catalogue = catalogue
         self._rows: tuple[Any, dict[str, Any]] | None = None
+        self._instant: tuple[datetime, Any] | None = None
+
+    def instant(self, at: datetime) -> tuple[Any, date, date, datetime]:
+        """What every dossier judged at ``at`` shares, computed once per instant: the month,
+        the local date, the working day after it, and the next local midnight."""
+        if self._instant is None or self._instant[0] != at:
+            today = at.astimezone(LOCAL_TZ).date()
+            self._instant = (at, (period_of(at, "month"), today, self.calendar.next_working_day(today),
+                                  next_midnight(at)))
+        return self._instant[1]
 
     def rule(self, start: datetime, duration: LegalDuration) -> datetime:
         return self.calendar.add_duration(start, duration.value, duration.unit)
@@ -61,10 +72,9 @@ def contribution(state: DossierState, at: datetime, clock: Judging | None = None
     clock = clock or Judging()
     if not state.unit_code:  # a petition named it before its first event: nothing to count yet
         return {}, None
-    period = period_of(at, "month")
+    period, today, next_working, midnight = clock.instant(at)
     j = judge(state, period, at, clock.rule, clock.calendar)
-    t = tally(j, at, clock.calendar, clock.row(at, state.procedure_code))
-    today = at.astimezone(LOCAL_TZ).date()
+    t = tally(j, at, clock.calendar, clock.row(at, state.procedure_code), (today, next_working))
     if j.received is not None and j.received.astimezone(LOCAL_TZ).date() == today:
         t["received_today"] = 1
     end = end_of_processing(state)
@@ -72,7 +82,7 @@ def contribution(state: DossierState, at: datetime, clock: Judging | None = None
         t["finished_today"] = 1
     changes = [f.at for f in state.facts if f.at > at]  # a fact dated later takes effect then
     if t:
-        changes.append(next_midnight(at))  # the day and the month move on
+        changes.append(midnight)  # the day and the month move on
     if j.is_open and j.due is not None and j.due > at:
         changes.append(j.due)  # it becomes overdue then
     return t, min(changes) if changes else None
@@ -101,6 +111,10 @@ class LiveFigures:
         self._heap: list[tuple[datetime, str]] = []
         self._dirty: set[str] = set()
         self.recomputed = 0  # how many contributions were computed (for tests and stats)
+        # A judging round (:meth:`start_round`, :meth:`work`): its instant and what is left of it.
+        self.round_at: datetime | None = None
+        self._pending: list[str] = []
+        self._changed_units: set[str] = set()  # units whose totals moved since take_changed_units()
 
     def __len__(self) -> int:
         return len(self._states)
@@ -110,19 +124,27 @@ class LiveFigures:
         self.clock = Judging(self.clock.calendar, catalogue)
         self._dirty.update(self._states)
 
+    @property
+    def states(self) -> dict[str, DossierState]:
+        """Every dossier's state, by code (read only: change them with :meth:`touch`)."""
+        return self._states
+
     def get(self, code: str) -> DossierState | None:
         return self._states.get(code)
 
     def _apply(self, code: str, at: datetime) -> None:
         state = self._states[code]
         old = self._contrib.pop(code, None)
-        if old:
-            add_tally(self.totals[state.unit_code], old, -1)
         t, until = contribution(state, at, self.clock)
         self.recomputed += 1
+        if t != old:
+            if old:
+                add_tally(self.totals[state.unit_code], old, -1)
+            if t:
+                add_tally(self.totals.setdefault(state.unit_code, {}), t)
+            self._changed_units.add(state.unit_code)
         if t:
             self._contrib[code] = t
-            add_tally(self.totals.setdefault(state.unit_code, {}), t)
         self._valid_until[code] = until
         if until is not None:
             heapq.heappush(self._heap, (until, code))
@@ -151,17 +173,56 @@ class LiveFigures:
         self._dirty.discard(code)
         if state is not None and old:
             add_tally(self.totals[state.unit_code], old, -1)
+            self._changed_units.add(state.unit_code)
 
     def advance(self, at: datetime) -> None:
-        """Recompute the dossiers whose figures may have changed by ``at``."""
-        dirty, self._dirty = self._dirty, set()
-        for code in dirty:
-            if code in self._states:
-                self._apply(code, at)
+        """Recompute the dossiers whose figures may have changed by ``at`` (a whole round)."""
+        self.start_round(at)
+        self.work(None)
+
+    def start_round(self, at: datetime) -> int:
+        """Begin judging at ``at``: the dossiers touched since the last round and those whose
+        next instant (deadline, midnight, a fact dated later) has come, taken off the heap of
+        next-change instants; nobody else is looked at. Returns how many are to be judged. A round
+        still unfinished is finished first (at its own instant)."""
+        if self._pending:
+            self.work(None)
+        self.round_at = at
+        pending, self._dirty = self._dirty, set()
         while self._heap and self._heap[0][0] <= at:
             until, code = heapq.heappop(self._heap)
             if self._valid_until.get(code) == until:  # else a stale entry, superseded
+                pending.add(code)
+        self._pending = list(pending)
+        return len(self._pending)
+
+    def work(self, budget_s: float | None) -> bool:
+        """Judge the round's dossiers for at most ``budget_s`` seconds (None: all of them); True
+        when the round is complete, so the totals are the figures at :attr:`round_at`. A dossier
+        touched meanwhile is judged with its newest state here and again in the next round."""
+        at = self.round_at
+        if at is None:
+            return True
+        pending = self._pending
+        deadline = None if budget_s is None else _time.perf_counter() + budget_s
+        done = 0
+        while pending:
+            code = pending.pop()
+            if code in self._states:
                 self._apply(code, at)
+            done += 1
+            if deadline is not None and done % 32 == 0 and _time.perf_counter() >= deadline:
+                break
+        return not pending
+
+    @property
+    def round_pending(self) -> int:
+        return len(self._pending)
+
+    def take_changed_units(self) -> set[str]:
+        """The units whose totals changed since the previous call (for change-only snapshots)."""
+        changed, self._changed_units = self._changed_units, set()
+        return changed
 
     def figures(self) -> dict[str, Tally]:
         return {u: dict(t) for u, t in self.totals.items() if t}

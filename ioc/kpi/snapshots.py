@@ -6,6 +6,15 @@ parts of at most ``UNITS_PER_PART`` units: ``{partition, computed_at, part, part
 Readers assemble them with :class:`SnapshotAssembler` and use only complete snapshots.
 A message without ``parts`` is a whole snapshot (the format before parts existed).
 
+**Change-only snapshots.** The dossier agent sends a partition's whole figures every few seconds
+(``worker.full_snapshot_s``) and when its stream goes quiet, and in between, at every tick, only
+the units whose tallies changed: ``"delta": true`` with ``"base"``, the instant of the snapshot it
+applies to (a unit whose tally emptied comes as ``{}``). A reader applies a delta to the partition's
+snapshot at ``base`` and so still holds whole figures; a delta whose base it does not hold (it
+started reading after that snapshot, or two workers wrote during a rebalance) is dropped until the
+next whole snapshot. Only whole snapshots are stored by the sink (``kpi_snapshots``), so `ioc
+verify` and the public history read whole figures as before.
+
 Several stream agents publish partials: the dossier agent (no ``source`` field: "dossier")
 and the petition agent (``"source": "pakn"``, tallies whose keys all start with ``pakn:``).
 The assembler keys snapshots by (source, partition) and hands readers, per partition, the sum
@@ -30,12 +39,16 @@ UNITS_PER_PART = 300  # ~ 600 bytes a unit: about 200 KB a message, well under 1
 
 
 def snapshot_messages(partition: int, computed_at: datetime, units: dict[str, Tally],
-                      per_part: int = UNITS_PER_PART, source: str | None = None) -> Iterator[bytes]:
+                      per_part: int = UNITS_PER_PART, source: str | None = None,
+                      base: datetime | None = None) -> Iterator[bytes]:
     """The messages of one partition's snapshot (at least one, even with no unit); ``source``
-    names the agent when it is not the dossier agent."""
+    names the agent when it is not the dossier agent. With ``base``: a change-only snapshot
+    (module docstring) of the units that changed since the snapshot at ``base``."""
     items = sorted(units.items())
     chunks = [items[i:i + per_part] for i in range(0, len(items), per_part)] or [[]]
-    extra = {"source": source} if source is not None and source != DEFAULT_SOURCE else {}
+    extra: dict[str, Any] = {"source": source} if source is not None and source != DEFAULT_SOURCE else {}
+    if base is not None:
+        extra.update(delta=True, base=base.isoformat())
     for i, chunk in enumerate(chunks):
         yield json.dumps({
             "partition": partition, **extra, "computed_at": computed_at.isoformat(), "part": i,
@@ -74,6 +87,7 @@ class SnapshotAssembler:
         self._latest: dict[int, dict[str, tuple[datetime, dict[str, Tally]]]] = {}
 
     def add(self, payload: dict[str, Any]) -> Snapshot | None:
+        """One message; the partition's (summed) snapshot when it completes one, else None."""
         partition = int(payload["partition"])
         key = (source_of(payload), partition)
         at = datetime.fromisoformat(payload["computed_at"])
@@ -90,11 +104,22 @@ class SnapshotAssembler:
         if len(pending[1].received) < pending[1].parts:
             return None
         del self._pending[key]
-        self._complete[key] = at
         merged: dict[str, Tally] = {}
         for chunk in pending[1].received.values():
             merged.update(chunk)
         latest = self._latest.setdefault(partition, {})
+        if payload.get("delta"):
+            held = latest.get(key[0])
+            if held is None or held[0] != datetime.fromisoformat(payload["base"]):
+                return None  # not the snapshot it applies to: wait for the next whole one
+            whole = dict(held[1])
+            for unit, tally in merged.items():
+                if tally:
+                    whole[unit] = tally
+                else:
+                    whole.pop(unit, None)
+            merged = whole
+        self._complete[key] = at
         latest[key[0]] = (at, merged)
         if len(latest) == 1:
             return Snapshot(partition, at, merged, {key[0]: at})

@@ -73,6 +73,9 @@ METRICS: dict[str, MetricSpec] = {m.id: m for m in (
     _m("communes_connected", "gauge", "communes", "Số xã đang kết nối", "Communes connected"),
     _m("communes_count", "gauge", "communes", "Tổng số xã", "Communes"),
     _m("soc_alerts_total", "counter", "alerts", "Cảnh báo an toàn thông tin", "SOC alerts", ("severity",)),
+    # One series per incident the SOC has open (critical or high): 1 while open, 0 when it closes it.
+    _m("soc_incident", "gauge", "0/1", "Sự cố an toàn thông tin đang mở", "Open SOC incident",
+       ("id", "severity", "category", "asset")),
     _m("spaces_occupied", "gauge", "spaces", "Chỗ đỗ đang sử dụng", "Parking spaces occupied"),
     _m("spaces_capacity", "gauge", "spaces", "Tổng chỗ đỗ", "Parking spaces"),
 )}

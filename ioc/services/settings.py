@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from ioc.alerts.book import DEFAULT_INHIBIT_RULES, EscalationPolicy, InhibitRule
 from ioc.services.catalogue import SYSTEMS, system as system_spec
@@ -40,6 +40,11 @@ def _known_system(value: str) -> str:
 
 
 SystemId = Annotated[str, AfterValidator(_known_system)]
+
+
+def _comma_list(value: object) -> object:
+    """"a, b" (an environment variable) -> ("a", "b"); lists pass unchanged."""
+    return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
 SourceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 
 
@@ -134,6 +139,9 @@ class ServicesSimulatorSettings(StrictModel):
     enabled: bool = True
     seed: int = 1
     tick_s: float = Field(10.0, ge=1, le=300, description="one sample of every system this often")
+    systems: Annotated[tuple[SystemId, ...] | None, BeforeValidator(_comma_list)] = Field(
+        None, min_length=1, description="simulate only these catalogue systems (default: every one); a list, or "
+        "comma-separated in an environment variable: IOC_SERVICES__SIMULATOR__SYSTEMS=portal,payment")
 
 
 class ServicesSettings(StrictModel):
@@ -142,6 +150,8 @@ class ServicesSettings(StrictModel):
     slo: dict[SystemId, tuple[SloDefinition, ...]] = Field(default_factory=default_slos)
     burn_windows: tuple[BurnWindow, ...] = Field(DEFAULT_BURN_WINDOWS, min_length=1)
     resolution_s: float = Field(10.0, ge=1, le=600, description="time resolution of the SLO windows")
+    down_for_s: float = Field(60.0, ge=0, le=3600, description="a system hard down (up = 0, or every request "
+                              "failing) this long raises one critical alert, besides the burn rates")
     escalation: EscalationPolicy = EscalationPolicy()
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_INHIBIT_RULES
     simulator: ServicesSimulatorSettings = ServicesSimulatorSettings()

@@ -154,8 +154,8 @@ class IncidentOverlay:
 class SimulatedSystems:
     """The simulator plus the overlay: inject by :class:`Injection`, tick for samples."""
 
-    def __init__(self, seed: int, communes: Sequence[str], tick_s: float) -> None:
-        self.sim = ServiceSimulator(seed=seed, communes=communes, tick_s=tick_s)
+    def __init__(self, seed: int, communes: Sequence[str], tick_s: float, systems: Sequence[str] | None = None) -> None:
+        self.sim = ServiceSimulator(seed=seed, systems=systems, communes=communes, tick_s=tick_s)
         self.overlay = IncidentOverlay(communes)
 
     def inject(self, injection: Injection, now: datetime) -> None:

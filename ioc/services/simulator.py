@@ -29,6 +29,10 @@ FLAP_PERIOD_S = 30.0  # a flapping link is down, then up, for this long each
 PARKING_SPACES = 1200
 SOC_PER_HOUR = {"critical": 0.2, "high": 2.0, "medium": 10.0, "low": 30.0}
 SOC_BURST_PER_HOUR = {"critical": 120.0, "high": 600.0, "medium": 300.0, "low": 0.0}
+# Each new critical or high SOC alert is an incident the SOC opens and closes later (minutes).
+SOC_INCIDENT_OPEN_S = {"critical": (1200.0, 3600.0), "high": (600.0, 2400.0)}
+SOC_CATEGORIES = ("malware", "bruteforce", "web_attack", "phishing", "exfiltration", "ddos")
+SOC_ASSETS = ("portal", "motcua", "lienthong", "lgsp", "payment", "chukyso", "mail", "workstation")
 
 # (local hour, share of the peak) key points, linearly interpolated; weekends scaled down.
 _SHAPES: dict[Profile, tuple[tuple[float, float], ...]] = {
@@ -99,6 +103,10 @@ class _SystemState:
         self.counters: dict[tuple[str, str], float] = {}
         self.last: datetime | None = None
         self.sync_lag = 30.0
+        # SOC incidents draw from a generator of their own: the counters stay what they were.
+        self.incident_rng = random.Random(f"{seed}:{spec.id}:incidents")
+        self.incidents: dict[str, dict[str, str | datetime]] = {}  # id -> labels + "closes"
+        self.incident_seq = 0
 
     def add(self, metric: str, amount: float, label: str = "") -> float:
         key = (metric, label)
@@ -221,7 +229,35 @@ class ServiceSimulator:
             rates = dict(SOC_PER_HOUR)
             if "soc_burst" in incidents:
                 rates = {k: v + SOC_BURST_PER_HOUR[k] for k, v in rates.items()}
+            opened: dict[str, int] = {}
             for severity in SOC_SEVERITIES:
                 new = 0 if down else _poisson(rng, rates[severity] * dt / 3600)
+                opened[severity] = new
                 emit("soc_alerts_total", st.add("soc_alerts_total", new, severity), severity=severity)
+            if not down:  # an SOC that is down reports nothing, its incidents included
+                for incident, labels in self._soc_incidents(st, now, opened):
+                    out.append(ServiceMetric(system=spec.id, metric="soc_incident", labels=labels,
+                                             value=1.0 if incident else 0.0, time=now))
+        return out
+
+    @staticmethod
+    def _soc_incidents(st: _SystemState, now: datetime, opened: dict[str, int]) -> list[tuple[bool, dict[str, str]]]:
+        """The ``soc_incident`` gauges of this tick: (open?, labels) of every incident open, and a
+        last 0 for each one closed now."""
+        rng = st.incident_rng
+        for severity, (low, high) in SOC_INCIDENT_OPEN_S.items():
+            for _ in range(opened.get(severity, 0)):
+                st.incident_seq += 1
+                local = now.astimezone(LOCAL_TZ)
+                incident = f"SOC-{local:%y%m%d}-{st.incident_seq:04d}"
+                st.incidents[incident] = {"id": incident, "severity": severity,
+                                          "category": rng.choice(SOC_CATEGORIES), "asset": rng.choice(SOC_ASSETS),
+                                          "closes": now + timedelta(seconds=rng.uniform(low, high))}
+        out: list[tuple[bool, dict[str, str]]] = []
+        for incident, info in sorted(st.incidents.items()):
+            labels = {k: str(v) for k, v in info.items() if k != "closes"}
+            still_open = now < info["closes"]  # type: ignore[operator]
+            out.append((still_open, labels))
+            if not still_open:
+                del st.incidents[incident]
         return out

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+
+import msgspec
 import re
 import threading
 from datetime import date, datetime
@@ -60,6 +62,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+# JSONEachRow bodies, one C call per batch (times in ISO-8601, as date_time_input_format reads them).
+_ROWS = msgspec.json.Encoder(enc_hook=_json_default)
+
+
 class ChdbWarehouse:
     """Embedded ClickHouse (chDB) under a data directory.
 
@@ -99,7 +105,7 @@ class ChdbWarehouse:
     def insert(self, table: Table, rows: Sequence[Row], dedup_token: str | None = None) -> None:
         if not rows:
             return
-        body = "\n".join(json.dumps(r, default=_json_default, ensure_ascii=False) for r in rows)
+        body = _ROWS.encode_lines(rows).decode()
         cols = ", ".join(table.column_names)
         token = f", insert_deduplication_token = '{dedup_token}'" if dedup_token and table.dedup_window else ""
         if token and not re.fullmatch(r"[0-9A-Za-z._:/,-]+", dedup_token or ""):

@@ -281,6 +281,47 @@ ALERT_EVENTS = Table(
     dedup_window=1000,
 )
 
+SILENCE_EVENTS = Table(
+    name="silence_events",
+    comment="silences and maintenance windows: every create and expire with who, why and when (the audit trail)",
+    columns=(
+        Column("silence_id", "String"),
+        Column("event_id", "String"),
+        Column("at", TS, codec="Delta, ZSTD"),
+        Column("op", "LowCardinality(String)"),  # create | expire
+        Column("kind", "LowCardinality(String)"),  # silence | maintenance
+        Column("actor", "LowCardinality(String)"),
+        Column("comment", "String"),
+        Column("matchers", "String"),  # JSON object
+        Column("starts_at", "Nullable(" + TS + ")"),
+        Column("ends_at", "Nullable(" + TS + ")"),
+        Column("event", "String", codec="ZSTD(3)"),  # the event as JSON, for replay
+    ),
+    engine="ReplacingMergeTree",
+    partition_by="toYYYYMM(at)",
+    order_by="(silence_id, event_id)",
+    dedup_window=1000,
+)
+
+NOTIFICATIONS = Table(
+    name="notifications",
+    comment="the notifier's log: each (alert, transition, channel) sent or given up (dead-lettered) once",
+    columns=(
+        Column("key", "String"),
+        Column("alert_id", "String"),
+        Column("transition", "LowCardinality(String)"),  # firing:<severity> | escalation:<n> | resolved
+        Column("channel", "LowCardinality(String)"),
+        Column("status", "LowCardinality(String)"),  # sent | dead
+        Column("at", TS, codec="Delta, ZSTD"),
+        Column("attempts", "UInt16"),
+        Column("error", "String"),
+    ),
+    engine="ReplacingMergeTree",
+    partition_by="toYYYYMM(at)",
+    order_by="(alert_id, key)",
+    dedup_window=1000,
+)
+
 PROCEDURE_CATALOGUE = Table(
     name="procedure_catalogue",
     comment="the procedure catalogue (contracts.md §2b): one row per procedure and valid_from; a re-import replaces it",
@@ -308,7 +349,8 @@ PROCEDURE_CATALOGUE = Table(
 )
 
 TABLES: tuple[Table, ...] = (DOSSIER_EVENTS, KPI_SNAPSHOTS, DEADLETTER, CAMERA_EVENTS, CAMERA_THUMBNAILS,
-                             SERVICE_METRICS, ALERT_EVENTS, PAKN_EVENTS, PROCEDURE_CATALOGUE)
+                             SERVICE_METRICS, ALERT_EVENTS, PAKN_EVENTS, PROCEDURE_CATALOGUE, SILENCE_EVENTS,
+                             NOTIFICATIONS)
 
 
 @dataclass(frozen=True)

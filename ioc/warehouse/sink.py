@@ -13,6 +13,8 @@ import asyncio
 import hashlib
 import json
 import logging
+
+import msgspec
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -22,7 +24,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc import clock
-from ioc.domain.events import EventRejected, parse_event
+from ioc.domain.events import EventRejected, decode_events
 from ioc.health import Health
 from ioc.broker.restore import is_restored
 from ioc.warehouse.camera_rows import ThumbnailSampler, camera_event_rows, thumbnail_rows
@@ -34,6 +36,7 @@ from ioc.warehouse.schema import CAMERA_EVENTS, CAMERA_THUMBNAILS
 from ioc.warehouse.schema import ALERT_EVENTS, SERVICE_METRICS
 from ioc.warehouse.schema import PROCEDURE_CATALOGUE
 from ioc.warehouse.schema import PAKN_EVENTS
+from ioc.warehouse.schema import NOTIFICATIONS, SILENCE_EVENTS
 from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)
@@ -43,31 +46,30 @@ SINK_CONDITIONS = ("warehouse", "assigned")
 
 
 def dossier_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
-    """Rows of the valid events in one message (the stream agent dead-letters the rest)."""
+    """Rows of the valid events in one message. The stream agent dead-letters the rest; the
+    same decoder (ioc.domain.events.decode_events) gives the same verdict here, so a bad item is
+    skipped, never stored nor dead-lettered twice."""
     try:
-        items = decode_batch(value)
+        events = decode_events(value, keep_extras=True).events
     except UndecodableMessage:
         return []
-    rows = []
-    for item in items:
-        try:
-            ev = parse_event(item)
-        except EventRejected:
-            continue
-        rows.append({
-            "event_id": ev.event_id,
-            "dossier_code": ev.dossier_code,
-            "status": int(ev.status),
-            "occurred_at": ev.occurred_at,
-            "unit_code": ev.unit_code,
-            "procedure_code": ev.procedure_code,
-            "agency_code": ev.agency_code or "",
-            "channel": ev.channel or 0,
-            "due_at": ev.due_at,
-            "payload": json.dumps(ev.to_json(), ensure_ascii=False),
-            "ingested_at": ingested_at,
-        })
-    return rows
+    encode = _PAYLOAD.encode
+    return [{
+        "event_id": ev.event_id,
+        "dossier_code": ev.dossier_code,
+        "status": int(ev.status),
+        "occurred_at": ev.occurred_at,
+        "unit_code": ev.unit_code,
+        "procedure_code": ev.procedure_code,
+        "agency_code": ev.agency_code or "",
+        "channel": ev.channel or 0,
+        "due_at": ev.due_at,
+        "payload": encode(ev.to_json()).decode(),
+        "ingested_at": ingested_at,
+    } for ev in events]
+
+
+_PAYLOAD = msgspec.json.Encoder()
 
 
 def pakn_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
@@ -96,10 +98,11 @@ def pakn_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
 
 def snapshot_rows(value: bytes | None) -> list[Row]:
     data = json.loads(value or b"{}")
-    if data.get("source", "dossier") != "dossier":
+    if data.get("source", "dossier") != "dossier" or data.get("delta"):
         # Petition partials (ioc.kpi.snapshots) are not stored: `ioc verify` and the history
         # compare each partition's stored rows with the dossier events alone; the petitions
-        # themselves are kept in pakn_events.
+        # themselves are kept in pakn_events. Change-only snapshots are not stored either: the
+        # whole ones (every worker.full_snapshot_s and when the stream goes quiet) are.
         return []
     computed_at = datetime.fromisoformat(data["computed_at"])
     return [
@@ -157,6 +160,30 @@ def alert_event_rows(value: bytes | None) -> list[Row]:
         "severity": event.severity if signal else "", "actor": "" if signal else event.actor,  # type: ignore[union-attr]
         "event": json.dumps(event.to_json(), ensure_ascii=False, sort_keys=True),
     }]
+
+
+def silence_event_rows(value: bytes | None) -> list[Row]:
+    """One silence event (ioc.alerts.silences): the audit trail of silences and maintenance windows."""
+    from ioc.alerts.silences import parse_silence_event
+
+    e = parse_silence_event(value or b"")
+    return [{
+        "silence_id": e.silence_id, "event_id": e.event_id, "at": e.at, "op": e.op, "kind": e.kind, "actor": e.actor,
+        "comment": e.comment or "",
+        "matchers": json.dumps(e.matchers.model_dump(mode="json", exclude_none=True) if e.matchers else {},
+                               ensure_ascii=False, sort_keys=True),
+        "starts_at": e.starts_at, "ends_at": e.ends_at,
+        "event": json.dumps(e.to_json(), ensure_ascii=False, sort_keys=True),
+    }]
+
+
+def notification_rows(value: bytes | None) -> list[Row]:
+    """One record of the notifier's log (ioc.alerts.routing.Delivery)."""
+    from ioc.alerts.routing import Delivery
+
+    d = Delivery.from_json(json.loads(value or b"{}"))
+    return [{"key": d.key, "alert_id": d.alert_id, "transition": d.transition, "channel": d.channel,
+             "status": d.status, "at": d.at, "attempts": d.attempts, "error": d.error or ""}]
 
 
 @dataclass
@@ -222,6 +249,10 @@ class WarehouseSink:
         }
         if topics.pakn_events:
             self._tables[topics.pakn_events] = (PAKN_EVENTS, lambda v: pakn_rows(v, clock.now()))
+        if topics.silences:
+            self._tables[topics.silences] = (SILENCE_EVENTS, silence_event_rows)
+        if topics.notify_log:
+            self._tables[topics.notify_log] = (NOTIFICATIONS, notification_rows)
         # Converters that need the whole message (key, headers, timestamp), with the time read.
         thumbnails = ThumbnailSampler()
         self._message_tables: dict[str, tuple[Table, Callable[[Any, datetime], list[Row]]]] = {

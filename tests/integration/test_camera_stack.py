@@ -146,6 +146,9 @@ def test_a_health_fault_raises_then_clears_a_signal_on_the_alerts_topic(stack_ru
     assert (raise_.op, raise_.kind.value, raise_.source, raise_.unit) == ("raise", "camera_health", "camera", "H44.07")
     assert "quá tối" in raise_.summary and "Cổng 1" in raise_.summary
     assert clear.op == "clear" and clear.fingerprint == raise_.fingerprint
+    # The raise carries the camera's newest picture (issue #16: shown in its notification); the clear none.
+    assert raise_.frame is not None and raise_.frame.jpeg_base64 and clear.frame is None
+    assert abs((raise_.at - raise_.frame.captured_at).total_seconds()) <= 5
     assert 5.5 <= (raise_.at - mine[0].at).total_seconds() <= 8  # dark from 4 s, raised after 2 s held
     assert clear.at > raise_.at
     # Keyed by fingerprint, so one alert's events stay in order on one partition.

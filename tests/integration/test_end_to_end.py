@@ -126,13 +126,14 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
         assert tiles["tile-ontime_rate"] == "100,00 %"
 
         # Six dossiers of another unit, received ten days ago and due five days ago: the dossier
-        # rules (threshold 5) raise one overdue alert for that unit, visible to automation.
+        # rules (threshold 5) raise one overdue alert listing that unit, visible to automation
+        # (grouped per rule since issue #16: the unit is in "units", the alert's "unit" is null).
         late = dossier_events(6, unit="H44.08", now=clock.now_local() - timedelta(days=10), finished_every=0)
         produce(kafka_bootstrap, topics.dossier_events, late)
         alerts = poll(lambda: requests.get(f"{base}/api/v1/alerts?state=firing", headers=AUTH, timeout=5).json(),
-                      lambda a: any(x["source"] == "dossier" and x["unit"] == "H44.08" for x in a), 60,
+                      lambda a: any(x["source"] == "dossier" and "H44.08" in x.get("units", []) for x in a), 60,
                       "overdue alert for H44.08")
-        overdue = [x for x in alerts if x["source"] == "dossier" and x["unit"] == "H44.08"]
+        overdue = [x for x in alerts if x["source"] == "dossier" and "H44.08" in x.get("units", [])]
         assert len(overdue) == 1 and "6 hồ sơ quá hạn" in overdue[0]["summary"]
     finally:
         took = stop_and_check_nothing_left(proc)

@@ -171,7 +171,9 @@ def test_public_pages_cannot_call_any_internal_callback(served):
     # The public surface has no Dash app and declares only its own routes.
     rules = served.web.security.policy.rules()
     public_rules = {r for r in rules if r.startswith("/public")}
-    assert public_rules == {"/public/", "/public/widget/<kind>", "/public/static/<path:filename>", "/public/<path:rest>"}
+    assert public_rules == {"/public/", "/public/widget/<kind>", "/public/widget/<kind>/<item>", "/public/766",
+                      "/public/766/unit/<code>", "/public/766.csv", "/public/766.json", "/public/tra-cuu",
+                      "/public/static/<path:filename>", "/public/<path:rest>"}
     assert not [r for r, a in rules.items() if a.open and ("_dash" in r or r.endswith("<path:path>"))]
     # Its pages load nothing that could call one: no Dash code, widgets with no script and no
     # fetch at all (default-src 'none'), the index with one script of ours and no connect-src.

@@ -89,3 +89,40 @@ def test_unreachable_server_is_one_clear_error():
     port = free_port()
     with pytest.raises(DependencyError, match=f"127.0.0.1:{port} is unreachable"):
         NativeWarehouse(f"clickhouse://default:@127.0.0.1:{port}/x")
+
+
+def test_silences_and_notifications_are_stored_once_and_come_back_for_a_restore(warehouse):
+    """The audit of silences and the notifier's log (issue #16), on both engines, as `ioc restore`
+    reads them back: silences in time order, one delivery per key however often stored."""
+    import json
+    from datetime import datetime, timezone
+
+    from ioc.alerts.routing import Delivery
+    from ioc.alerts.silences import SilenceBook, parse_silence_event
+    from ioc.broker.restore import notification_log_entries, silence_log_entries
+    from ioc.warehouse.schema import NOTIFICATIONS, SILENCE_EVENTS
+    from ioc.warehouse.sink import notification_rows, silence_event_rows
+
+    t0 = datetime(2026, 12, 8, 2, 30, tzinfo=timezone.utc)
+    created = parse_silence_event({"op": "create", "at": t0.isoformat(), "actor": "dieuhanh", "kind": "maintenance",
+                                   "comment": "Bảo trì cổng thanh toán", "matchers": {"system": "payment"},
+                                   "starts_at": (t0 + timedelta(hours=1)).isoformat(),
+                                   "ends_at": (t0 + timedelta(hours=3)).isoformat()})
+    ended = parse_silence_event({"op": "expire", "silence_id": created.silence_id, "actor": "dieuhanh",
+                                 "at": (t0 + timedelta(hours=2)).isoformat()})
+    rows = silence_event_rows(ended.encode()) + silence_event_rows(created.encode())
+    warehouse.insert(SILENCE_EVENTS, rows)
+    warehouse.insert(SILENCE_EVENTS, rows[:1])  # stored twice (a sink retry)
+    entries = silence_log_entries(warehouse)
+    assert [json.loads(v)["op"] for _, v in entries] == ["create", "expire"]
+    book = SilenceBook.replay(parse_silence_event(v) for _, v in entries)
+    assert book.get(created.silence_id).state(t0 + timedelta(minutes=150)) == "expired"
+
+    sent = Delivery("a-1", "firing:critical", "oncall", "sent", t0)
+    dead = Delivery("a-1", "firing:critical", "mail", "dead", t0 + timedelta(seconds=5), attempts=5, error="refused")
+    for d in (sent, dead, sent):
+        warehouse.insert(NOTIFICATIONS, notification_rows(json.dumps(d.to_json()).encode()))
+    back = [Delivery.from_json(json.loads(v)) for _, v in notification_log_entries(warehouse)]
+    assert [(d.key, d.status, d.attempts, d.error) for d in back] == [
+        ("a-1|firing:critical|oncall", "sent", 1, None), ("a-1|firing:critical|mail", "dead", 5, "refused")]
+    assert back[0].at == t0

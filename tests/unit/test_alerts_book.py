@@ -2,10 +2,19 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ioc.alerts import (Action, AlertBook, AlertEventRejected, AlertRejected, EscalationPolicy, InhibitRule, Signal,
-                        parse_alert_event)
+from ioc.alerts import (
+    Action,
+    AlertBook,
+    AlertEventRejected,
+    AlertRejected,
+    EscalationPolicy,
+    InhibitRule,
+    Signal,
+    parse_alert_event,
+)
 
 T0 = datetime(2026, 10, 6, 2, 0, tzinfo=timezone.utc)
 

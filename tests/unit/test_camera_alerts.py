@@ -73,3 +73,24 @@ def test_startup_clears_every_condition_and_resolves_a_stale_alert():
     applied = [book.apply(s) for s in clears]
     assert sum(a is not None for a in applied) == 1  # only the open one is logged
     assert book.alerts()[0].state == "resolved"
+
+
+def test_a_raise_carries_the_cameras_recent_picture_not_identity_and_not_an_old_one():
+    import base64
+
+    import numpy as np
+
+    from camera.alerts import with_frame
+
+    [s] = health_signals("cong-1", CONFIG, "ok", "frozen", AT)
+    image = np.full((240, 320, 3), 90, np.uint8)
+    framed = with_frame(s, image, AT.timestamp() - 2, 320, 70)
+    assert framed.frame is not None and base64.b64decode(framed.frame.jpeg_base64)[:2] == b"\xff\xd8"  # a JPEG
+    assert framed.frame.captured_at.timestamp() == AT.timestamp() - 2
+    assert framed.fingerprint == s.fingerprint  # the picture is not the alert's identity
+    back = parse_alert_event(framed.to_json())
+    assert back.frame == framed.frame and "frame" not in s.to_json()
+    assert with_frame(s, image, AT.timestamp() - 3600, 320, 70).frame is None  # an hour old: says nothing now
+    book = AlertBook()
+    book.apply(framed)
+    assert book.alerts()[0].fingerprint == s.fingerprint

@@ -207,3 +207,24 @@ def test_touched_dossiers_are_judged_once_at_the_next_advance():
     assert live.recomputed == 1
     assert live.figures() == figures_for([live.get("T1")], now)
     assert live.figures()["U1"]["early"] == 1
+
+
+def test_a_judging_round_in_slices_gives_the_figures_of_one_pass():
+    from ioc.kpi.live import LiveFigures
+
+    states = [fold([received(f"S{i}", f"U{i % 4}", due=f"2026-10-{8 + i % 5:02d}T17:00:00")]) for i in range(300)]
+    now = at("2026-10-09T12:00:00")
+    sliced, whole = LiveFigures(), LiveFigures()
+    for s in states:
+        sliced.touch(s)
+        whole.touch(s)
+    whole.advance(now)
+    assert sliced.start_round(now) == 300
+    rounds = 0
+    while not sliced.work(0.0):  # the smallest slices: 32 dossiers each
+        rounds += 1
+    assert rounds > 3 and sliced.round_pending == 0
+    assert sliced.figures() == whole.figures() == figures_for(states, now)
+    assert sliced.take_changed_units() == {"U0", "U1", "U2", "U3"} and not sliced.take_changed_units()
+    sliced.start_round(now)  # nothing touched, nothing due: nobody judged again
+    assert sliced.round_pending == 0

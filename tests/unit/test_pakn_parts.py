@@ -92,7 +92,8 @@ def test_links_go_to_the_dossiers_partition_keyed_by_a_dossier_code_of_the_messa
 
 
 def ops(signals):
-    return [(s.op, s.unit, s.kind.value, s.severity) for s in signals]
+    # Grouped (issue #16): one alert per rule, the unit among its listed units.
+    return [(s.op, s.units[0] if len(s.units) == 1 else s.units, s.kind.value, s.severity) for s in signals]
 
 
 def test_pakn_alerts_are_one_per_unit_and_rule_with_hysteresis():
@@ -101,7 +102,7 @@ def test_pakn_alerts_are_one_per_unit_and_rule_with_hysteresis():
     assert watch.observe({"H44.07": {"pakn:near_limit": 1, "overdue": 50}}, T0) == []  # dossier keys are not petitions
     raised = watch.observe({"H44.07": {"pakn:overdue": 3, "pakn:near_limit": 2}}, T0)
     assert ops(raised) == [("raise", "H44.07", "pakn_overdue", "warning"), ("raise", "H44.07", "pakn_near_limit", "warning")]
-    assert "3 phản ánh, kiến nghị quá hạn xử lý tại Sở Xây dựng" in raised[0].summary
+    assert "3 phản ánh, kiến nghị quá hạn xử lý tại 1 đơn vị: Sở Xây dựng (3)" in raised[0].summary
     assert raised[0].source == "dossier" and raised[0].system == "pakn"
     assert ops(watch.observe({"H44.07": {"pakn:overdue": 6, "pakn:near_limit": 1}}, T0)) == [
         ("raise", "H44.07", "pakn_overdue", "critical")]  # near 1: not below half of 2 yet, no clear

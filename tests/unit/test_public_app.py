@@ -77,7 +77,9 @@ def test_public_routes_are_declared_open_and_nothing_is_left_undeclared(client):
     built, c, _ = client
     rules = built.security.policy.rules()
     public = {r for r in rules if r.startswith("/public/")}
-    assert public == {"/public/", "/public/widget/<kind>", "/public/static/<path:filename>", "/public/<path:rest>"}
+    assert public == {"/public/", "/public/widget/<kind>", "/public/widget/<kind>/<item>", "/public/766",
+                      "/public/766/unit/<code>", "/public/766.csv", "/public/766.json", "/public/tra-cuu",
+                      "/public/static/<path:filename>", "/public/<path:rest>"}
     assert all(rules[r].open for r in public)
     assert built.security.policy.undeclared(built.server) == []
     assert c.get("/public/widget/score").status_code == 200

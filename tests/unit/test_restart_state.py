@@ -12,8 +12,16 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from ioc.broker.restore import (DOSSIER_TABLE, PAKN_TABLE, RESTORED_HEADER, alert_log_entries, changelog_topic,
-                                fold_states, is_restored, table_records)
+from ioc.broker.restore import (
+    DOSSIER_TABLE,
+    PAKN_TABLE,
+    RESTORED_HEADER,
+    alert_log_entries,
+    changelog_topic,
+    fold_states,
+    is_restored,
+    table_records,
+)
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import parse_event
 from ioc.sim import checkpoint

@@ -74,8 +74,11 @@ def test_default_windows_page_a_hard_outage_within_five_minutes():
     start = T0 + timedelta(seconds=3600)
     systems.inject(Injection(system="portal", kind="outage", seconds=900), start)
     logged = run(systems, monitor, desk, start, 300, step=10)
-    assert [e.event.op for _, e in logged] == ["raise"]  # type: ignore[union-attr]
-    assert logged[0][1].event.severity == "critical"
+    # The burn rates page within five minutes; the hard-down rule (issue #16) paged first.
+    slo = [e.event for _, e in logged if e.event.kind == AlertKind.SLO_BURN]  # type: ignore[union-attr]
+    assert [e.op for e in slo] == ["raise"]  # type: ignore[union-attr]
+    assert slo[0].severity == "critical"  # type: ignore[union-attr]
+    assert [e.event.kind for _, e in logged] == [AlertKind.SYSTEM_DOWN, AlertKind.SLO_BURN]  # type: ignore[union-attr]
 
 
 def test_errors_incident_burns_the_budget_and_link_down_raises_a_link_alert():

@@ -44,3 +44,38 @@ def test_a_whole_snapshot_without_parts_is_complete_and_empty_figures_still_send
     snap = assembler.add({"partition": 1, "computed_at": T0.isoformat(), "units": {"H44.07": {"received": 2}}})
     assert snap is not None and snap.units == {"H44.07": {"received": 2}}
     assert len(list(snapshot_messages(1, T0, {}))) == 1
+
+
+def test_change_only_snapshots_give_readers_whole_figures_and_the_sink_stores_whole_ones():
+    from ioc.warehouse.sink import snapshot_rows
+
+    t1, t2, t3 = T0, T0 + timedelta(seconds=0.5), T0 + timedelta(seconds=1)
+    whole = {"U1": {"received": 2}, "U2": {"received": 1}}
+    assembler = SnapshotAssembler()
+    [full] = snapshot_messages(0, t1, whole)
+    [delta] = snapshot_messages(0, t2, {"U2": {}, "U3": {"received": 4}}, base=t1)
+    [late] = snapshot_messages(0, t3, {"U1": {"received": 5}}, base=t1)  # not on top of t2: dropped
+    assert assembler.add(json.loads(delta)) is None  # no whole snapshot yet to apply it to
+    assert assembler.add(json.loads(full)).units == whole
+    snap = assembler.add(json.loads(delta))
+    assert snap.computed_at == t2 and snap.units == {"U1": {"received": 2}, "U3": {"received": 4}}
+    assert assembler.add(json.loads(late)) is None
+    assert snapshot_rows(delta) == [] and len(snapshot_rows(full)) == 2
+
+
+def test_the_worker_sends_whole_snapshots_when_due_or_quiet_and_changes_between():
+    from ioc.kpi.live import LiveFigures
+    from streams.agents import SnapshotSender
+
+    figures = LiveFigures()
+    figures.totals = {"U1": {"received": 1}}
+    sender = SnapshotSender(full_every_s=60)
+    kinds = []
+    for i, change in enumerate([{"U1"}, {"U1"}, set(), set()]):
+        figures._changed_units = set(change)
+        if change:
+            figures.totals["U1"] = {"received": i + 1}
+        [message] = sender.messages(0, T0 + timedelta(seconds=i), figures)
+        kinds.append(("delta" if json.loads(message).get("delta") else "full", sorted(json.loads(message)["units"])))
+    # first: whole; a change: only U1; quiet again: whole; still quiet: an empty heartbeat of changes
+    assert kinds == [("full", ["U1"]), ("delta", ["U1"]), ("full", ["U1"]), ("delta", [])]
