@@ -21,6 +21,7 @@ def has_warehouse(settings: Settings) -> bool:
 
 def cmd_restore(settings: Settings) -> int:
     from ioc.broker.restore import restore
+    from ioc.commands.catalogue_import import republish_stored
     from ioc.warehouse.backends import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -30,9 +31,13 @@ def cmd_restore(settings: Settings) -> int:
     try:
         try:
             report = restore(settings, settings.kafka.bootstrap, wh)
-        except ValueError as exc:  # a stored event that no longer parses
+            # The imported catalogue too (the worker judges with it); `ioc up` then publishes
+            # the SAMPLE only when nothing was imported.
+            catalogue_rows = republish_stored(settings.kafka.bootstrap, settings, wh)
+        except ValueError as exc:  # a stored event or catalogue row that no longer parses
             raise DependencyError(f"ioc restore: {exc}") from None
     finally:
         wh.close()
-    print(json.dumps({"restore": report.to_json(), "summary": report.line()}, ensure_ascii=False), flush=True)
+    print(json.dumps({"restore": report.to_json() | {"catalogue_rows": catalogue_rows},
+                      "summary": report.line()}, ensure_ascii=False), flush=True)
     return 0

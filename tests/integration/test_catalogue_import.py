@@ -204,3 +204,23 @@ def test_up_publishes_the_sample_once(kafka_bootstrap, unique):
     records = topic_records(kafka_bootstrap, topics.catalogue, n)
     assert len(records) == n and all(dict(m.headers)["ioc-source"] == b"sample" for m in records)
     assert {CatalogueRow.from_json(json.loads(m.value)) for m in records} == set(sample_catalogue().rows)
+
+
+def test_restore_puts_the_imported_catalogue_back_on_an_empty_broker(kafka_bootstrap, unique, tmp_path):
+    """After a crash of the embedded broker (topics lost, warehouse kept), `ioc restore` puts the
+    imported rows back on the catalogue topic, with the source they came from."""
+    path = write_csv(tmp_path / "danh-muc.csv", ROWS)
+    data = tmp_path / "data"
+    r = ioc("catalogue", "import", str(path), "--data-dir", str(data),
+            env_extra={"IOC_KAFKA_BOOTSTRAP": kafka_bootstrap, "IOC_KAFKA__TOPIC_PREFIX": unique})
+    assert r.returncode == 0, r.stderr
+    fresh = unique + "r"  # the same warehouse, a broker whose topics are empty
+    topics = make_topics(kafka_bootstrap, fresh)
+    r = ioc("restore", "--data-dir", str(data),
+            env_extra={"IOC_KAFKA_BOOTSTRAP": kafka_bootstrap, "IOC_KAFKA__TOPIC_PREFIX": fresh,
+                       "IOC_WORKER__APP_ID": fresh})
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["restore"]["catalogue_rows"] == 3
+    records = topic_records(kafka_bootstrap, topics.catalogue, 3)
+    assert {m.key.decode() for m in records} == {f"{row[0]}|{row[1] or '0001-01-01'}" for row in ROWS}
+    assert all(dict(m.headers)["ioc-source"] == b"restore" for m in records)
