@@ -30,8 +30,7 @@ import flask
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 
 from dashboards import console_drilldown
-from dashboards.alerts_feed import (ActionRefused, AlertReplica, CONFIRM_WAIT_S, SilenceReplica, build_action,
-                                   build_silence)
+from dashboards.alerts_feed import CONFIRM_WAIT_S, ActionRefused, AlertReplica, SilenceReplica, build_action, build_silence
 from dashboards.i18n import pick_lang, t
 from ioc import clock
 from ioc.alerts.model import STATES, AlertEventRejected, AlertKind
@@ -183,7 +182,7 @@ def lang_of_request() -> str:
     request = flask.request
     lang = request.args.get("lang")
     if lang is None and request.referrer:
-        lang = (parse_qs(urlsplit(request.referrer).query).get("lang") or [None])[0]
+        lang = next(iter(parse_qs(urlsplit(request.referrer).query).get("lang") or []), None)
     return pick_lang(lang)
 
 
@@ -217,15 +216,19 @@ def layout() -> html.Div:
             ], className="console-nav"),
         ], className="console-header"),
         html.Div([
-            _filter(t("c_source", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-source", options=_options(SOURCES, "src", lang),
+            _filter(t("c_source", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-source",
+                                                      options=_options(SOURCES, "src", lang),
                                                       placeholder=t("c_all", lang))),
             _filter(t("c_severity", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-severity",
                                                         options=_options(SEVERITIES, "sev", lang),
                                                         placeholder=t("c_all", lang))),
-            _filter(t("c_unit", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-unit", options=[], placeholder=t("c_all", lang))),
-            _filter(t("c_state", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-state", options=_options(STATES, "state", lang),
+            _filter(t("c_unit", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-unit", options=[],
+                                                    placeholder=t("c_all", lang))),
+            _filter(t("c_state", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-state",
+                                                     options=_options(STATES, "state", lang),
                                                      value=list(OPEN_STATES), multi=True)),
-            _filter(t("c_group", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-group", options=[], placeholder=t("c_all", lang))),
+            _filter(t("c_group", lang), dcc.Dropdown(labels=dropdown_labels(lang), id="console-f-group", options=[],
+                                                     placeholder=t("c_all", lang))),
         ], className="console-filters"),
         html.Div([
             html.Div([

@@ -22,10 +22,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from dashboards import wall
+from dashboards.alerts_feed import (
+    AlertReplica,
+    AlertsFeed,
+    ServiceHealth,
+    SilenceReplica,
+    alert_route_access,
+    register_alert_routes,
+    register_silence_routes,
+)
 from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
 from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFeed, CameraState, register_camera_routes
-from dashboards.alerts_feed import (AlertReplica, AlertsFeed, ServiceHealth, SilenceReplica, alert_route_access,
-                                   register_alert_routes, register_silence_routes)
 from dashboards.live import LiveFeed, LiveState
 from dashboards.period_reports import PeriodReports
 from dashboards.public import PublicSurface, mount_public
@@ -180,7 +187,7 @@ class WebProcess:
         for rule, access in ROUTE_ACCESS.items():
             security.policy.declare(rule, access)
         registry = CollectorRegistry()
-        registry.register(PipelineCollector(self.state))  # type: ignore[arg-type]
+        registry.register(PipelineCollector(self.state))
 
         @server.get("/healthz")
         def healthz() -> Any:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The composition root may know the outer layers: it starts them.
+from dashboards.auth import ensure_first_admin, users_path
 from ioc import clock
 from ioc.broker.admin import ensure_topics
 from ioc.broker.embedded import EmbeddedBroker
@@ -32,9 +34,6 @@ from ioc.config import Settings
 from ioc.errors import DependencyError
 from ioc.process import free_port, require_free_port, spawn, stop, wait_until
 from ioc.topics import topic_specs
-
-# The composition root may know the outer layers: it starts them.
-from dashboards.auth import ensure_first_admin, users_path
 
 log = logging.getLogger(__name__)
 

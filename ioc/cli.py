@@ -295,7 +295,8 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if part == "scraper":
-            from ioc.services.scrape import SCRAPER_CONDITIONS, run_to_broker as scrape
+            from ioc.services.scrape import SCRAPER_CONDITIONS
+            from ioc.services.scrape import run_to_broker as scrape
 
             if not services.scrape:
                 raise UserInputError("ioc run scraper: no sources in services.scrape")
@@ -303,7 +304,8 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
             await scrape(bootstrap, topics.service_metrics, services.scrape, stop, health)
             return
         from ioc.services.catalogue import province_communes
-        from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems, run_to_broker as simulate
+        from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems
+        from ioc.services.sim_runner import run_to_broker as simulate
 
         sim = services.simulator
         systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s, sim.systems)

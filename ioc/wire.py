@@ -14,7 +14,7 @@ as our batches that contain that dossier.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from kafka.partitioner.default import murmur2
 
@@ -24,7 +24,7 @@ def partition_for(key: str, partitions: int) -> int:
     return (int(murmur2(key.encode("utf-8"))) & 0x7FFFFFFF) % partitions
 
 
-def encode_batch(events: Iterable[dict[str, Any]]) -> bytes:
+def encode_batch(events: Iterable[Mapping[str, Any]]) -> bytes:
     return json.dumps(list(events), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -32,15 +32,15 @@ import os
 import socket
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 
 from ioc import clock
 from ioc.broker.publisher import stats_message
+from ioc.broker.reference_feed import CatalogueView, follow
 from ioc.broker.restore import DOSSIER_TABLE  # its changelog is what `ioc up` restores from the warehouse
 from ioc.config import Settings
-from ioc.broker.reference_feed import CatalogueView, follow
 from ioc.domain.dossier import DossierState, apply_complaint, apply_event, decode_entry, encode_entry
 from ioc.domain.events import decode_events
 from ioc.kpi.indicators import Tally
@@ -144,7 +144,8 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
         """The changed dossiers of one source message, as one produce batch to the table's
         changelog partition (Faust's: the source partition); not awaited here: Faust flushes
         the producer before it commits the source offset."""
-        producer = app.producer._ensure_producer()  # aiokafka's, the one Faust flushes before committing
+        # aiokafka's producer inside Faust's (a private accessor): the one Faust flushes before committing.
+        producer = cast(Any, app.producer)._ensure_producer()
         topic = table.changelog_topic.get_topic_name()
         batch = producer.create_batch()
         for code, state in changed.items():

@@ -95,8 +95,9 @@ class AlertDesk:
         if isinstance(logged, Action):
             alert_id = logged.alert_id
         else:
-            opened = self.book.open_alert(logged.fingerprint)
-            alert_id = (opened or before).id  # type: ignore[union-attr] - a logged signal has one
+            opened = self.book.open_alert(logged.fingerprint) or before
+            assert opened is not None, "a logged signal has its alert"
+            alert_id = opened.id
         return Outcome(LogEntry(alert_id, logged))
 
     def apply_raw(self, raw: bytes | None) -> Outcome:

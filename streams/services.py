@@ -19,9 +19,9 @@ from typing import Any, Iterable, Mapping
 
 from ioc import clock
 from ioc.alerts.model import Signal
+from ioc.services.catalogue import SYSTEMS
 from ioc.services.figures import FigureBoard
 from ioc.services.model import MetricRejected, ServiceMetric, from_wire
-from ioc.services.catalogue import SYSTEMS
 from ioc.services.rules import DownWatch, LinkWatch, SocIncidentWatch, SocWatch
 from ioc.services.settings import ServicesSettings
 from ioc.services.slo import SloWatch

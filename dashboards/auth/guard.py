@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 import dash
 import flask
+import werkzeug
 
 from dashboards.auth import pages
 from dashboards.auth.headers import apply_security_headers, content_security_policy
@@ -77,6 +78,10 @@ def session_lifetime_s(web: WebSettings, roles: frozenset[Role]) -> float:
     if roles <= {Role.leader}:
         return web.leader_session_days * 86_400
     return web.staff_session_hours * 3_600
+
+
+# flask.redirect gives werkzeug's Response, of which flask's is a subclass.
+WebResponse = werkzeug.Response
 
 
 def _json(status: int, message: str, **extra: Any) -> flask.Response:
@@ -219,7 +224,7 @@ class WebSecurity:
 
     # -- the hooks -------------------------------------------------------------------------
 
-    def _check_request(self) -> flask.Response | None:
+    def _check_request(self) -> WebResponse | None:
         request = flask.request
         if request.url_rule is None:
             return None  # no such route: Flask answers 404/405
@@ -288,7 +293,7 @@ class WebSecurity:
         self.policy.declare("/auth/static/<path:filename>", Access(None, Kind.static))
         self.policy.declare("/console", Access(CONSOLE, Kind.page))
 
-    def _login(self) -> flask.Response:
+    def _login(self) -> WebResponse:
         request = flask.request
         lang = pick_lang(request.args.get("lang"))
         if request.method == "GET":
@@ -331,7 +336,7 @@ class WebSecurity:
                  address)
         return flask.redirect(next_url, 303)
 
-    def _logout(self) -> flask.Response:
+    def _logout(self) -> WebResponse:
         request = flask.request
         lang = pick_lang(request.args.get("lang"))
         principal = self.current_principal()
@@ -344,7 +349,7 @@ class WebSecurity:
         flask.session.clear()
         return flask.redirect("/login?" + urlencode({"lang": lang, "out": "1"}), 303)
 
-    def _console(self) -> flask.Response:
+    def _console(self) -> WebResponse:
         # The console itself is a Dash app at /console/ (dashboards/console.py).
         query = flask.request.query_string.decode("latin-1")
         return flask.redirect("/console/" + (f"?{query}" if query else ""), 303)

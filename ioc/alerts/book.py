@@ -29,8 +29,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ioc.alerts.model import (SEVERITY_RANK, STATES, SYSTEM_ACTOR, Action, Alert, AlertKind, HistoryEntry,
-                              Signal)
+from ioc.alerts.model import SEVERITY_RANK, STATES, SYSTEM_ACTOR, Action, Alert, AlertKind, HistoryEntry, Signal
 
 AUTO_ESCALATE_STATES = ("firing", "escalated")
 
@@ -175,7 +174,8 @@ class AlertBook:
                 minutes = round(self.escalation.after_s / 60)
                 due.append(Action(
                     event_id=f"escalate:{alert.id}:{nxt}", at=now, action="escalate", alert_id=alert.id,
-                    actor=SYSTEM_ACTOR, comment=f"Chưa được xác nhận sau {minutes} phút: chuyển lên cấp {_LEVEL_VI.get(nxt, nxt)}"))
+                    actor=SYSTEM_ACTOR,
+                    comment=f"Chưa được xác nhận sau {minutes} phút: chuyển lên cấp {_LEVEL_VI.get(nxt, nxt)}"))
         return [logged for action in due if (logged := self.apply(action)) is not None]  # type: ignore[misc]
 
     @classmethod
@@ -201,7 +201,8 @@ class AlertBook:
                 id=f"{fp}-{n}", fingerprint=fp, incident=n, source=s.source, system=s.system, kind=s.kind,
                 unit=s.unit, level=s.effective_level, level_since=s.at, labels=dict(s.labels),
                 severity=s.severity, state="firing", summary=s.summary, started_at=s.at, updated_at=s.at,
-                last_seen_at=s.at, units=list(s.units), history=[HistoryEntry(at=s.at, actor=SYSTEM_ACTOR, what="raise", comment=s.summary or None)])
+                last_seen_at=s.at, units=list(s.units),
+                history=[HistoryEntry(at=s.at, actor=SYSTEM_ACTOR, what="raise", comment=s.summary or None)])
             self._alerts[alert.id] = alert
             self._open[fp] = alert.id
             return True
@@ -250,7 +251,7 @@ class AlertBook:
             nxt = self.escalation.next_level(alert.level)
             if nxt is None:
                 raise AlertRejected(f"cannot escalate alert {alert.id}: it is already at the highest level ({alert.level})")
-            alert.level = nxt  # type: ignore[assignment]
+            alert.level = nxt
             alert.level_since = a.at
             alert.state = "escalated"
         elif a.action == "resolve":

@@ -3,8 +3,9 @@
 Input: each unit's month-to-date tally summed over partitions (its ``pakn:*`` keys,
 ioc.kpi.pakn), as for the dossier rules (ioc.alerts.dossier_rules). One alert per rule listing
 the units it found (never one per petition, nor one per unit); the summary names each unit's
-count. Thresholds with hysteresis; a unit with no tally any more leaves the list. Petitions are far fewer than dossiers, so one overdue petition is worth
-an alert (a citizen waits past the legal limit) and a handful is critical.
+count. Thresholds with hysteresis; a unit with no tally any more leaves the list. Petitions are
+far fewer than dossiers, so one overdue petition is worth an alert (a citizen waits past the
+legal limit) and a handful is critical.
 """
 
 from __future__ import annotations

@@ -86,6 +86,6 @@ class UnitRules:
 
     def _signal(self, op: str, kind: AlertKind, now: datetime, severity: str, summary: str,
                 units: tuple[str, ...]) -> Signal:
-        return Signal(op=op, source="dossier", system=self.system, kind=kind, unit=None,  # type: ignore[arg-type]
-                      level="province", severity=severity, at=now, summary=summary[:1000],  # type: ignore[arg-type]
+        return Signal(op=op, source="dossier", system=self.system, kind=kind, unit=None,
+                      level="province", severity=severity, at=now, summary=summary[:1000],
                       units=units)

@@ -252,7 +252,8 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
             # Through to the warehouse: the same events, counted until the last one is stored.
             pipeline_rate = (events - done_before) / max(stored_at - first, 1e-9)
 
-            latencies, delivery, worker_lag, expected, settled, pending_max = asyncio.run(_latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
+            latencies, delivery, worker_lag, expected, settled, pending_max = asyncio.run(
+                _latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
         finally:
             if sink_thread:
                 sink_thread.halt()
@@ -270,7 +271,8 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
                     "latency_rate_events_per_s": rate, "latency_samples": len(latencies),
                     "latency_p50_s": round(p50, 3), "latency_p99_s": round(p99, 3),
                     "snapshots_count_all_after_stored_s": round(settled, 2),
-                    "latency_batches_sent": expected, "judging_pending_max": pending_max, "latency_max_s": round(max(latencies), 3) if latencies else None,
+                    "latency_batches_sent": expected, "judging_pending_max": pending_max,
+                    "latency_max_s": round(max(latencies), 3) if latencies else None,
                     "snapshot_delivery_p50_s": round(_pct(delivery, 50), 3),
                     "snapshot_delivery_p99_s": round(_pct(delivery, 99), 3),
                     "worker_consume_lag_p50_s": round(_pct(worker_lag, 50), 3),

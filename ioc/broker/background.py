@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Self
 
 
 class BackgroundLoop:
@@ -16,7 +17,7 @@ class BackgroundLoop:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
-    def start(self) -> "BackgroundLoop":
+    def start(self) -> Self:
         self._thread.start()
         return self
 

@@ -8,8 +8,8 @@ order, or delivered twice, give the same state. Everything else is derived when 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Callable
 
 import msgspec
@@ -168,7 +168,8 @@ def apply_event(state: DossierState | None, event: DossierEvent) -> DossierState
     # The appointment is fixed at reception; a later re-appointment does not move the
     # deadline the dossier is judged against, so the earliest one given stands.
     due_at = event.due_at if state.due_at is None else min(state.due_at, event.due_at or state.due_at)
-    channel = state.channel if event.channel is None else event.channel if state.channel is None else min(state.channel, event.channel)
+    channel = state.channel if event.channel is None \
+        else event.channel if state.channel is None else min(state.channel, event.channel)
     return DossierState(state.dossier_code, state.unit_code, state.procedure_code, facts, due_at,
                         state.legal_duration or event.legal_duration, channel, flags)
 

@@ -113,7 +113,7 @@ class DossierEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     def to_json(self) -> dict[str, Any]:
         """The event as published and stored: its fields without the absent ones, times in
         ISO-8601 (``Z`` for UTC), then its unknown fields."""
-        out = msgspec.to_builtins(self)
+        out: dict[str, Any] = msgspec.to_builtins(self)
         extras = out.pop(_EXTRAS, None)
         if extras:
             for name, value in extras.items():
@@ -158,7 +158,7 @@ _LINK_MARK = LINK_TYPE.encode()
 _MESSAGE = msgspec.json.Decoder(list[DossierEvent])
 
 
-class _Closed(DossierEvent, forbid_unknown_fields=True):
+class _Closed(DossierEvent, frozen=True, forbid_unknown_fields=True):
     """An event that came with no unknown field (the sink's fast path: nothing to keep)."""
 
 
@@ -247,12 +247,12 @@ def _str(min_length: int | None, max_length: int | None) -> Callable[[Any], str]
     def check(value: Any) -> str:
         if not isinstance(value, str):
             raise _Bad("Input should be a valid string")
-        value = value.strip(_WS)
-        if min_length is not None and len(value) < min_length:
+        text: str = value.strip(_WS)
+        if min_length is not None and len(text) < min_length:
             raise _Bad(f"String should have at least {min_length} character{'s' if min_length != 1 else ''}")
-        if max_length is not None and len(value) > max_length:
+        if max_length is not None and len(text) > max_length:
             raise _Bad(f"String should have at most {max_length} character{'s' if max_length != 1 else ''}")
-        return value
+        return text
     return check
 
 

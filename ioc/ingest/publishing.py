@@ -82,7 +82,7 @@ def plan_messages(events: Sequence[Mapping[str, Any]], partitions: int,
 
 
 def _message(partition: int, events: list[Mapping[str, Any]], key_field: str = "dossier_code") -> Message:
-    return Message(partition, str(events[0][key_field]), encode_batch(events),  # type: ignore[arg-type]
+    return Message(partition, str(events[0][key_field]), encode_batch(events),
                    tuple(str(e["event_id"]) for e in events))
 
 

@@ -234,5 +234,5 @@ class SocIncidentWatch:
         else:
             summary = f"SOC {incident}: đã đóng sự cố ({what}{target})"
         return Signal(op=op, source="service", system="soc", kind=AlertKind.SOC_INCIDENT, unit=unit,
-                      level="province", severity=SOC_INCIDENT_SEVERITY[labels.get("severity", "high")],  # type: ignore[arg-type]
+                      level="province", severity=SOC_INCIDENT_SEVERITY[labels.get("severity", "high")],
                       at=now, summary=summary, labels={"incident": incident})

@@ -23,10 +23,20 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from ioc.alerts.book import DEFAULT_INHIBIT_RULES, EscalationPolicy, InhibitRule
-from ioc.services.catalogue import SYSTEMS, system as system_spec
+from ioc.services.catalogue import SYSTEMS
+from ioc.services.catalogue import system as system_spec
 from ioc.services.prometheus import MetricMapping
 
 

@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioc import clock
 from ioc.health import Health
-from ioc.services.catalogue import SYSTEMS, UnknownSystem, system as system_spec
+from ioc.services.catalogue import SYSTEMS, UnknownSystem
+from ioc.services.catalogue import system as system_spec
 from ioc.services.model import ServiceMetric
 from ioc.services.simulator import IncidentRejected, ServiceSimulator
 
@@ -45,7 +46,7 @@ SERVICES_SIM_CONDITIONS = ("producer", "subscribed")
 def incident_kinds(system_id: str) -> tuple[str, ...]:
     """Kinds ``ioc simulate --incident`` accepts for a system."""
     spec = system_spec(system_id)
-    kinds = list(spec.incidents)
+    kinds: list[str] = list(spec.incidents)
     if spec.sli == "requests":
         kinds.append("errors")
     if spec.id == "wan":

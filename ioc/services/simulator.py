@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from ioc.services.catalogue import (LATENCY_BUCKETS, SOC_SEVERITIES, SYSTEMS, IncidentKind, Profile,
-                                    SystemSpec, system as system_spec)
+from ioc.services.catalogue import LATENCY_BUCKETS, SOC_SEVERITIES, SYSTEMS, IncidentKind, Profile, SystemSpec
+from ioc.services.catalogue import system as system_spec
 from ioc.services.model import ServiceMetric
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -167,13 +167,13 @@ class ServiceSimulator:
                 raise ValueError(f"tick at {now.isoformat()} is not after the previous one {state.last.isoformat()}")
             dt = (now - state.last).total_seconds() if state.last else self.tick_s
             state.last = now
-            mine = {i.kind: i for i in active if i.system == sid}
+            mine: dict[str, Incident] = {i.kind: i for i in active if i.system == sid}
             out.extend(self._tick_system(state, now, dt, mine))
         return out
 
     # -- one system ---------------------------------------------------------------------
     def _tick_system(self, st: _SystemState, now: datetime, dt: float,
-                     incidents: dict[str, Incident]) -> list[ServiceMetric]:
+                     incidents: Mapping[str, Incident]) -> list[ServiceMetric]:
         spec, rng = st.spec, st.rng
         down = "outage" in incidents
         out: list[ServiceMetric] = []

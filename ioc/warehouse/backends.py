@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-
-import msgspec
 import re
 import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 from urllib.parse import urlparse
+
+import msgspec
 
 from ioc.errors import DependencyError
 from ioc.warehouse.schema import MODERN, TABLES, Dialect, Table, create_statements, render_column

@@ -105,16 +105,34 @@ def inputs_fingerprint(wh: Warehouse, at: datetime) -> tuple[str, ...]:
 
 def stored_events(wh: Warehouse) -> list[DossierEvent]:
     """Every stored event once (the table may still hold an unmerged duplicate)."""
-    return _events(wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id"))
+    return parse_event_payloads(stored_event_payloads(wh))
 
 
 def stored_petitions(wh: Warehouse) -> list[Any]:
     """Every stored petition (PAKN) event once (ioc.domain.pakn.PaknEvent)."""
-    from ioc.domain.pakn import parse_pakn_event
+    return parse_petition_payloads(stored_petition_payloads(wh))
+
+
+def stored_event_payloads(wh: Warehouse) -> list[str]:
+    """:func:`stored_events` before parsing: the JSON of every stored event once (what another
+    process can be handed to parse and replay: dashboards/public/reports.py)."""
+    return [str(p) for (p,) in wh.query(f"SELECT any(payload) FROM {wh.database}.{DOSSIER_EVENTS.name} GROUP BY event_id")]
+
+
+def stored_petition_payloads(wh: Warehouse) -> list[str]:
     from ioc.warehouse.schema import PAKN_EVENTS
 
-    rows = wh.query(f"SELECT any(payload) FROM {wh.database}.{PAKN_EVENTS.name} GROUP BY event_id")
-    return _events(rows, "", parse_pakn_event)
+    return [str(p) for (p,) in wh.query(f"SELECT any(payload) FROM {wh.database}.{PAKN_EVENTS.name} GROUP BY event_id")]
+
+
+def parse_event_payloads(payloads: list[str]) -> list[DossierEvent]:
+    return _events([(p,) for p in payloads])
+
+
+def parse_petition_payloads(payloads: list[str]) -> list[Any]:
+    from ioc.domain.pakn import parse_pakn_event
+
+    return _events([(p,) for p in payloads], "", parse_pakn_event)
 
 
 def _events(rows: list[tuple[Any, ...]], what: str = "", parse: Callable[[Any], Any] = parse_event) -> list[Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-
 TZ = "Asia/Ho_Chi_Minh"
 TS = f"DateTime64(3, '{TZ}')"
 

@@ -13,30 +13,38 @@ import asyncio
 import hashlib
 import json
 import logging
-
-import msgspec
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
+import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc import clock
+from ioc.broker.restore import is_restored
 from ioc.domain.events import EventRejected, decode_events
 from ioc.health import Health
-from ioc.broker.restore import is_restored
-from ioc.warehouse.camera_rows import ThumbnailSampler, camera_event_rows, thumbnail_rows
-from ioc.warehouse.catalogue_rows import catalogue_rows
 from ioc.topics import Topics
 from ioc.warehouse.backends import Row, Warehouse
-from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, KPI_SNAPSHOTS, SNAPSHOT_COLUMNS, Table
-from ioc.warehouse.schema import CAMERA_EVENTS, CAMERA_THUMBNAILS
-from ioc.warehouse.schema import ALERT_EVENTS, SERVICE_METRICS
-from ioc.warehouse.schema import PROCEDURE_CATALOGUE
-from ioc.warehouse.schema import PAKN_EVENTS
-from ioc.warehouse.schema import NOTIFICATIONS, SILENCE_EVENTS
+from ioc.warehouse.camera_rows import ThumbnailSampler, camera_event_rows, thumbnail_rows
+from ioc.warehouse.catalogue_rows import catalogue_rows
+from ioc.warehouse.schema import (
+    ALERT_EVENTS,
+    CAMERA_EVENTS,
+    CAMERA_THUMBNAILS,
+    DEADLETTER,
+    DOSSIER_EVENTS,
+    KPI_SNAPSHOTS,
+    NOTIFICATIONS,
+    PAKN_EVENTS,
+    PROCEDURE_CATALOGUE,
+    SERVICE_METRICS,
+    SILENCE_EVENTS,
+    SNAPSHOT_COLUMNS,
+    Table,
+)
 from ioc.wire import UndecodableMessage, decode_batch
 
 log = logging.getLogger(__name__)

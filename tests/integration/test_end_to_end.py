@@ -16,12 +16,11 @@ import pytest
 import requests
 
 from ioc import clock
+from ioc.config import KafkaSettings
 from ioc.process import free_port
 from ioc.topics import Topics
-from ioc.config import KafkaSettings
-
-from tests.integration.web_login import create_user, login_session
 from tests.helpers import child_env, dossier_events, poll, produce, produce_raw, read_topic
+from tests.integration.web_login import create_user, login_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -113,7 +112,7 @@ def test_event_to_agent_to_warehouse_to_wall(engine, request, kafka_bootstrap, u
             assert any(reason in d["reason"] for d in dead), (reason, [d["reason"] for d in dead])
 
         def metric(text: str, name: str) -> float:
-            return next(float(l.split()[-1]) for l in text.splitlines() if l.startswith(name + " "))
+            return next(float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith(name + " "))
 
         # Each process reports its counters every second: wait for both reports, not one.
         text = poll(lambda: requests.get(f"{base}/metrics", timeout=2).text,

@@ -259,7 +259,8 @@ def test_message_names_the_rule_links_the_runbook_and_carries_the_camera_picture
                       labels={"condition": "frozen"}, frame=Frame(jpeg_base64=jpeg, captured_at=at(-0.1))))
     alert = book.snapshot()[0]
     n = Notification(alert["id"], "firing:warning", "oncall")
-    msg = render(n, alert, "https://ioc.phutho.gov.vn/", at(1), book.alerts()[0] and Frame(jpeg_base64=jpeg, captured_at=at(-0.1)),
+    frame = book.alerts()[0] and Frame(jpeg_base64=jpeg, captured_at=at(-0.1))
+    msg = render(n, alert, "https://ioc.phutho.gov.vn/", at(1), frame,
                  {"system_down": "https://wiki.example.vn/down"})
     assert msg.subject == "[IOC] CẢNH BÁO: Camera Quầy 1: hình ảnh bị đứng"
     assert "Hướng dẫn xử lý (runbook): https://ioc.phutho.gov.vn/runbooks/camera_health" in msg.text

@@ -15,8 +15,8 @@ from dashboards.console import filter_alerts, table_rows
 from ioc.alerts.model import Action, AlertKind, Signal
 from ioc.services.model import ServiceMetric
 from ioc.services.settings import ServicesSettings
-from ioc.services.simulator import IncidentRejected
 from ioc.services.sim_runner import IncidentOverlay, Injection, SimulatedSystems, decode_injection, parse_incident
+from ioc.services.simulator import IncidentRejected
 from ioc.warehouse.sink import alert_event_rows, service_metric_rows
 from streams.alerts import AlertDesk, LogEntry, decode_log_entry
 from streams.services import ServiceMonitor
@@ -234,7 +234,8 @@ def test_console_filters_group_and_label_in_both_languages():
     assert [x["id"] for x in filter_alerts(snapshot, unit="04792")] == [b.alert_id]  # type: ignore[union-attr]
     assert filter_alerts(snapshot, source="camera") == []
     assert [x["id"] for x in filter_alerts(snapshot, group="wan/slo_burn")] == [b.alert_id]  # type: ignore[union-attr]
-    vi, en = table_rows(filter_alerts(snapshot, states=["firing"]), "vi"), table_rows(filter_alerts(snapshot, states=["firing"]), "en")
+    firing = filter_alerts(snapshot, states=["firing"])
+    vi, en = table_rows(firing, "vi"), table_rows(firing, "en")
     assert (vi[0]["state"], vi[0]["severity"]) == ("Đang cảnh báo", "Nghiêm trọng")
     assert (en[0]["state"], en[0]["severity"]) == ("Firing", "Critical")
     assert vi[0]["group"].startswith("Cổng Dịch vụ công") and en[0]["group"].startswith("Provincial online")
