@@ -27,8 +27,8 @@ from ioc import clock
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
 from ioc.alerts.model import Action, AlertEventRejected
 from ioc.alerts.silences import Silence, SilenceBook, SilenceEvent, SilenceRejected, parse_silence_event
-from streams.alerts import LogEntry, decode_log_entry
 from ioc.broker.background import BackgroundLoop
+from streams.alerts import LogEntry, decode_log_entry
 
 log = logging.getLogger(__name__)
 

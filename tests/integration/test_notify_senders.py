@@ -5,8 +5,8 @@ failures are one-line reasons; a missing secret is a configuration error naming 
 from __future__ import annotations
 
 import base64
-from email.header import decode_header, make_header
 from datetime import datetime, timezone
+from email.header import decode_header, make_header
 
 import cv2
 import numpy as np

@@ -10,7 +10,6 @@ from ioc.warehouse.queries import received_per_day, table_counts
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_EVENTS, LEGACY
 from ioc.warehouse.sink import dossier_rows
 from ioc.wire import encode_batch
-
 from tests.helpers import dossier_events
 
 pytestmark = pytest.mark.integration

@@ -170,9 +170,10 @@ def test_simulated_soc_incidents_open_and_close_and_become_alerts():
 
 
 def test_down_and_simulated_systems_settings():
+    import pytest
+
     from ioc.config import load_settings
     from ioc.errors import ConfigError
-    import pytest
 
     s = load_settings(environ={"IOC_SERVICES__SIMULATOR__SYSTEMS": "portal, payment", "IOC_SERVICES__DOWN_FOR_S": "30"})
     assert s.services.simulator.systems == ("portal", "payment") and s.services.down_for_s == 30
