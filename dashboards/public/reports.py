@@ -27,7 +27,16 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
-from ioc.commands.kpi_warehouse import WarehouseInputs, command_sources, read_inputs, reports
+from ioc.commands.kpi_warehouse import (
+    RowsNeeded,
+    StoredRows,
+    WarehouseInputs,
+    command_sources,
+    read_inputs,
+    read_rows,
+    replay_in_worker,
+    reports,
+)
 from ioc.kpi.indicators import DEFAULT_PROVINCE, Sources
 from ioc.kpi.periods import LOCAL_TZ, Period
 from ioc.warehouse.backends import Warehouse
@@ -79,6 +88,51 @@ class _Entry:
     fingerprint: tuple[str, ...] | None  # closed periods: the rows it was computed from
 
 
+class ReplayWorker:
+    """One worker process (spawned, not forked: this process holds chDB and threads) that parses
+    the stored rows and replays periods (:func:`ioc.commands.kpi_warehouse.replay_in_worker`).
+
+    Why a process: a replay is seconds of pure Python; in a thread of the web process it held
+    the interpreter long enough to stall every request (`ioc bench public`: p95 5.3 s while the
+    current periods were replayed). The rows are sent once per change of the warehouse."""
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._sent: Any = None  # the key of the rows the worker holds
+
+    def _start(self) -> Any:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._sent = None
+        return self._pool
+
+    def run(self, key: Any, rows: Callable[[], StoredRows], periods: list[Period], at: datetime,
+            province: str) -> list[dict[str, Any]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        for attempt in range(3):
+            pool = self._pool or self._start()
+            send = rows() if self._sent != key else None
+            try:
+                out = pool.submit(replay_in_worker, key, send, periods, at, province).result()
+                self._sent = key
+                return out
+            except RowsNeeded:
+                self._sent = None
+            except BrokenProcessPool:  # the worker died (killed, out of memory): a new one
+                self._pool = None
+                if attempt == 2:
+                    raise
+        raise RuntimeError("the replay worker keeps losing its rows")
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
 @dataclass
 class ReportStore:
     warehouse: Callable[[], Warehouse | None]
@@ -88,6 +142,7 @@ class ReportStore:
     sources: Callable[[], Sources] = command_sources
     max_entries: int = 96
     monotonic: Callable[[], float] = time.monotonic
+    processes: bool = True  # replay in a worker process (False: in the background thread itself)
     _entries: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # the entries
     _cond: threading.Condition = field(init=False)  # on _lock: a round of computations ended
@@ -104,6 +159,7 @@ class ReportStore:
 
     def __post_init__(self) -> None:
         self._cond = threading.Condition(self._lock)
+        self._worker = ReplayWorker() if self.processes else None
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -169,8 +225,18 @@ class ReportStore:
         self._inputs = (fingerprint, self.monotonic(), inputs)
         return inputs
 
+    def _replayer(self, wh: Warehouse) -> Callable[[list[Period], datetime], list[dict[str, Any]]]:
+        """How this round replays: in the worker process (the rows sent when they changed), or here."""
+        if self._worker is not None:
+            worker = self._worker
+            key = inputs_fingerprint(wh, FAR_FUTURE)
+            return lambda group, at: worker.run(key, lambda: read_rows(wh, self.sources()), group, at, self.province)
+        inputs = self._read_inputs(wh)
+        return lambda group, at: reports(inputs, group, at, province=self.province)
+
     def _refresh(self, periods: list[Period]) -> list[PeriodReport]:
-        """Compute (or confirm) the reports of ``periods``; the caller holds ``_compute``."""
+        """Compute (or confirm) the reports of ``periods``; the caller holds ``_compute``. Only
+        this background thread calls it."""
         wh = self.warehouse()
         if wh is None:
             raise Unavailable("no warehouse")
@@ -199,10 +265,10 @@ class ReportStore:
             group = by_instant[current_at]
             group += [p for p in others if p.label not in {g.label for g in group}]
         if by_instant:
-            inputs = self._read_inputs(wh)
+            replay = self._replayer(wh)
             for at, group in sorted(by_instant.items()):
                 t0 = time.perf_counter()
-                jsons = reports(inputs, group, at, province=self.province)
+                jsons = replay(group, at)
                 took = time.perf_counter() - t0
                 for p, report in zip(group, jsons):
                     report.pop("dossiers", None)  # aggregates only, from here on
@@ -260,6 +326,8 @@ class ReportStore:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(10)
+        if self._worker is not None:
+            self._worker.stop()
 
 
 __all__ = ["Computing", "PeriodReport", "ReportStore", "Unavailable"]

@@ -128,7 +128,8 @@ def trend_widget(v: ItemView) -> str:
             values.append((month_short(m.period), ind["ratio"] if ind else None))
     last = next(((m, x) for m, x in reversed(values) if x is not None), None)
     label_words = trend_label(values, None if total else name, lang)
-    chart = spark(values, label_words, width=300, height=70).replace('class="spark"', 'class="w-trend"')
+    chart = spark(values, label_words, width=300, height=70).replace(
+        'class="spark"', 'class="w-trend" preserveAspectRatio="none"')  # fills its frame, any shape
     if last is None:
         headline = f'<p class="w-value w-none" id="widget-value">{escape(tx("no_data", lang))}</p>'
     else:

@@ -2,9 +2,11 @@
 
 One code path for every reader of a stored period: the command line (``ioc kpi
 --from-warehouse``) and the public pages (``/public/766``, dashboards/public/reports.py) both read
-their inputs with :func:`read_inputs` and compute with :func:`reports` (the same
-:func:`ioc.commands.kpi_replay.replay_many` the file replay uses), so a public number is the
-command's number for the same period and instant.
+their inputs with :func:`read_rows` and :func:`parse_rows` (together :func:`read_inputs`) and
+compute with :func:`reports` (the same :func:`ioc.commands.kpi_replay.replay_many` the file
+replay uses), so a public number is the command's number for the same period and instant. The
+public pages parse and replay in a worker process (the web process's requests must not wait
+for seconds of folding), hence the split: the rows are read where the warehouse is.
 
 Inputs, unless the command line names files instead: every stored dossier event once
 (:func:`ioc.warehouse.queries.stored_events`), every stored petition
@@ -44,19 +46,46 @@ def command_sources(catalogue: str | None = None, national_report: str | None = 
     return load_sources(catalogue, national_report, profile, True)
 
 
-def read_inputs(wh: Warehouse, sources: Sources, pakn_file: str | None = None) -> WarehouseInputs:
-    """The stored events and petitions (or ``pakn_file``'s), and ``sources`` with the stored
-    catalogue when none was given. A stored row that no longer parses is a ValueError naming it."""
+@dataclass(frozen=True)
+class StoredRows:
+    """:class:`WarehouseInputs` before parsing: the stored events' and petitions' JSON, and the
+    sources with the stored catalogue (picklable: a replay may run in another process)."""
+
+    events: list[str]
+    petitions: list[str] | list[Any]  # JSON texts, or petitions already read from a file
+    sources: Sources
+
+
+def read_rows(wh: Warehouse, sources: Sources, pakn_file: str | None = None) -> StoredRows:
+    """The stored events and petitions (or ``pakn_file``'s, read), and ``sources`` with the
+    stored catalogue when none was given."""
     from ioc.commands.kpi_replay import read_petitions
     from ioc.warehouse.catalogue_rows import stored_catalogue
-    from ioc.warehouse.queries import stored_events, stored_petitions
+    from ioc.warehouse.queries import stored_event_payloads, stored_petition_payloads
 
-    events = stored_events(wh)
-    petitions = read_petitions(Path(pakn_file)) if pakn_file else stored_petitions(wh)
+    events = stored_event_payloads(wh)
+    petitions = read_petitions(Path(pakn_file)) if pakn_file else stored_petition_payloads(wh)
     if sources.catalogue is None:
         stored = stored_catalogue(wh)
         sources = replace(sources, catalogue=stored if stored.rows else None)
-    return WarehouseInputs(events, petitions, sources)
+    return StoredRows(events, petitions, sources)
+
+
+def parse_rows(rows: StoredRows) -> WarehouseInputs:
+    """The events and petitions of :func:`read_rows`, parsed; a stored row that no longer
+    parses is a ValueError naming it."""
+    from ioc.warehouse.queries import parse_event_payloads, parse_petition_payloads
+
+    petitions = rows.petitions
+    if petitions and isinstance(petitions[0], str):
+        petitions = parse_petition_payloads(petitions)  # type: ignore[arg-type]
+    return WarehouseInputs(parse_event_payloads(rows.events), list(petitions), rows.sources)
+
+
+def read_inputs(wh: Warehouse, sources: Sources, pakn_file: str | None = None) -> WarehouseInputs:
+    """The stored events and petitions (or ``pakn_file``'s), and ``sources`` with the stored
+    catalogue when none was given. A stored row that no longer parses is a ValueError naming it."""
+    return parse_rows(read_rows(wh, sources, pakn_file))
 
 
 def reports(inputs: WarehouseInputs, periods: Sequence[Period], at: datetime, *,
@@ -69,4 +98,30 @@ def reports(inputs: WarehouseInputs, periods: Sequence[Period], at: datetime, *,
                        sources=inputs.sources, petitions=inputs.petitions)
 
 
-__all__ = ["WarehouseInputs", "command_sources", "read_inputs", "reports"]
+# -- a replay in a worker process (the public pages) ----------------------------------------------
+
+_WORKER_INPUTS: tuple[Any, WarehouseInputs] | None = None  # in the worker: the last rows parsed, by key
+
+
+class RowsNeeded(LookupError):
+    """The worker holds no rows for that key (it started anew): send them."""
+
+
+def replay_in_worker(key: Any, rows: StoredRows | None, periods: Sequence[Period], at: datetime,
+                     province: str = DEFAULT_PROVINCE) -> list[dict[str, Any]]:
+    """:func:`reports` in a worker process, without the dossier lists (aggregates only). ``rows``
+    are parsed and kept under ``key``; None: the rows of the last call with that ``key``."""
+    global _WORKER_INPUTS
+    if rows is not None:
+        _WORKER_INPUTS = None  # the previous rows go first: one copy in memory
+        _WORKER_INPUTS = (key, parse_rows(rows))
+    if _WORKER_INPUTS is None or _WORKER_INPUTS[0] != key:
+        raise RowsNeeded(str(key))
+    out = reports(_WORKER_INPUTS[1], periods, at, province=province)
+    for report in out:
+        report.pop("dossiers", None)
+    return out
+
+
+__all__ = ["RowsNeeded", "StoredRows", "WarehouseInputs", "command_sources", "parse_rows", "read_inputs", "read_rows",
+           "replay_in_worker", "reports"]

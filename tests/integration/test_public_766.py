@@ -538,8 +538,11 @@ def test_sorting_and_search_with_javascript(site, artifacts):
     try:
         driver.get(site.base + f"/public/766?period={CLOSED}")
         table = driver.find_element(By.CSS_SELECTOR, "#h-communes ~ .scroll table")
-        rows = lambda: [r.find_elements(By.TAG_NAME, "td")[1].text for r in table.find_elements(By.CSS_SELECTOR, "tbody tr")
-                        if r.is_displayed()]  # noqa: E731
+        def rows() -> list[str]:  # the unit names shown, in order (one script call, not one per row)
+            return driver.execute_script(
+                "return Array.from(arguments[0].tBodies[0].rows).filter(r => !r.hidden)"
+                ".map(r => r.cells[1].innerText.trim());", table)
+
         ranked = rows()
         table.find_element(By.CSS_SELECTOR, "thead th:nth-child(2) button").click()
         by_name = rows()
@@ -592,6 +595,7 @@ def test_it_prints_and_weighs_under_100_kb(site, artifacts):
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
         assert not driver.find_element(By.CSS_SELECTOR, "form.picker").is_displayed()
         assert driver.find_element(By.CSS_SELECTOR, "table.ind").is_displayed()
+        full_screenshot(driver, artifacts / "public-766-print-media.png", 1000)
         pdf = driver.execute_cdp_cmd("Page.printToPDF", {"printBackground": False, "paperWidth": 8.27,
                                                          "paperHeight": 11.69})
         out = artifacts / "public-766-print.pdf"

@@ -335,7 +335,8 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(mod, "reports", replay)
     tick = Tick()
     warehouse: dict[str, Any] = {"wh": object()}
-    s = ReportStore(lambda: warehouse["wh"], 60.0, lambda: NOW, sources=lambda: Sources(), monotonic=tick)
+    s = ReportStore(lambda: warehouse["wh"], 60.0, lambda: NOW, sources=lambda: Sources(), monotonic=tick,
+                    processes=False)
     yield s, calls, tick, warehouse
     s.stop()
 
@@ -380,3 +381,18 @@ def test_the_store_says_computing_and_unavailable(store):
     with pytest.raises(Unavailable):
         s.get(DEC)
     assert s.get(NOV).period == NOV  # what was computed stays available
+
+
+def test_the_worker_replay_keeps_its_rows_by_key_and_drops_the_dossier_lists():
+    import json
+
+    from ioc.commands.kpi_warehouse import RowsNeeded, StoredRows, replay_in_worker
+
+    rows = StoredRows([json.dumps(e) for e in EVENTS], [], Sources(pakn=True))
+    first = replay_in_worker("k1", rows, [NOV], NOV.end)
+    expected, = replay_many([parse_event(e) for e in EVENTS], [NOV], NOV.end, sources=Sources(pakn=True))
+    expected.pop("dossiers")
+    assert first == [expected]
+    assert replay_in_worker("k1", None, [NOV, DEC], NOW)[1]["period"]["at"] == NOW.isoformat()
+    with pytest.raises(RowsNeeded):
+        replay_in_worker("k2", None, [NOV], NOV.end)
