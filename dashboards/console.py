@@ -23,7 +23,6 @@ import os
 from datetime import datetime
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import dash
 import flask
@@ -35,9 +34,9 @@ from dashboards.i18n import pick_lang, t
 from ioc import clock
 from ioc.alerts.model import STATES, AlertEventRejected, AlertKind
 from ioc.alerts.silences import SilenceRejected, parse_silence_event
+from ioc.clock import LOCAL_TZ
 from ioc.services.catalogue import SYSTEMS
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 BASE_PATH = "/console/"
 REFRESH_MS = 2000
 OPEN_STATES = ("firing", "acknowledged", "assigned", "escalated")

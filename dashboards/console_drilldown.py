@@ -27,11 +27,12 @@ from dash import Input, Output, State, ctx, dash_table, dcc, html
 
 from dashboards.i18n import pick_lang, t
 from ioc import clock as ioc_clock
+from ioc.clock import LOCAL_TZ
 from ioc.commands.kpi_replay import fold
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import DossierEvent, LegalDuration
-from ioc.domain.outcome import LOCAL_TZ, Outcome, supplement_pause
+from ioc.domain.outcome import Outcome, supplement_pause
 from ioc.kpi.indicators import Judged, Tally, judge, tally
 from ioc.kpi.periods import period_of
 from ioc.reference.procedures import procedure

@@ -30,7 +30,6 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode
-from zoneinfo import ZoneInfo
 
 import dash
 from dash import Input, Output, dcc, html, no_update
@@ -42,10 +41,10 @@ from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_
 from dashboards.wall_format import fmt_int, fmt_rate, is_stale
 from dashboards.wall_model import Model, ModelCache, diff, put, slot, version_of
 from ioc import clock as ioc_clock
+from ioc.clock import LOCAL_TZ
 
 log = logging.getLogger(__name__)
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TILES = ("received_today", "in_processing", "due_today", "at_risk", "overdue", "ontime_rate")
 # Tiles whose non-zero value needs attention, and how much.
 TILE_TONE = {"at_risk": "warn", "overdue": "bad"}

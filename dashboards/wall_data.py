@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Callable, Literal
 
-from ioc.domain.outcome import LOCAL_TZ
+from ioc.clock import LOCAL_TZ
 from ioc.kpi.indicators import Scope, Sources, Tally, carried_by, sum_tallies
 from ioc.kpi.live import wall_view
 from ioc.kpi.national import NationalScore

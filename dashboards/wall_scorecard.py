@@ -27,7 +27,7 @@ from dashboards.i18n import TEXT, t
 from dashboards.wall_data import WallData, cached_view
 from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_points, fmt_rate
 from dashboards.wall_model import Model, put, put_row, row, slot
-from ioc.domain.outcome import LOCAL_TZ
+from ioc.clock import LOCAL_TZ
 from ioc.kpi.indicators import PORTAL_GROUP, Scope, Tally, carried_by, sum_tallies
 from ioc.kpi.national import NationalScore, latest_for
 from ioc.kpi.periods import period_of, period_to_date

@@ -12,13 +12,12 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 from ioc.alerts.model import Frame
 from ioc.alerts.routing import Notification
 from ioc.alerts.runbooks import RUNBOOKS, runbook_url
+from ioc.clock import LOCAL_TZ
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SEVERITY_VI = {"critical": "NGHIÊM TRỌNG", "warning": "CẢNH BÁO", "info": "THÔNG TIN"}
 SOURCE_VI = {"dossier": "Hồ sơ TTHC", "service": "Hệ thống CNTT", "camera": "Camera"}
 STATE_VI = {"firing": "đang cảnh báo", "acknowledged": "đã xác nhận", "assigned": "đã giao xử lý",

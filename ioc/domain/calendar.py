@@ -35,12 +35,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Iterable, Mapping
-from zoneinfo import ZoneInfo
 
 import holidays
 import yaml
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from ioc.clock import LOCAL_TZ
+
 RECEPTION_CUTOFF = time(15, 0)
 OFFICE_HOURS: tuple[tuple[time, time], ...] = ((time(7, 30), time(11, 30)), (time(13, 0), time(17, 0)))
 UNITS = ("working_day", "day", "hour", "month")

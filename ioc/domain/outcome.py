@@ -16,12 +16,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Callable
-from zoneinfo import ZoneInfo
 
+from ioc.clock import LOCAL_TZ
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import LegalDuration, Status
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 END_PRIORITY = (Status.FINISHED, Status.RETURNED, Status.STOPPED, Status.WITHDRAWN)
 

@@ -61,7 +61,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ioc.domain.calendar import LOCAL_TZ, WorkingCalendar
+from ioc.clock import LOCAL_TZ
+from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.events import LINK_TYPE, EventRejected, _aware
 from ioc.kpi.periods import Period
 

@@ -100,7 +100,8 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, Callable, Collection, Iterable, Mapping
 
-from ioc.domain.calendar import LOCAL_TZ, OFFICE_HOURS, WorkingCalendar
+from ioc.clock import LOCAL_TZ
+from ioc.domain.calendar import OFFICE_HOURS, WorkingCalendar
 from ioc.domain.dossier import PAKN_COMPLAINT, DossierState
 from ioc.domain.events import LegalDuration, Status
 from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, end_of_processing

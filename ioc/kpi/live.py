@@ -17,10 +17,11 @@ import time as _time
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
 
+from ioc.clock import LOCAL_TZ
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import LegalDuration
-from ioc.domain.outcome import LOCAL_TZ, end_of_processing
+from ioc.domain.outcome import end_of_processing
 from ioc.kpi.indicators import Scope, Sources, Tally, add_tally, figures_from, judge, report_row, sum_tallies, tally
 from ioc.kpi.periods import period_of
 

@@ -39,7 +39,8 @@ import heapq
 from datetime import datetime, time, timedelta
 from typing import Any, Iterable
 
-from ioc.domain.calendar import LOCAL_TZ, WorkingCalendar
+from ioc.clock import LOCAL_TZ
+from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.pakn import (
     ABOUT_RULES,
     CATEGORIES,

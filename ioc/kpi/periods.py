@@ -25,9 +25,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from ioc.clock import LOCAL_TZ
 
 Kind = Literal["month", "quarter", "year", "custom"]
 

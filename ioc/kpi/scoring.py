@@ -29,9 +29,9 @@ from enum import Enum
 from fractions import Fraction
 from functools import cached_property
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
-_LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from ioc.clock import LOCAL_TZ as _LOCAL_TZ
+
 _HUNDREDTH = Fraction(1, 100)
 
 

@@ -17,12 +17,10 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from ioc.alerts.model import AlertKind, Signal
+from ioc.clock import LOCAL_TZ
 from ioc.services.model import CounterDeltas, ServiceMetric
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass

@@ -12,15 +12,14 @@ import math
 import random
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping, Sequence
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from ioc.clock import LOCAL_TZ
 from ioc.services.catalogue import LATENCY_BUCKETS, SOC_SEVERITIES, SYSTEMS, IncidentKind, Profile, SystemSpec
 from ioc.services.catalogue import system as system_spec
 from ioc.services.model import ServiceMetric
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_TICK_S = 10.0
 BASE_ERROR_RATE = 0.0002  # well inside every default budget, even 99.9 %
 LATENCY_SIGMA = 0.6  # spread of log(latency)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterator
 
+from ioc.clock import LOCAL_TZ
 from ioc.domain.calendar import WorkingCalendar
-from ioc.domain.outcome import LOCAL_TZ
 from ioc.sim.population import Population, Procedure, Unit, population
 
 

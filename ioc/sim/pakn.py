@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Callable, Iterable, Iterator
 
-from ioc.domain.calendar import LOCAL_TZ, WorkingCalendar
+from ioc.clock import LOCAL_TZ
+from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.pakn import ANSWER_WD, PUBLISH_WD, REJECT_WD, SUPPLEMENT_WD
 
 
