@@ -32,6 +32,7 @@ from typing import Any, Callable, Mapping
 import flask
 
 from dashboards.auth import Access, Kind, WebSecurity, open_access
+from dashboards.clients import request_client
 from dashboards.i18n import t
 from dashboards.live import LiveState
 from dashboards.public.cache import TTLCache
@@ -40,7 +41,6 @@ from dashboards.public.params import (
     GROUPS,
     RANKINGS,
     ParamError,
-    ReportQuery,
     WidgetQuery,
     current_month,
     parse_data_query,
@@ -51,7 +51,6 @@ from dashboards.public.params import (
     period_choices,
     trend_months,
 )
-from dashboards.clients import request_client
 from dashboards.public.ratelimit import RateLimiter
 from dashboards.public.render import WidgetView, index_page, message_page, widget_page
 from dashboards.public.reports import Computing, PeriodReport, ReportStore
@@ -232,7 +231,8 @@ class PublicSurface:
             response.set_etag(etag)
         else:
             response.add_etag()
-        return response.make_conditional(flask.request)
+        response.make_conditional(flask.request)  # 304 when the client's ETag matches (in place)
+        return response
 
     def widget(self, kind: str) -> flask.Response:
         if (limited := self._limited()) is not None:
@@ -259,7 +259,7 @@ class PublicSurface:
         if (limited := self._limited()) is not None:
             return limited
         args, repeated = self._args()
-        lang = args.get("lang") if args.get("lang") in ("vi", "en") else "vi"
+        lang = "en" if args.get("lang") == "en" else "vi"
         items = self._items.get(lang) or self._items.setdefault(lang, self._item_choices(lang))
         item = args.pop("widget", None) or "indicator/2.1"
         try:
@@ -456,7 +456,8 @@ class PublicSurface:
         response = flask.Response(data, status=200, mimetype=mimetype)
         response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE_S}"
         response.set_etag(etag)
-        return response.make_conditional(flask.request)
+        response.make_conditional(flask.request)
+        return response
 
     def not_found(self, rest: str) -> flask.Response:
         if (limited := self._limited()) is not None:

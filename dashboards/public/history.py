@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from ioc.clock import LOCAL_TZ
 from ioc.kpi.indicators import Tally, add_tally
-from ioc.kpi.periods import LOCAL_TZ
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.schema import KPI_SNAPSHOTS
 

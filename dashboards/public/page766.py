@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Mapping, Sequence
 
-from dashboards.public.params import ReportQuery, TABLES
+from dashboards.public.params import TABLES, ReportQuery
 from dashboards.public.render import fmt_number
 from dashboards.public.reports import PeriodReport
 from dashboards.public.tables import (
@@ -29,7 +29,8 @@ from dashboards.public.tables import (
 )
 from dashboards.public.texts import explain, tx
 from dashboards.wall_scorecard import flag_text, group_name, indicator_name, reason_text
-from ioc.kpi.periods import LOCAL_TZ, Period, parse_period
+from ioc.clock import LOCAL_TZ
+from ioc.kpi.periods import Period, parse_period
 from ioc.kpi.scoring import Registry
 
 STATIC = "/public/static"
@@ -348,8 +349,9 @@ def report_page(v: PageView) -> str:
     title = f"{tx('title_766', lang)} — {scope_name}"
     home = ReportQuery(None, q.period, q.lang, q.theme).query_string(default_period=v.current_month)
     back = f'<p><a href="{_link(PAGE, home)}">{escape(tx("back_province", lang))}</a></p>' if q.unit else ""
+    lookup = _link("/public/tra-cuu", "lang=en" if lang == "en" else "")
     nav = (f'<nav aria-label="{escape(tx("nav", lang))}"><a href="{_link(action, switch)}" lang="{other}" '
-           f'hreflang="{other}">{escape(tx("other_lang", lang))}</a> <a href="{_link("/public/tra-cuu", "lang=en" if lang == "en" else "")}">'
+           f'hreflang="{other}">{escape(tx("other_lang", lang))}</a> <a href="{lookup}">'
            f'{escape(tx("lookup_link", lang))}</a> <a href="#h-data">{escape(tx("open_data", lang))}</a></nav>')
     ranked = rankings(v.report, v.levels)
     units = "" if q.unit else _rankings(v, ranked) + _units(v, ranked)

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
-from ioc.kpi.periods import LOCAL_TZ, Period, parse_period
+from ioc.clock import LOCAL_TZ
+from ioc.kpi.periods import Period, parse_period
 
 KINDS = ("score", "ontime", "online")
 LANGS = ("vi", "en")

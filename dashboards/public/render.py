@@ -14,10 +14,10 @@ from datetime import datetime
 from html import escape
 from typing import Iterable, Mapping, Sequence
 
-from dashboards.public.texts import tx as t
 from dashboards.public.figures import WidgetFigure
 from dashboards.public.params import KINDS, LANGS, PARAMS, THEMES, WidgetQuery
-from ioc.kpi.periods import LOCAL_TZ
+from dashboards.public.texts import tx as t
+from ioc.clock import LOCAL_TZ
 
 STATIC = "/public/static"
 WIDGET_SIZE = (320, 180)
@@ -35,7 +35,7 @@ def fmt_number(x: float, decimals: int, lang: str) -> str:
     if decimals:
         text = text.rstrip("0").rstrip(".")
     if lang == "vi":
-        text = text.translate(str.maketrans({",": ".", ".": ","}))
+        text = text.translate(str.maketrans(",.", ".,"))
     return text
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Callable, Iterable
 
+from ioc.clock import LOCAL_TZ
 from ioc.commands.kpi_warehouse import (
     RowsNeeded,
     StoredRows,
@@ -38,7 +39,7 @@ from ioc.commands.kpi_warehouse import (
     reports,
 )
 from ioc.kpi.indicators import DEFAULT_PROVINCE, Sources
-from ioc.kpi.periods import LOCAL_TZ, Period
+from ioc.kpi.periods import Period
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.queries import inputs_fingerprint
 
@@ -301,7 +302,12 @@ class ReportStore:
             self._wake.clear()
             with self._lock:
                 pending, self._pending = list(self._pending.values()), {}
+                now = self.monotonic()  # asked again while the last round ran, and fresh since: done
+                pending = [p for p in pending if p.label not in self._entries
+                           or self._entries[p.label].fresh_until <= now]
             if not pending or self._stop.is_set():
+                with self._cond:
+                    self._cond.notify_all()
                 continue
             try:
                 with self._compute:

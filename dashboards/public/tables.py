@@ -21,8 +21,9 @@ from datetime import timedelta
 from typing import Any, Iterable, Mapping
 
 from dashboards.public.reports import PeriodReport
+from ioc.clock import LOCAL_TZ
 from ioc.kpi.indicators import PORTAL_GROUP
-from ioc.kpi.periods import LOCAL_TZ, Period
+from ioc.kpi.periods import Period
 from ioc.kpi.scoring import Registry, registry_named
 
 LEVELS = ("departments", "communes", "other")

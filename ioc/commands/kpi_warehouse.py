@@ -78,7 +78,7 @@ def parse_rows(rows: StoredRows) -> WarehouseInputs:
 
     petitions = rows.petitions
     if petitions and isinstance(petitions[0], str):
-        petitions = parse_petition_payloads(petitions)  # type: ignore[arg-type]
+        petitions = parse_petition_payloads(petitions)
     return WarehouseInputs(parse_event_payloads(rows.events), list(petitions), rows.sources)
 
 

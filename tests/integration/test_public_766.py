@@ -36,7 +36,7 @@ import pytest
 import requests
 
 from ioc import clock
-from ioc.kpi.periods import LOCAL_TZ
+from ioc.clock import LOCAL_TZ
 from ioc.process import free_port, wait_until
 from tests.helpers import child_env
 
@@ -485,7 +485,8 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},"
         " resultTypes: ['violations']}).then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact,"
-        " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))), e => done([{id: 'error', help: String(e)}]));")
+        " help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))),"
+        " e => done([{id: 'error', help: String(e)}]));")
 
 
 def full_screenshot(driver: Any, path: Path, width: int) -> None:

@@ -13,8 +13,8 @@ from dashboards.public.figures import figure, tally_for
 from dashboards.public.params import ParamError, parse_query
 from dashboards.public.ratelimit import RateLimiter, client_address
 from dashboards.public.render import WidgetView, embed_code, fmt_number, index_page, widget_page
+from ioc.clock import LOCAL_TZ
 from ioc.kpi.live import province_total, wall_view
-from ioc.kpi.periods import LOCAL_TZ
 
 NOW = datetime(2026, 11, 18, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
 UNITS = {"H44.07": "Sở Xây dựng tỉnh Phú Thọ", "H44.101": "UBND phường Việt Trì"}

@@ -40,10 +40,11 @@ from dashboards.public.tables import (
     unit_rows,
 )
 from dashboards.public.widgets766 import ItemView, item_widget
+from ioc.clock import LOCAL_TZ
 from ioc.commands.kpi_replay import replay_many
 from ioc.domain.events import parse_event
 from ioc.kpi.indicators import Sources
-from ioc.kpi.periods import LOCAL_TZ, parse_period
+from ioc.kpi.periods import parse_period
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=LOCAL_TZ)
 NOV, DEC = parse_period("2026-11"), parse_period("2026-12")
@@ -396,3 +397,18 @@ def test_the_worker_replay_keeps_its_rows_by_key_and_drops_the_dossier_lists():
     assert replay_in_worker("k1", None, [NOV, DEC], NOW)[1]["period"]["at"] == NOW.isoformat()
     with pytest.raises(RowsNeeded):
         replay_in_worker("k2", None, [NOV], NOV.end)
+
+
+def test_a_period_asked_again_while_it_is_refreshed_is_replayed_once(store):
+    s, calls, tick, _ = store
+    s.get(DEC)
+    calls["gate"] = threading.Event()
+    tick.now += 61
+    s.get(DEC)  # stale: a refresh starts and waits at the gate
+    wait_for(lambda: s._compute.locked())
+    for _ in range(5):
+        s.get(DEC)  # still stale: asked again and again meanwhile
+    calls["gate"].set()
+    wait_for(lambda: len(calls["replays"]) == 2)
+    threading.Event().wait(1.5)  # the refresher's next rounds find it fresh
+    assert len(calls["replays"]) == 2

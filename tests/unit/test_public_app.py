@@ -9,16 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-import pytest
-
 import flask
+import pytest
 
 from dashboards.auth import WebSecurity
 from dashboards.live import LiveState
 from dashboards.public import PublicSurface, mount_public
 from dashboards.server import unit_names
+from ioc.clock import LOCAL_TZ
 from ioc.config import Settings
-from ioc.kpi.periods import LOCAL_TZ
 from tests.unit.test_public import FakeClock
 from tests.unit.test_public_data import PublicData, public_data
 
@@ -55,7 +54,7 @@ def build(tmp_path: Any, data: PublicData, **public: Any) -> tuple[Built, Any, F
 
 
 @pytest.fixture
-def client(tmp_path: Any, data: PublicData) -> Iterator[tuple[WebProcess, Any, FakeClock]]:
+def client(tmp_path: Any, data: PublicData) -> Iterator[tuple[Built, Any, FakeClock]]:
     yield build(tmp_path, data)
 
 

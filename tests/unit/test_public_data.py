@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ioc.clock import LOCAL_TZ
 from ioc.domain.dossier import DossierState, apply_event
 from ioc.domain.events import parse_event
 from ioc.kpi.indicators import Tally
 from ioc.kpi.live import figures_for
-from ioc.kpi.periods import LOCAL_TZ
 from ioc.sim.dossiers import DossierSimulator
 
 
