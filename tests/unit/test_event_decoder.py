@@ -9,12 +9,13 @@ suite quick; 15,000 were compared with no difference when the decoder was writte
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import IntEnum
 from typing import Any, Literal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -152,6 +153,9 @@ def test_a_message_item_by_item_as_the_pydantic_model_did(batch):
         value = encode_batch(batch)
     except ValueError:  # inf in a float: not JSON
         return
+    # Documented difference (README, Benchmarks): in a message, a time with more than 6 digits
+    # of a second is rounded to the microsecond, where the pydantic model truncated.
+    assume(not re.search(rb":\d\d\.\d{7}", value))
     decoded = decode_events(value, keep_extras=True)
     expected = [oracle(json.loads(json.dumps(item))) for item in batch]
     assert [e.to_json() for e in decoded.events] == [v for kind, v in expected if kind == "accepted"]
