@@ -208,6 +208,10 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_snapshots() -> None:
+        # Not while the table is recovering: live_for() rebuilds a partition's figures from the
+        # table once, and a half-restored table would leave dossiers out for good.
+        if app.rebalancing or app.in_recovery:
+            return
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.dossier_events)
         for partition in set(live) - set(assigned):  # moved to another worker
             del live[partition]
