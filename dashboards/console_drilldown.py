@@ -31,8 +31,8 @@ from ioc.clock import LOCAL_TZ
 from ioc.commands.kpi_replay import fold
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.dossier import DossierState
-from ioc.domain.events import DossierEvent, LegalDuration
-from ioc.domain.outcome import Outcome, supplement_pause
+from ioc.domain.events import DossierEvent
+from ioc.domain.outcome import Outcome, deadline_rule, supplement_pause
 from ioc.kpi.indicators import Judged, Tally, judge, tally
 from ioc.kpi.periods import period_of
 from ioc.reference.procedures import procedure
@@ -116,9 +116,7 @@ def dossiers_behind(states: Iterable[DossierState], unit: str, kpi: str, at: dat
         raise ValueError(f"at must be timezone-aware, got {at.isoformat()}")
     calendar = calendar or WorkingCalendar()
 
-    def rule(start: datetime, duration: LegalDuration) -> datetime:
-        return calendar.add_duration(start, duration.value, duration.unit)
-
+    rule = deadline_rule(calendar)
     period = period_of(at, "month")  # the live figures are month-to-date
     lines = []
     for state in states:

@@ -26,7 +26,7 @@ from dashboards.public.params import LookupQuery
 from dashboards.public.texts import outcome_text, status_text, tx
 from ioc.domain.calendar import WorkingCalendar
 from ioc.domain.events import DossierEvent, Status
-from ioc.domain.outcome import classify, deadline, end_of_processing
+from ioc.domain.outcome import classify, deadline, deadline_rule, end_of_processing
 
 FLOOR_S = 0.05  # every answer to a code takes at least this long (found, unknown or hidden alike)
 PATH = "/public/tra-cuu"
@@ -64,9 +64,7 @@ def look_up(events: Iterable[DossierEvent], code: str, now: datetime, units: Col
     if state is None or not visible:
         return None
 
-    def rule(start: datetime, duration: object) -> datetime:
-        return calendar.add_duration(start, duration.value, duration.unit)  # type: ignore[attr-defined]
-
+    rule = deadline_rule(calendar)
     latest = max(state.facts, key=lambda f: (f.at, f.status))
     end = end_of_processing(state)
     received = state.received_at

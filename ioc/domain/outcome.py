@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ioc.clock import LOCAL_TZ
 from ioc.domain.dossier import DossierState
 from ioc.domain.events import LegalDuration, Status
+
+if TYPE_CHECKING:
+    from ioc.domain.calendar import WorkingCalendar
 
 END_PRIORITY = (Status.FINISHED, Status.RETURNED, Status.STOPPED, Status.WITHDRAWN)
 
@@ -72,11 +75,15 @@ def supplement_pause(state: DossierState, until: datetime) -> tuple[timedelta, d
     return paused, None
 
 
+def deadline_rule(calendar: "WorkingCalendar") -> DeadlineRule:
+    """The legal-duration deadline rule of ``calendar``: the one factory every judge uses."""
+    return lambda start, duration: calendar.add_duration(start, duration.value, duration.unit)
+
+
 def default_deadline_rule() -> DeadlineRule:
     from ioc.domain.calendar import WorkingCalendar
 
-    calendar = WorkingCalendar()
-    return lambda start, duration: calendar.add_duration(start, duration.value, duration.unit)
+    return deadline_rule(WorkingCalendar())
 
 
 def deadline(state: DossierState, rule: DeadlineRule | None = None) -> datetime | None:

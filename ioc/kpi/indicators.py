@@ -103,8 +103,8 @@ from typing import Any, Callable, Collection, Iterable, Mapping
 from ioc.clock import LOCAL_TZ
 from ioc.domain.calendar import OFFICE_HOURS, WorkingCalendar
 from ioc.domain.dossier import PAKN_COMPLAINT, DossierState
-from ioc.domain.events import LegalDuration, Status
-from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, end_of_processing
+from ioc.domain.events import Status
+from ioc.domain.outcome import DeadlineRule, Outcome, classify, deadline, deadline_rule, end_of_processing
 from ioc.kpi.catalogue_indicators import NOT_APPLICABLE, ONLINE_DOSSIER, PAID_ONLINE, POPULATION_DB, catalogue_indicators
 from ioc.kpi.national import NationalReport, sync_denominator
 from ioc.kpi.periods import Period
@@ -770,9 +770,7 @@ def compute(
     registry = registry or sources.registry(period)
     rows = sources.rows(period) or {}
 
-    def rule(start: datetime, duration: LegalDuration) -> datetime:
-        return calendar.add_duration(start, duration.value, duration.unit)
-
+    rule = deadline_rule(calendar)
     judged = [
         judge(s, period, at, rule, calendar)
         for s in sorted(states, key=lambda s: (s.unit_code, s.dossier_code))
