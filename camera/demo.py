@@ -16,6 +16,11 @@ _QUEUE_ZONE = {"coordinates": [(0.05, 0.55), (0.95, 0.55), (0.95, 0.98), (0.05, 
                "service_rate_per_min": 1.5}
 
 
+# The reception counters above it: a counter with someone at it is open (the IT scene's queue card).
+_COUNTERS = {f"quay-{i + 1}": {"coordinates": [(0.05 + 0.3 * i, 0.1), (0.3 + 0.3 * i, 0.1), (0.3 + 0.3 * i, 0.5),
+                                               (0.05 + 0.3 * i, 0.5)]} for i in range(3)}
+
+
 def find_footage(path: Path | str) -> Path | None:
     """``path`` as given (absolute), or relative to the working directory, then to the
     repository root (``../shared/data/vtest.avi`` from either); None when it is nowhere."""
@@ -43,7 +48,7 @@ def demo_cameras(footage: Path | None, counter_unit: str | None = None) -> dict[
         cameras["nga-tu"] = CameraConfig(source=_synthetic(seed=5, people=7), name="Ngã tư trung tâm (mô phỏng)")
     cameras["tiep-nhan"] = CameraConfig(
         source=_synthetic(seed=3, people=6), name="Bộ phận Một cửa — quầy tiếp nhận (mô phỏng)",
-        zones={"hang-cho": _QUEUE_ZONE}, unit=counter_unit,
+        zones={"hang-cho": _QUEUE_ZONE, **_COUNTERS}, unit=counter_unit,
     )
     # Faults replayed every few minutes: each raises its alert after its debounce time and clears.
     cameras["cong-tru-so"] = CameraConfig(

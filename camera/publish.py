@@ -5,10 +5,10 @@ A thumbnail carries headers: ``ts`` (ISO-8601), ``content-type`` and ``overlay``
 the annotated live view draws: boxes, zones, lines, health, people, the camera's name).
 Health alerts (:class:`ioc.alerts.model.Signal`) go to the alerts topic keyed by fingerprint.
 
-Workers are threads without an event loop, so this uses kafka-python's thread-safe
-``KafkaProducer`` (as ``ioc.ingest.publishing`` does). Sending never waits for the broker's
-acknowledgement: a camera must not stall on Kafka. A record that cannot be sent is logged
-and dropped; the next interval supersedes it anyway.
+Workers are threads without an event loop, so this uses the thread-safe
+:class:`ioc.broker.producer.Producer` (as ``ioc.ingest.publishing`` does), fire and forget:
+sending never waits for the broker's acknowledgement, a camera must not stall on Kafka. A
+record that cannot be sent is logged and dropped; the next interval supersedes it anyway.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ioc.alerts.model import Signal
-from ioc.errors import DependencyError
+from ioc.broker.producer import Producer, Record
 from ioc.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class CameraPublisher:
     """Publishes what the camera workers emit. ``producer`` may be given (tests, a shared one)."""
 
     def __init__(self, bootstrap: str, topics: Topics, *, client_id: str = "ioc-camera",
-                 producer: Any = None, max_block_s: float = 1.0) -> None:
+                 producer: Producer | None = None, max_block_s: float = 1.0) -> None:
         self.bootstrap = bootstrap
         self.events_topic = topics.camera_events
         self.frames_topic = topics.camera_frames
@@ -62,23 +62,17 @@ class CameraPublisher:
         self._last_ok: float | None = None
         self._last_failed: float | None = None
         if producer is None:
-            from kafka import KafkaProducer
-            from kafka.errors import KafkaError
-
-            try:
-                producer = KafkaProducer(
-                    bootstrap_servers=bootstrap, client_id=client_id, acks=1, linger_ms=20,
-                    max_block_ms=int(max_block_s * 1000), max_request_size=2_097_152,
-                )
-            except (KafkaError, OSError) as exc:
-                raise DependencyError(f"Kafka at {bootstrap} is unreachable ({type(exc).__name__}: {exc})") from None
+            # acks=1: the leader's word is enough for an interval the next one supersedes; the
+            # default request timeout (30 s) rather than max_block_s, which only bounds a blocked send.
+            producer = Producer(bootstrap, client_id=client_id, acks=1, linger_ms=20, timeout_s=max_block_s,
+                                max_request_size=2_097_152, request_timeout_ms=30_000)
+            producer.client()  # connect now: an unreachable broker is DependencyError at start
         self.producer = producer
 
     def _send(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         try:
-            future = self.producer.send(topic, value, key=key.encode("utf-8"), headers=headers)
-            future.add_callback(self._sent)
-            future.add_errback(self._failed, topic, key)
+            self.producer.send(Record(topic, value, key.encode("utf-8"), headers=headers), on_ok=self._sent,
+                               on_error=lambda exc: self._failed(exc, topic, key))
         except Exception as exc:  # noqa: BLE001 - KafkaError, timeouts: drop, never stall a camera
             self._failed(exc, topic, key)
 
@@ -115,7 +109,7 @@ class CameraPublisher:
     def close(self, timeout_s: float = 10.0) -> None:
         """Send what is buffered (waiting at most ``timeout_s``) and disconnect."""
         try:
-            self.producer.flush(timeout=timeout_s)
+            self.producer.flush(timeout_s)
         except Exception as exc:  # noqa: BLE001 - closing anyway
             log.warning("camera publisher: flush failed (%s)", exc)
-        self.producer.close(timeout=timeout_s)
+        self.producer.close(timeout_s)

@@ -5,7 +5,8 @@ dossier stream knows how many dossiers that unit received in the last half hour.
 estimated wait = queue length / receptions per minute (camera.analysis.waiting_time_s).
 
 The KPI snapshots carry each unit's ``received_today`` per Kafka partition; the unit's count is
-the sum of the newest partial of each partition, and the rate is its growth over a window.
+the sum of the newest partial of each partition (ioc.kpi.snapshots.LatestSnapshots, as every
+snapshot reader sums them), and the rate is its growth over a window.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from ioc.kpi.snapshots import SnapshotAssembler
+from ioc.kpi.snapshots import LatestSnapshots
 
 WINDOW_S = 1800.0  # half an hour: long enough to smooth the counters' bursts
 MIN_SPAN_S = 120.0  # below two minutes of history the rate says nothing yet
@@ -24,20 +25,16 @@ class ReceptionRates:
 
     def __init__(self, window_s: float = WINDOW_S, min_span_s: float = MIN_SPAN_S) -> None:
         self.window_s, self.min_span_s = window_s, min_span_s
-        self._partials: dict[int, dict[str, int]] = {}  # partition -> unit -> received today
         self._samples: dict[str, deque[tuple[float, int]]] = {}
-        self._assembler = SnapshotAssembler()
+        self._latest = LatestSnapshots()
 
     def observe_snapshot(self, message: dict[str, Any], at: float) -> None:
         """One KPI snapshot message (a part of one partition's snapshot) read at ``at`` (epoch s)."""
-        snapshot = self._assembler.add(message)
+        snapshot = self._latest.add(message)
         if snapshot is None:
             return
-        units = snapshot.units
-        self._partials[snapshot.partition] = {
-            unit: int(tally.get("received_today", 0)) for unit, tally in units.items()}
-        for unit in units:
-            self.observe(unit, sum(p.get(unit, 0) for p in self._partials.values()), at)
+        for unit, received_today in self._latest.totals("received_today", snapshot.units).items():
+            self.observe(unit, received_today, at)
 
     def observe(self, unit: str, received_today: int, at: float) -> None:
         samples = self._samples.setdefault(unit, deque())

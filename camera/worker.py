@@ -36,6 +36,7 @@ from camera.config import CameraConfig
 from camera.health import Health, HealthMonitor
 from camera.sources import Frame, Source, SourceError
 from ioc import clock as ioc_clock
+from ioc.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ class CameraWorker:
         """Frames from the source, reopened with backoff when it fails; ends at the end of a
         file or on :meth:`stop`."""
         src, stream = self.source, self.config.stream
-        backoff = stream.reconnect_initial_s
+        backoff = Backoff(stream.reconnect_initial_s, stream.reconnect_max_s)
         min_gap = 1.0 / self.config.fps if self.config.fps else 0.0
         last_kept: float | None = None
         opened = self._opened
@@ -230,9 +231,9 @@ class CameraWorker:
                         src.open()
                         opened = True
                     except Exception as exc:  # noqa: BLE001 - any failure to open: back off, retry
-                        log.warning("camera %s: %s; retrying in %.1f s", self.camera_id, exc, backoff)
-                        self._stop.wait(backoff)
-                        backoff = min(2 * backoff, stream.reconnect_max_s)
+                        delay = backoff.next()
+                        log.warning("camera %s: %s; retrying in %.1f s", self.camera_id, exc, delay)
+                        self._stop.wait(delay)
                         continue
                 try:
                     ts = src.grab()
@@ -243,14 +244,14 @@ class CameraWorker:
                     image = src.retrieve()
                 except Exception as exc:  # noqa: BLE001 - SourceError or OpenCV's: reconnect
                     reason = exc if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-                    log.warning("camera %s: %s; reconnecting in %.1f s", self.camera_id, reason, backoff)
+                    delay = backoff.next()
+                    log.warning("camera %s: %s; reconnecting in %.1f s", self.camera_id, reason, delay)
                     src.close()
                     opened = False
                     self.reconnects += 1
-                    self._stop.wait(backoff)
-                    backoff = min(2 * backoff, stream.reconnect_max_s)
+                    self._stop.wait(delay)
                     continue
-                backoff = stream.reconnect_initial_s
+                backoff.reset()
                 last_kept = ts
                 yield Frame(image, ts, src.index)
         finally:

@@ -25,10 +25,11 @@ from typing import Any, Callable, Iterable
 
 from ioc import clock
 from ioc.alerts.book import AlertBook, AlertRejected, EscalationPolicy, InhibitRule
+from ioc.alerts.desk import LogEntry, decode_log_entry
 from ioc.alerts.model import Action, AlertEventRejected
 from ioc.alerts.silences import Silence, SilenceBook, SilenceEvent, SilenceRejected, parse_silence_event
 from ioc.broker.background import BackgroundLoop
-from streams.alerts import LogEntry, decode_log_entry
+from ioc.broker.consumer import EARLIEST, LATEST, ConsumerLoop, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +183,8 @@ class AlertsFeed(BackgroundLoop):
         self.silences_topic = silences_topic
         self.silences = silences
         self.connected = False
-        self._producer: Any = None
+        self._producer: Any = None  # the producer while connected (request threads publish through it)
+        self._opened: Any = None  # the producer to stop on disconnect (even if it never started)
 
 
     # -- publishing actions (called from request threads) ------------------------------
@@ -225,44 +227,31 @@ class AlertsFeed(BackgroundLoop):
     # -- the thread --------------------------------------------------------------------
 
     async def _run(self) -> None:
-        from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+        # The whole log (the book is its fold; entries already applied are skipped by seq) and
+        # the silences (a fold too: events seen before are skipped); figures: only the newest matter.
+        subscriptions = [Subscription(self.log_topic, EARLIEST, (0,)), Subscription(self.figures_topic, LATEST)]
+        if self.silences_topic and self.silences:
+            subscriptions.append(Subscription(self.silences_topic, EARLIEST, (0,)))
+        await self._follow(ConsumerLoop(self.bootstrap, subscriptions, self._handle, name="alerts feed",
+                                        on_connect=self._connect, on_disconnect=self._disconnect))
 
-        assert self._stop is not None
-        while not self._stop.is_set():
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-            try:
-                await producer.start()
-                await consumer.start()
-                log_tp = TopicPartition(self.log_topic, 0)
-                await consumer.topics()  # fetches the cluster metadata
-                figure_tps = [TopicPartition(self.figures_topic, p)
-                              for p in sorted(consumer.partitions_for_topic(self.figures_topic) or {0})]
-                silence_tps = [TopicPartition(self.silences_topic, 0)] if self.silences_topic and self.silences else []
-                consumer.assign([log_tp, *figure_tps, *silence_tps])
-                # The whole log (the book is its fold); figures: only the newest matter.
-                await consumer.seek_to_beginning(log_tp)  # entries already applied are skipped by seq
-                for tp in silence_tps:  # the silences too are a fold (events seen before are skipped)
-                    await consumer.seek_to_beginning(tp)
-                await consumer.seek_to_end(*figure_tps)
-                self._producer = producer
-                self.connected = True
-                while not self._stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=250)
-                    for tp, messages in batches.items():
-                        for msg in messages:
-                            self._apply(tp.topic, msg.value)
-            except Exception as exc:  # noqa: BLE001 - broker gone: reconnect, keep serving
-                log.warning("alerts feed: %s; reconnecting", exc)
-                self.connected = False
-                try:
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
-                except asyncio.TimeoutError:
-                    pass
-            finally:
-                self._producer = None
-                await consumer.stop()
-                await producer.stop()
+    async def _connect(self) -> None:
+        """The actions' producer, connected with the reader (both need the broker)."""
+        from aiokafka import AIOKafkaProducer
+
+        self._opened = producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)
+        await producer.start()
+        self._producer, self.connected = producer, True
+
+    async def _disconnect(self) -> None:
+        self._producer, self.connected = None, False
+        producer, self._opened = self._opened, None
+        if producer is not None:
+            await producer.stop()
+
+    def _handle(self, records: list[Any]) -> None:
+        for msg in records:
+            self._apply(msg.topic, msg.value)
 
     def _apply(self, topic: str, value: bytes | None) -> None:
         if topic == self.log_topic:

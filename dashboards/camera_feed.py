@@ -24,6 +24,7 @@ import flask
 
 from dashboards.auth import WALL, Access, Kind
 from ioc.broker.background import BackgroundLoop
+from ioc.broker.consumer import ConsumerLoop, Subscription, backlog
 
 log = logging.getLogger(__name__)
 
@@ -150,34 +151,17 @@ class CameraFeed(BackgroundLoop):
         self.state = state
 
     async def _run(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        def connected(up: bool) -> Any:
+            return lambda: setattr(self.state, "connected", up)
 
-        assert self._stop is not None
-        while not self._stop.is_set():
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-            try:
-                await consumer.start()
-                await consumer.topics()  # metadata, so the partitions are known
-                parts = [TopicPartition(t, p) for t in (self.events_topic, self.frames_topic)
-                         for p in sorted(consumer.partitions_for_topic(t) or ())]
-                if not parts:
-                    raise RuntimeError("camera topics not created yet")
-                consumer.assign(parts)
-                begins, ends = await consumer.beginning_offsets(parts), await consumer.end_offsets(parts)
-                for tp in parts:  # the newest few: each camera's latest record and picture
-                    consumer.seek(tp, max(begins[tp], ends[tp] - BACKLOG))
-                self.state.connected = True
-                while not self._stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=250)
-                    for tp, messages in batches.items():
-                        for msg in messages:
-                            self._apply(tp.topic, msg)
-            except Exception as exc:  # noqa: BLE001 - broker gone or topics missing: retry, keep serving
-                log.warning("camera feed: %s; reconnecting", exc)
-                self.state.connected = False
-                await self._pause(1.0)
-            finally:
-                await consumer.stop()
+        # The newest few of each partition: each camera's latest record and picture.
+        await self._follow(ConsumerLoop(
+            self.bootstrap, [Subscription(t, backlog(BACKLOG)) for t in (self.events_topic, self.frames_topic)],
+            self._handle, name="camera feed", on_connect=connected(True), on_disconnect=connected(False)))
+
+    def _handle(self, records: list[Any]) -> None:
+        for msg in records:
+            self._apply(msg.topic, msg)
 
     def _apply(self, topic: str, msg: Any) -> None:
         from ioc.warehouse.camera_rows import thumbnail_headers

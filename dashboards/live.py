@@ -1,9 +1,10 @@
 """Live state of the web process: the newest KPI snapshot of every partition and the
-pipeline counters of every process, read from their topics by a background thread."""
+pipeline counters of every process, read from their topics by a background thread (the
+snapshot topic through the one reader, ioc.broker.snapshot_feed, into the one merger,
+ioc.kpi.snapshots.LatestSnapshots)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
@@ -11,26 +12,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
 from dashboards.wall_data import cached_view
 from ioc import clock
 from ioc.broker.background import BackgroundLoop
-from ioc.broker.reference_feed import CatalogueView, NationalView, follow
+from ioc.broker.consumer import LATEST, ConsumerLoop, Subscription
+from ioc.broker.reference_feed import CatalogueView, NationalView, reference_loop
+from ioc.broker.snapshot_feed import snapshot_loop
 from ioc.kpi.indicators import Scope, Sources, Tally, carried_by
-from ioc.kpi.live import merge, province_total
-from ioc.kpi.snapshots import SnapshotAssembler
+from ioc.kpi.live import province_total
+from ioc.kpi.snapshots import LatestSnapshots
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class LiveState:
-    partials: dict[int, tuple[datetime, dict[str, Tally]]] = field(default_factory=dict)
+    snapshots: LatestSnapshots = field(default_factory=LatestSnapshots)
     stats: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     connected: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    assembler: SnapshotAssembler = field(default_factory=SnapshotAssembler)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards stats
     # Reference data the index needs besides the tallies (ioc.broker.reference_feed).
     catalogue: CatalogueView = field(default_factory=CatalogueView)
     national: NationalView = field(default_factory=NationalView)
@@ -50,10 +50,7 @@ class LiveState:
     def apply_snapshot(self, payload: dict[str, Any]) -> None:
         """One snapshot message (a part, ioc.kpi.snapshots); a partition's figures change
         when all parts of a newer snapshot are in."""
-        with self.lock:
-            snap = self.assembler.add(payload)
-            if snap is not None:
-                self.partials[snap.partition] = (snap.computed_at, snap.units)
+        self.snapshots.add(payload)
 
     def apply_stats(self, payload: dict[str, Any]) -> None:
         with self.lock:
@@ -61,18 +58,13 @@ class LiveState:
 
     def age_s(self) -> float | None:
         """Age of the oldest partition's snapshot (cheap: /metrics asks for it on every scrape)."""
-        with self.lock:
-            oldest = min((at for at, _ in self.partials.values()), default=None)
+        oldest = self.snapshots.oldest()
         return None if oldest is None else clock.time() - oldest.timestamp()  # stamped by the workers' clock
 
     def figures(self) -> tuple[datetime | None, dict[str, Tally]]:
         """Per-unit figures summed over partitions, and the time of the oldest partial
         (the wall is only as fresh as its stalest partition)."""
-        with self.lock:
-            parts = list(self.partials.values())
-        if not parts:
-            return None, {}
-        return min(at for at, _ in parts), merge(units for _, units in parts)
+        return self.snapshots.figures()
 
     def summary(self) -> dict[str, Any]:
         updated, per_unit = self.figures()
@@ -93,60 +85,41 @@ class LiveState:
 
 
 class LiveFeed(BackgroundLoop):
-    """Background thread with its own event loop that keeps a :class:`LiveState` current."""
+    """Background thread with its own event loop that keeps a :class:`LiveState` current:
+    snapshots and pipeline counters from now on, reference data from their beginning."""
 
     thread_name = "live-feed"
 
     def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState,
                  catalogue_topic: str | None = None, national_topic: str | None = None) -> None:
         super().__init__()
-        self.bootstrap = bootstrap
-        self.topics = (snapshots_topic, stats_topic)
         self.state = state
-        self.references = [(t, apply) for t, apply in ((catalogue_topic, state.catalogue.apply),
-                                                       (national_topic, state.national.apply)) if t]
+        self._up = {"snapshots": False, "stats": False}  # the state is connected when both are read
+
+        def connected(loop: str, up: bool) -> Any:
+            def hook() -> None:
+                self._up[loop] = up
+                state.connected = all(self._up.values())
+            return hook
+
+        snapshots = snapshot_loop(bootstrap, snapshots_topic, state.apply_snapshot)
+        snapshots.on_connect, snapshots.on_disconnect = connected("snapshots", True), connected("snapshots", False)
+        self.loops = [
+            snapshots,
+            # Counters are cumulative heartbeats: the last few seconds are enough.
+            ConsumerLoop(bootstrap, [Subscription(stats_topic, LATEST)], self._apply_stats, name="live feed",
+                         on_connect=connected("stats", True), on_disconnect=connected("stats", False)),
+            *(reference_loop(bootstrap, topic, apply) for topic, apply in ((catalogue_topic, state.catalogue.apply),
+                                                                             (national_topic, state.national.apply))
+              if topic),
+        ]
 
     async def _run(self) -> None:
-        assert self._stop is not None
-        followers = [asyncio.ensure_future(follow(self.bootstrap, topic, apply, lambda: self.stopping, self._pause))
-                     for topic, apply in self.references]
-        try:
-            await self._follow_live()
-        finally:
-            for task in followers:
-                await task
+        await self._follow(*self.loops)
 
-    async def _follow_live(self) -> None:
-        assert self._stop is not None
-        while not self._stop.is_set():
-            consumer = AIOKafkaConsumer(*self.topics, bootstrap_servers=self.bootstrap, group_id=None,
-                                        auto_offset_reset="latest", enable_auto_commit=False)
+    def _apply_stats(self, records: list[Any]) -> None:
+        for msg in records:
             try:
-                await consumer.start()
-                # Counters are cumulative heartbeats: the last few seconds are enough.
-                await consumer.seek_to_end()
-                self.state.connected = True
-                while not self._stop.is_set():
-                    batches = await consumer.getmany(timeout_ms=250)
-                    for tp, messages in batches.items():
-                        for msg in messages:
-                            self._apply(tp.topic, msg.value)
-            except Exception as exc:  # noqa: BLE001 - broker gone: reconnect, keep serving
-                log.warning("live feed: %s; reconnecting", exc)
-                self.state.connected = False
-                try:
-                    await asyncio.wait_for(self._stop.wait(), 1.0)
-                except asyncio.TimeoutError:
-                    pass
-            finally:
-                await consumer.stop()
-
-    def _apply(self, topic: str, value: bytes | None) -> None:
-        try:
-            payload = json.loads(value or b"{}")
-            if topic == self.topics[0]:
-                self.state.apply_snapshot(payload)
-            else:
-                self.state.apply_stats(payload)
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("live feed: unreadable message on %s: %s", topic, exc)
+                self.state.apply_stats(json.loads(msg.value or b"{}"))
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("live feed: unreadable message on %s: %s", msg.topic, exc)

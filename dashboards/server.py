@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import socket
-import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -32,15 +31,18 @@ from dashboards.alerts_feed import (
     register_silence_routes,
 )
 from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
-from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, DEFAULT_STATE, CameraFeed, CameraState, register_camera_routes
+from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, CameraFeed, CameraState, register_camera_routes
 from dashboards.live import LiveFeed, LiveState
 from dashboards.period_reports import PeriodReports
 from dashboards.public import PublicSurface, mount_public
+from dashboards.service_queue import QueueCameraState
 from ioc import clock
+from ioc.broker.background import BackgroundLoop
 from ioc.config import Settings
 from ioc.health import Health, check_parts
 from ioc.ingest.api import INGEST_PATH, PAKN_INGEST_PATH, register_ingest_routes
 from ioc.ingest.publishing import KafkaEventPublisher
+from ioc.services_io.push_api import METRICS_PATH, MetricPublisher, register_metrics_route
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.queries import received_per_day, table_counts
@@ -97,34 +99,35 @@ def unit_levels(settings: Settings) -> dict[str, str]:
     return {code: a.serves_level for code, a in tree.by_code.items()}
 
 
-class SinkThread:
+class SinkThread(BackgroundLoop):
+    """The embedded sink (chDB: this process owns the warehouse) and its stats heartbeat."""
+
+    thread_name = "warehouse-sink"
+
     def __init__(self, sink: WarehouseSink, bootstrap: str, stats_topic: str) -> None:
+        super().__init__()
         self.sink = sink
         self.bootstrap = bootstrap
         self.stats_topic = stats_topic
         self.error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=self._main, name="warehouse-sink", daemon=True)
 
-    def start(self) -> "SinkThread":
-        self._thread.start()
-        return self
-
-    def _main(self) -> None:
-        self._loop = asyncio.new_event_loop()
+    async def _run(self) -> None:
+        assert self._stop is not None
+        instance = f"{socket.gethostname()}-{os.getpid()}"
+        task = asyncio.ensure_future(run_sink(self.sink, self.bootstrap, self.stats_topic, instance))
+        stopping = asyncio.ensure_future(self._stop.wait())
         try:
-            instance = f"{socket.gethostname()}-{os.getpid()}"
-            self._loop.run_until_complete(run_sink(self.sink, self.bootstrap, self.stats_topic, instance))
-        except BaseException as exc:  # noqa: BLE001 - reported by /healthz
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+            self.sink.stop()  # asked to stop: the sink flushes its batch
+            await task
+        except BaseException as exc:  # reported by /healthz
             self.error = exc
             log.exception("warehouse sink stopped")
         finally:
-            self._loop.close()
+            stopping.cancel()
 
     def stop(self, timeout: float = 6.0) -> None:
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(self.sink.stop)
-        self._thread.join(timeout)
+        super().stop(timeout)
 
     @property
     def alive(self) -> bool:
@@ -146,6 +149,7 @@ ROUTE_ACCESS: dict[str, Access] = {
     # Source systems authenticate with their own bearer tokens (ioc/ingest/tokens.py); no cookie, no CSRF.
     INGEST_PATH: open_access(same_origin=False),
     PAKN_INGEST_PATH: open_access(same_origin=False),  # bearer tokens of source systems, as INGEST_PATH
+    METRICS_PATH: open_access(same_origin=False),  # bearer tokens of metrics sources (services.push)
     **CAMERA_ROUTE_ACCESS,  # /cameras, /camera/<id>/thumbnail.jpg and live.jpg, /api/v1/cameras
     **alert_route_access(),  # GET /api/v1/alerts, POST /api/v1/alerts/<id>/actions, GET /api/v1/services
 }
@@ -158,8 +162,8 @@ class WebProcess:
     warehouse: Warehouse
     with_sink: bool
     state: LiveState = field(default_factory=LiveState)
-    # The process's cameras (dashboards.camera_feed.camera_tiles() reads the same by default).
-    cameras: CameraState = field(default_factory=lambda: DEFAULT_STATE)
+    # The process's cameras, with their queues (the IT scene's service-centre queue).
+    cameras: CameraState = field(default_factory=QueueCameraState)
     camera_feed: CameraFeed | None = None
     # Alerts (replica of the alerts agent's log) and the newest figures of every IT system.
     alerts: AlertReplica | None = None
@@ -171,6 +175,7 @@ class WebProcess:
     sink: SinkThread | None = None
     ingest_publisher: KafkaEventPublisher | None = None
     pakn_publisher: KafkaEventPublisher | None = None
+    metrics_publisher: MetricPublisher | None = None
 
     security: WebSecurity | None = None
     dash_app: dash.Dash | None = None  # the wall (tests enumerate its callbacks)
@@ -255,6 +260,10 @@ class WebProcess:
         self.pakn_publisher = KafkaEventPublisher(self.bootstrap, topics.pakn_events, key_field="pakn_code",
                                                   timeout_s=self.settings.ingest.publish_timeout_s)
         register_ingest_routes(server, self.settings, self.ingest_publisher, self.pakn_publisher)
+        self.metrics_publisher = MetricPublisher(self.bootstrap, topics.service_metrics, client_id="ioc-metrics",
+                                                 timeout_s=self.settings.ingest.publish_timeout_s)
+        register_metrics_route(server, self.settings.services, self.metrics_publisher,
+                               self.settings.ingest.max_body_bytes, self.settings.ingest.max_items)
         self.cameras.stale_after_s = self.settings.camera.stale_after_s
         register_camera_routes(server, self.cameras, self.warehouse)
         from ioc.reference.units import province
@@ -308,6 +317,8 @@ class WebProcess:
             self.ingest_publisher.close()
         if self.pakn_publisher:
             self.pakn_publisher.close()
+        if self.metrics_publisher:
+            self.metrics_publisher.close()
 
 
 def serve(web: WebProcess) -> None:

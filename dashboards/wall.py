@@ -42,6 +42,7 @@ from dashboards.wall_format import fmt_int, fmt_rate, is_stale
 from dashboards.wall_model import Model, ModelCache, diff, put, slot, version_of
 from ioc import clock as ioc_clock
 from ioc.clock import LOCAL_TZ
+from ioc.services.catalogue import SYSTEMS, SystemSpec
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class WallOptions:
     stall_reload_s: float = 60.0
     province_code: str = "25"
     agency_prefix: str | None = None
+    # The IT scene's systems: the built-in ten and those declared in services.systems.
+    systems: tuple[SystemSpec, ...] = tuple(SYSTEMS.values())
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.scenes if s not in SCENES]
@@ -78,7 +81,8 @@ class WallOptions:
         web = settings.web
         return cls(refresh_ms=web.wall_refresh_ms, stale_after_s=web.stale_after_s, scenes=tuple(web.wall_scenes),
                    rotate_s=web.wall_rotate_s, reload_h=web.wall_reload_h, stall_reload_s=web.wall_stall_reload_s,
-                   province_code=settings.province.code, agency_prefix=settings.province.agency_prefix)
+                   province_code=settings.province.code, agency_prefix=settings.province.agency_prefix,
+                   systems=tuple(settings.services.catalogue().values()))
 
 
 # --- the view: which scene, pinned or not, which language ------------------------------------------
@@ -286,7 +290,7 @@ class WallEngine:
             cameras=cameras if isinstance(cameras, list) else [],
             alerts=alerts if isinstance(alerts, list) else [],
             alerts_age_s=safe_call(self.alerts_age_s, None, problems, "alerts"),
-            trend=self._trend_points(problems), problems=problems,
+            trend=self._trend_points(problems), problems=problems, systems=self.options.systems,
             index_sources=self.state.sources(), national=self.state.national.scores(),
             period_reports=safe_call(self.period_reports, {}, problems, "period_reports"))
         for what, why in problems.items():

@@ -77,6 +77,8 @@ class WallData:
     # Quarter and year to date, replayed from the warehouse in the background
     # (dashboards/period_reports.py): kind -> PeriodResult; absent until the first result.
     period_reports: dict[str, Any] = field(default_factory=dict)
+    # The IT systems the services scene shows (ioc.services.catalogue.SystemSpec), in order.
+    systems: tuple[Any, ...] = ()
 
     @property
     def has_kpi(self) -> bool:

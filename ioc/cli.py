@@ -295,8 +295,8 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if part == "scraper":
-            from ioc.services.scrape import SCRAPER_CONDITIONS
-            from ioc.services.scrape import run_to_broker as scrape
+            from ioc.services_io.scrape import SCRAPER_CONDITIONS
+            from ioc.services_io.scrape import run_to_broker as scrape
 
             if not services.scrape:
                 raise UserInputError("ioc run scraper: no sources in services.scrape")
@@ -304,11 +304,12 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
             await scrape(bootstrap, topics.service_metrics, services.scrape, stop, health)
             return
         from ioc.services.catalogue import province_communes
-        from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems
-        from ioc.services.sim_runner import run_to_broker as simulate
+        from ioc.services_io.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems
+        from ioc.services_io.sim_runner import run_to_broker as simulate
 
         sim = services.simulator
-        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s, sim.systems)
+        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s,
+                                   services.simulated_systems(), services.catalogue())
         health, _ = serve_health(settings, "services-sim", SERVICES_SIM_CONDITIONS)
         await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop,
                        health=health)
@@ -319,8 +320,8 @@ def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
 
 def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
     """`ioc simulate --incident SYSTEM:KIND [--seconds N]`: one injection to the running stack."""
-    from ioc.services.sim_runner import parse_incident, publish_injection
     from ioc.services.simulator import IncidentRejected
+    from ioc.services_io.sim_runner import parse_incident, publish_injection
     from ioc.topics import Topics
 
     others = [f"--{n.replace('_', '-')}" for n in ("rate", "seed", "backfill_days", "out", "state", "pakn_out")
@@ -328,7 +329,8 @@ def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
     if others:
         raise UserInputError(f"ioc simulate --incident: {', '.join(others)} do not go with --incident")
     try:
-        injection = parse_incident(args.incident, args.seconds if args.seconds is not None else 60.0)
+        injection = parse_incident(args.incident, args.seconds if args.seconds is not None else 60.0,
+                                   settings.services.catalogue())
     except IncidentRejected as exc:
         raise UserInputError(f"ioc simulate: {exc}") from None
     # The same broker `ioc up` starts by default when none is configured.
@@ -612,7 +614,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise UserInputError("ioc bench: --seconds must be positive")
     if args.name == "wall":
-        from ioc.bench.wall import run as run_wall
+        from dashboards.bench import run as run_wall
 
         if args.viewers <= 0:
             raise UserInputError("ioc bench wall: --viewers must be positive")

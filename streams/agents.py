@@ -10,10 +10,9 @@ What each event costs, and why (README, Benchmarks "pipeline"):
   (:func:`ioc.domain.events.decode_events`); a bad item is dead-lettered here with its reason,
   and the sink, using the same decoder, skips it.
 * **State written once per source message**: the dossiers a message changed go to the table's
-  changelog as one produce batch (one record per dossier, compacted by key, each value encoded
-  in one C call), not through Faust's per-key table writes. Faust flushes the producer before it
-  commits source offsets, so a committed offset never runs ahead of the state it can restore;
-  the table itself is only read back when a partition is recovered.
+  changelog in one write (streams/changelog.py: one record per dossier, compacted by key, each
+  value encoded in one C call), not through Faust's per-key table writes; the table itself is
+  only read back when a partition is recovered.
 * **Judged only when something can have changed**: a dossier is judged after a new event, or
   when its next instant (deadline, midnight, a fact dated later) comes, from the heap of
   next-change instants in :class:`ioc.kpi.live.LiveFigures`; never a pass over every open
@@ -32,7 +31,7 @@ import os
 import socket
 import time
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import faust
 
@@ -48,6 +47,7 @@ from ioc.kpi.live import LiveFigures
 from ioc.kpi.snapshots import snapshot_messages
 from ioc.topics import Topics
 from ioc.wire import UndecodableMessage
+from streams.changelog import write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -140,22 +140,6 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
         await deadletter.send(value=deadletter_message(reason, text, message.topic, message.partition, message.offset,
                                                        item))
 
-    async def write_changelog(partition: int, changed: dict[str, DossierState]) -> None:
-        """The changed dossiers of one source message, as one produce batch to the table's
-        changelog partition (Faust's: the source partition); not awaited here: Faust flushes
-        the producer before it commits the source offset."""
-        # aiokafka's producer inside Faust's (a private accessor): the one Faust flushes before committing.
-        producer = cast(Any, app.producer)._ensure_producer()
-        topic = table.changelog_topic.get_topic_name()
-        batch = producer.create_batch()
-        for code, state in changed.items():
-            key, value = code.encode(), encode_entry(partition, state)
-            if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
-                await producer.send_batch(batch, topic, partition=partition)
-                batch = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)
-        await producer.send_batch(batch, topic, partition=partition)
-
     @app.agent(source, name="dossier-agent")
     async def dossier_agent(stream: faust.StreamT) -> None:
         async for event in stream.events():
@@ -201,8 +185,9 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
                 await reject(reason, json.dumps(item, ensure_ascii=False, default=str), message, position)
             # Before the message is acknowledged (the loop moves on), so a committed offset
             # never runs ahead of the state the changelog can restore.
-            if changed:
-                await write_changelog(message.partition, changed)
+            await write_changelog(app, table, message.partition,
+                                  [(code.encode(), encode_entry(message.partition, state))
+                                   for code, state in changed.items()])
 
     open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
 

@@ -7,10 +7,12 @@ from pathlib import Path
 import faust
 
 from ioc.config import Settings
+from streams import faust_consumer
 
 
 def create_app(settings: Settings, bootstrap: str) -> faust.App:
     kafka = settings.kafka
+    faust_consumer.adapt(kafka.fetch_max_wait_ms)  # the embedded broker's ways (streams/faust_consumer.py)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)  # a fresh machine: Faust's datadir lives here
     app = faust.App(
         settings.worker.app_id,

@@ -24,8 +24,8 @@ EVALUATE_EVERY_S = 5.0
 
 def register_dossier_alert_rules(app: Any, settings: Any, bootstrap: str) -> None:
     from ioc.reference.agencies import agency_tree
+    from ioc.services.monitor import signal_message
     from ioc.topics import Topics
-    from streams.services import signal_message
 
     topics = Topics.from_settings(settings.kafka)
     alerts = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")

@@ -39,6 +39,7 @@ from ioc.kpi.pakn import LivePakn
 from ioc.kpi.snapshots import snapshot_messages
 from ioc.topics import Topics
 from ioc.wire import UndecodableMessage, decode_batch, encode_batch, partition_for
+from streams.changelog import write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,12 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
                 figures.touch(new)
                 changed[ev.pakn_code] = (changed[ev.pakn_code][0] if ev.pakn_code in changed else state, new)
             # Before the message is acknowledged: a committed offset never runs ahead of the table.
+            await write_changelog(app, table, message.partition, [
+                (code.encode(), json.dumps({"partition": message.partition, "state": new.to_json()},
+                                           separators=(",", ":")).encode())
+                for code, (_, new) in changed.items()])
             links = []
-            for code, (before, new) in changed.items():
-                table[code.encode()] = json.dumps({"partition": message.partition, "state": new.to_json()},
-                                                  separators=(",", ":")).encode()
+            for before, new in changed.values():
                 link = link_of(new)
                 if link is not None and link != (link_of(before) if before is not None else None):
                     links.append(link)
@@ -130,6 +133,8 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_pakn_snapshots() -> None:
+        if app.rebalancing or app.in_recovery:  # live_for() would rebuild from a half-restored table
+            return
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.pakn_events)
         for partition in set(live) - set(assigned):
             del live[partition]
@@ -156,7 +161,7 @@ def register_pakn_alert_rules(app: Any, settings: Any, bootstrap: str) -> None:
     from ioc.broker.snapshot_feed import SnapshotFeed
     from ioc.kpi.snapshots import LatestSnapshots
     from ioc.reference.agencies import agency_tree
-    from streams.services import signal_message
+    from ioc.services.monitor import signal_message
 
     topics = Topics.from_settings(settings.kafka)
     alerts = app.topic(topics.alerts, key_serializer="raw", value_serializer="raw")

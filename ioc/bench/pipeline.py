@@ -141,8 +141,11 @@ async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float,
                    base: int) -> tuple[list[float], list[float], list[float], int, float, int]:
     """Seconds from producing each batch to the first snapshot round that counts it; with the
     snapshots' delivery times, the worker's reported consume lags and the batches sent."""
+    # As the wall's reader does (ioc.config KafkaSettings.fetch_max_wait_ms): the embedded broker
+    # answers a fetch only when its wait is over.
     consumer = AIOKafkaConsumer(topics.kpi_snapshots, topics.pipeline_stats, bootstrap_servers=bootstrap,
-                                group_id=None, auto_offset_reset="latest")
+                                group_id=None, auto_offset_reset="latest",
+                                fetch_max_wait_ms=KafkaSettings().fetch_max_wait_ms)
     await consumer.start()
     await consumer.seek_to_end()
     producer = await start_producer(bootstrap)

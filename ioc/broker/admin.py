@@ -9,20 +9,23 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from ioc.backoff import Backoff
 from ioc.errors import DependencyError
 
 log = logging.getLogger(__name__)
 
 
 def admin_client(bootstrap: str, timeout: float = 15.0) -> KafkaAdminClient:
+    """A connected admin client; tries again (a broker just started) for ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
+    backoff = Backoff(0.2, 0.2)  # a broker being started answers within a second or two
     while True:
         try:
             return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="ioc-admin", request_timeout_ms=10_000)
         except (KafkaError, OSError) as exc:
             if time.monotonic() > deadline:
                 raise DependencyError(f"Kafka at {bootstrap} is unreachable ({exc.__class__.__name__})") from None
-            time.sleep(0.2)
+            time.sleep(backoff.next())
 
 
 def ensure_topics(bootstrap: str, specs: dict[str, dict[str, Any]], replication_factor: int = 1,

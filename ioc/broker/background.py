@@ -1,12 +1,15 @@
 """A daemon thread running its own asyncio loop until stopped: the Kafka feeds of the web
-process (live figures, alerts, cameras) and of the camera process each subclass it and write
-only their ``_run``."""
+process (live figures, alerts, cameras), its embedded sink and the snapshot readers of the
+worker and the camera process each subclass it and write only their ``_run`` (most of them:
+``await self._follow(ConsumerLoop(...))``)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from typing import Self
+
+from ioc.broker.consumer import ConsumerLoop
 
 
 class BackgroundLoop:
@@ -37,6 +40,10 @@ class BackgroundLoop:
             await asyncio.wait_for(self._stop.wait(), seconds)
         except asyncio.TimeoutError:
             pass
+
+    async def _follow(self, *loops: ConsumerLoop) -> None:
+        """Run ``loops`` side by side until this thread is stopped."""
+        await asyncio.gather(*(loop.run(lambda: self.stopping, self._pause) for loop in loops))
 
     def _main(self) -> None:
         self._loop = asyncio.new_event_loop()

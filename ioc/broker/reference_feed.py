@@ -17,8 +17,7 @@ import logging
 import threading
 from typing import Any, Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
+from ioc.broker.consumer import EARLIEST, ConsumerLoop, Subscription
 from ioc.kpi.national import NationalReport, NationalScore, rank_scores
 from ioc.reference.catalogue import Catalogue, CatalogueRow
 
@@ -92,24 +91,21 @@ class NationalView:
         return NationalReport(counts) if counts else None
 
 
+def reference_loop(bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None]) -> ConsumerLoop:
+    """A reader of ``topic`` (one partition) from its beginning into ``apply``, then following it;
+    every process reads every row."""
+
+    def handle(records: list[Any]) -> None:
+        for msg in records:
+            apply(msg.key, msg.value)
+
+    # Reference topics have one partition (ioc.topics).
+    return ConsumerLoop(bootstrap, [Subscription(topic, EARLIEST, (0,))], handle, name=f"reference feed {topic}",
+                        poll_ms=500)
+
+
 async def follow(bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None],
                  stopped: Callable[[], bool], pause: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-    """Read ``topic`` (one partition) from its beginning into ``apply`` and follow it until
-    ``stopped()``; reconnect after a broker failure (no consumer group: every process reads
-    every row)."""
-    while not stopped():
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-        try:
-            await consumer.start()
-            partitions = [TopicPartition(topic, 0)]  # reference topics have one partition (ioc.topics)
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            while not stopped():
-                for messages in (await consumer.getmany(timeout_ms=500)).values():
-                    for msg in messages:
-                        apply(msg.key, msg.value)
-        except Exception as exc:  # noqa: BLE001 - broker gone or topic not there yet: try again
-            log.warning("reference feed %s: %s; retrying", topic, exc)
-            await pause(1.0)
-        finally:
-            await consumer.stop()
+    """Read ``topic`` into ``apply`` until ``stopped()`` (:func:`reference_loop`, reconnecting
+    after a broker failure)."""
+    await reference_loop(bootstrap, topic, apply).run(stopped, pause)

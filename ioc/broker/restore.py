@@ -108,7 +108,7 @@ def stored_state(wh: Warehouse) -> tuple[list[DossierEvent], dict[str, DossierSt
 
 def alert_log_entries(wh: Warehouse) -> list[tuple[bytes, bytes]]:
     """(key, value) of every stored alert log entry, in seq order, as the alerts agent logged
-    it: ``{"alert_id", "event"}`` keyed by alert id (streams/alerts.py)."""
+    it: ``{"alert_id", "event"}`` keyed by alert id (ioc/alerts/desk.py)."""
     rows = wh.query(f"SELECT alert_id, seq, any(event) FROM {wh.database}.{ALERT_EVENTS.name} "
                     "GROUP BY alert_id, seq ORDER BY seq")
     out = []

@@ -1,6 +1,8 @@
-"""A reader of the KPI snapshot topic: every partition (no consumer group), from now on, each
-message handed to a callback. For the processes besides the web that need the live figures:
-the dossier alert rules in the worker and the queue waits in the camera process."""
+"""The one reader of the KPI snapshot topic: every partition (no consumer group), from now on,
+each message decoded and handed to a callback, usually :meth:`ioc.kpi.snapshots.LatestSnapshots.add`
+(which assembles parts, applies change-only snapshots and sums the sources and partitions).
+The web's live state, the dossier and petition alert rules in the worker and the queue waits in
+the camera process all read the topic through it."""
 
 from __future__ import annotations
 
@@ -9,38 +11,37 @@ import logging
 from typing import Any, Callable
 
 from ioc.broker.background import BackgroundLoop
+from ioc.broker.consumer import LATEST, ConsumerLoop, Subscription
 
 log = logging.getLogger(__name__)
 
 
+def snapshot_loop(bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any],
+                  accept: Callable[[bytes], bool] | None = None) -> ConsumerLoop:
+    """A :class:`ConsumerLoop` of ``topic`` handing each snapshot message to ``on_message``;
+    ``accept`` is a cheap test of the raw value (the others are not even decoded)."""
+
+    def handle(records: list[Any]) -> None:
+        for m in records:
+            if accept is not None and not accept(m.value or b""):
+                continue
+            try:
+                on_message(json.loads(m.value or b"{}"))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                log.warning("snapshot feed: unreadable message at %s:%s: %s", m.partition, m.offset, exc)
+
+    return ConsumerLoop(bootstrap, [Subscription(topic, LATEST)], handle, name="snapshot feed", poll_ms=500)
+
+
 class SnapshotFeed(BackgroundLoop):
+    """:func:`snapshot_loop` in a thread of its own (the worker's alert rules, the camera process)."""
+
     thread_name = "snapshot-feed"
 
     def __init__(self, bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any],
                  accept: Callable[[bytes], bool] | None = None) -> None:
         super().__init__()
-        self.bootstrap, self.topic, self.on_message = bootstrap, topic, on_message
-        self.accept = accept  # a cheap test of the raw value: the others are not even decoded
+        self.loop = snapshot_loop(bootstrap, topic, on_message, accept)
 
     async def _run(self) -> None:
-        from aiokafka import AIOKafkaConsumer
-
-        while not self.stopping:
-            consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
-                                        auto_offset_reset="latest", enable_auto_commit=False)
-            try:
-                await consumer.start()
-                while not self.stopping:
-                    for messages in (await consumer.getmany(timeout_ms=500)).values():
-                        for m in messages:
-                            if self.accept is not None and not self.accept(m.value or b""):
-                                continue
-                            try:
-                                self.on_message(json.loads(m.value))
-                            except (ValueError, KeyError, TypeError, AttributeError):
-                                continue  # not a snapshot we understand: the web logs those
-            except Exception as exc:  # noqa: BLE001 - broker away: try again shortly
-                log.warning("snapshot feed: %s; reconnecting", exc)
-                await self._pause(2.0)
-            finally:
-                await consumer.stop()
+        await self._follow(self.loop)

@@ -3,19 +3,11 @@
 Why offline: to reconcile a period with the national portal, or to check the live wall, from the
 same events and the same pure code (:mod:`ioc.kpi.indicators`) the stream agents use.
 
-Input (contracts.md §2), chosen by the file's extension:
-
-* ``.jsonl`` / ``.ndjson``: one event (a JSON object) per line; blank lines are skipped.
-* ``.csv``: a header row with the event's field names, then one event per row. An empty cell is
-  an absent field. ``status``, ``channel`` and ``online_payment`` cells are read as integers,
-  booleans as ``true``/``false`` (or ``1``/``0``, ``yes``/``no``). The nested ``legal_duration`` is
-  either two columns ``legal_duration_value`` and ``legal_duration_unit``, or one column
-  ``legal_duration`` holding its JSON (``{"value": 5, "unit": "working_day"}``), not both in one
-  row. Columns with an empty name (a trailing comma) are ignored; other unknown columns are kept
-  as text, like unknown JSON fields.
-
-Both are UTF-8 (a byte-order mark is allowed). The first bad line stops the replay with
-``FILE:LINE: field: problem`` (exit status 2); an empty file gives an empty report.
+Input (contracts.md §2): the files ``ioc import`` reads, through the same reader
+(:func:`ioc.ingest.parsing.file_events`): JSONL, CSV (``,``, ``;`` or tab separated) or .xlsx,
+chosen by the extension. A missing column is named by the first row that needs it; the first
+bad row stops the replay with ``FILE:LINE: field: problem`` (exit status 2); an empty file gives
+an empty report.
 
 Replay: only events that occurred by ``at`` are applied (the report is what was known at ``at``),
 folded per dossier in a canonical order (event time, then id), so the report depends on the set
@@ -24,113 +16,25 @@ of events only, even where events of one dossier disagree on its unit or procedu
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
+from ioc.clock import LOCAL_TZ
 from ioc.domain.dossier import DossierState, apply_complaint, apply_event
-from ioc.domain.events import DossierEvent, EventRejected, parse_event
+from ioc.domain.events import DossierEvent
 from ioc.errors import UserInputError
+from ioc.ingest.parsing import file_events
 from ioc.kpi.indicators import DEFAULT_PROVINCE, Sources, compute
 from ioc.kpi.periods import Period, resolve
 
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-CSV_SUFFIXES = (".csv",)
-_INT_COLUMNS = frozenset({"status", "channel", "online_payment"})
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DURATION_COLUMNS = ("legal_duration_value", "legal_duration_unit")
 
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-
-
-def _jsonl_items(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    # split on "\n" only: str.splitlines would also split on U+2028 inside a JSON string
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserInputError(f"{path}:{number}: event: not JSON ({exc.msg}, column {exc.colno})") from None
-
-
-def _csv_event(row: dict[str, str], where: str) -> dict[str, Any]:
-    """One CSV row as a raw event (the module docstring's cell rules)."""
-    raw: dict[str, Any] = {}
-    for name, cell in row.items():
-        if cell.strip() == "" or name in _DURATION_COLUMNS:
-            continue
-        if name in _INT_COLUMNS and _INTEGER.fullmatch(cell.strip()):
-            raw[name] = int(cell)
-        elif name == "legal_duration":
-            try:
-                raw[name] = json.loads(cell)
-            except json.JSONDecodeError as exc:
-                raise UserInputError(f"{where}: legal_duration: not JSON ({exc.msg})") from None
-        else:
-            raw[name] = cell
-    parts = {c.removeprefix("legal_duration_"): row[c] for c in _DURATION_COLUMNS if row.get(c, "").strip()}
-    if parts:
-        if "legal_duration" in raw:
-            raise UserInputError(
-                f"{where}: legal_duration: given both as JSON and as legal_duration_value/legal_duration_unit"
-            )
-        raw["legal_duration"] = parts
-    return raw
-
-
-def _csv_items(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header: list[str] | None = None
-    last = 0
-    try:
-        for cells in reader:
-            number, last = last + 1, reader.line_num  # a quoted cell may span lines: report the first
-            if header is None:
-                header = [c.strip() for c in cells]
-                named = [c for c in header if c]
-                if dup := next((c for c in named if named.count(c) > 1), None):
-                    raise UserInputError(f"{path}:{number}: {dup}: column repeated in the header")
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            where = f"{path}:{number}"
-            if len(cells) > len(header):
-                raise UserInputError(f"{where}: row: {len(cells)} values for {len(header)} columns")
-            row = {name: cell for name, cell in zip(header, cells) if name}
-            yield number, _csv_event(row, where)
-    except csv.Error as exc:
-        raise UserInputError(f"{path}:{reader.line_num}: row: not CSV ({exc})") from None
-
-
-def read_events(path: Path) -> list[DossierEvent]:
-    """Every event of ``path``, validated; the first bad line raises :class:`UserInputError`."""
-    suffix = path.suffix.lower()
-    if suffix not in JSONL_SUFFIXES + CSV_SUFFIXES:
-        known = ", ".join(JSONL_SUFFIXES + CSV_SUFFIXES)
-        raise UserInputError(f"{path}: unknown file type {path.suffix or '(no extension)'!r}; expected {known}")
-    text = _read_text(path)
-    items = _csv_items(path, text) if suffix in CSV_SUFFIXES else _jsonl_items(path, text)
-    events = []
-    for number, raw in items:
-        try:
-            events.append(parse_event(raw))
-        except EventRejected as exc:
-            reason = " ".join(exc.reason.split())  # one line on stderr
-            raise UserInputError(f"{path}:{number}: {reason}") from None
-    return events
+def read_events(path: Path, naive_tz: tzinfo = LOCAL_TZ) -> list[DossierEvent]:
+    """Every event of ``path``, validated; the first bad row raises :class:`UserInputError`.
+    Spreadsheet dates without an offset are read in ``naive_tz``, as ``ioc import`` does."""
+    return [event for _, event in file_events(path, naive_tz, required=())]
 
 
 def _canonical(event: DossierEvent) -> str:

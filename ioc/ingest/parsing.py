@@ -8,12 +8,17 @@ Two inputs:
   gives the valid events and, for every other item, its index and the reason from
   :func:`ioc.domain.events.parse_event`. The index is the 0-based position in the array
   (0 for a single object) or the 1-based line number for JSONL.
-* a historical export for ``ioc import``: CSV (UTF-8, header row, ``,`` ``;`` or tab
-  separated), Excel ``.xlsx`` (first sheet, header row; needs openpyxl) or JSONL, with the §2
-  field names as columns and ``legal_duration`` as ``legal_duration_value`` and
-  ``legal_duration_unit``. :func:`file_events` yields ``(row, event)`` and stops at the first
-  bad row with :class:`BadRow` ("FILE:ROW: field: problem", exit status 2). Rows are numbered
-  as a spreadsheet shows them: the header is row 1.
+* a file of events, the one reader of ``ioc import`` and ``ioc kpi --events``: CSV (UTF-8, a
+  byte-order mark allowed, header row, ``,`` ``;`` or tab separated), Excel ``.xlsx`` (first
+  sheet, header row; needs openpyxl) or JSONL (``.jsonl``/``.ndjson``), with the §2 field names as
+  columns and ``legal_duration`` either as ``legal_duration_value`` and ``legal_duration_unit``
+  or as one ``legal_duration`` column holding its JSON (not both in a row). Empty cells are
+  absent fields, columns with an empty name are ignored, unknown ones kept. :func:`file_events`
+  yields ``(row, event)`` and stops at the first bad row with :class:`BadRow` ("FILE:ROW: field:
+  problem", exit status 2). Rows are numbered by the file's lines (the header is 1; a record
+  whose quoted cell spans lines is numbered by its first line), as a spreadsheet shows them
+  when no cell spans lines. ``ioc import`` also requires the header to name the required
+  columns; ``ioc kpi`` lets validation name a missing field row by row.
 
 A whole body that cannot be read (not UTF-8, not JSON, neither an array nor an object) is
 :class:`UnreadableBody` (HTTP 400); more items than allowed is :class:`TooManyItems` (413).
@@ -232,6 +237,7 @@ def _convert(name: str, value: Any, naive_tz: tzinfo | None) -> Any:
 
 def row_to_event(row: Mapping[str, Any], naive_tz: tzinfo | None = None) -> dict[str, Any]:
     """One export row (column -> cell) as a §2 event dict; empty cells are absent.
+    :class:`EventRejected` for a ``legal_duration`` cell that is not JSON or given twice.
 
     CSV cells are text and are converted by field (status "2" -> 2, digitized "có" -> True).
     Spreadsheet date cells carry no offset: they are read in ``naive_tz`` when given (the
@@ -251,23 +257,31 @@ def row_to_event(row: Mapping[str, Any], naive_tz: tzinfo | None = None) -> dict
             duration["value"] = value
         elif name == "legal_duration_unit":
             duration["unit"] = value
+        elif name == "legal_duration" and isinstance(value, str):
+            try:
+                out[name] = _loads(value)
+            except (ValueError, RecursionError) as exc:
+                raise EventRejected(f"legal_duration: {_json_problem(exc, lines=False)}") from None
         else:
             out[name] = value
     if duration:
+        if "legal_duration" in out:
+            raise EventRejected("legal_duration: given both as JSON and as legal_duration_value/legal_duration_unit")
         out["legal_duration"] = duration
     return out
 
 
-def _header(path: Path, cells: Iterable[Any], required: tuple[str, ...] = REQUIRED_COLUMNS) -> list[str]:
+def _header(path: Path, cells: Iterable[Any], required: tuple[str, ...] = REQUIRED_COLUMNS,
+            number: int = 1) -> list[str]:
     names = ["" if c is None else str(c).strip() for c in cells]
     seen: set[str] = set()
     for name in names:
         if name and name in seen:
-            raise BadRow(path, 1, f"header: column {name} appears twice")
+            raise BadRow(path, number, f"header: column {name} appears twice")
         seen.add(name)
     missing = [c for c in required if c not in seen]
     if missing:
-        raise BadRow(path, 1, f"header: missing column(s) {', '.join(missing)}")
+        raise BadRow(path, number, f"header: missing column(s) {', '.join(missing)}")
     return names
 
 
@@ -278,26 +292,34 @@ def _zip_row(path: Path, number: int, header: list[str], cells: list[Any]) -> di
     return {name: cell for name, cell in zip(header, cells) if name}
 
 
-def _csv_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, dict[str, Any]]]:
+def _read_text(path: Path, hint: str = "") -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UserInputError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+        raise UserInputError(f"{path}: not UTF-8 text (byte {exc.start}){hint}") from None
+    except OSError as exc:
+        raise UserInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _csv_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = _read_text(path, "; save the CSV as UTF-8")
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
+    end = 0  # the line the previous record ended on
     try:
-        for number, cells in enumerate(reader, start=1):
+        for cells in reader:
+            number, end = end + 1, reader.line_num  # a quoted cell may span lines: its first line
             if header is None:
-                header = _header(path, cells, required)
+                header = _header(path, cells, required, number)
                 continue
             if not any(c.strip() for c in cells):
                 continue
             yield number, _zip_row(path, number, header, list(cells))
     except csv.Error as exc:
         raise BadRow(path, reader.line_num, f"row: not valid CSV ({exc})") from None
-    if header is None:
+    if header is None and required:
         raise UserInputError(f"{path}: empty file (expected a header row with {', '.join(required)})")
 
 
@@ -320,23 +342,21 @@ def _xlsx_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iter
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
             yield number, _zip_row(path, number, header, list(cells))
-        if header is None:
+        if header is None and required:
             raise UserInputError(f"{path}: empty sheet (expected a header row with {', '.join(required)})")
     finally:
         book.close()
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").split("\n")
-    except UnicodeDecodeError as exc:
-        raise UserInputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    for number, line in enumerate(lines, start=1):
+    # split on "\n" only: str.splitlines would also split on U+2028 inside a JSON string
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if line.strip():
             try:
                 yield number, _loads(line)
             except (ValueError, RecursionError) as exc:
-                raise BadRow(path, number, f"event: {_json_problem(exc, lines=False)}") from None
+                problem = _json_problem(exc, lines=False).removeprefix("not valid JSON")
+                raise BadRow(path, number, f"event: not JSON{problem}") from None
 
 
 def file_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, Any]]:
@@ -357,18 +377,19 @@ def file_rows(path: Path, required: tuple[str, ...] = REQUIRED_COLUMNS) -> Itera
 def file_events(path: Path | str, naive_tz: tzinfo | None = None,
                 max_event_bytes: int | None = None, parse: Parse = parse_event,
                 required: tuple[str, ...] = REQUIRED_COLUMNS) -> Iterator[tuple[int, DossierEvent]]:
-    """Every row of an export file as a validated event; :class:`BadRow` at the first bad one."""
+    """Every row of an export file as a validated event; :class:`BadRow` at the first bad one.
+    ``required``: the columns a CSV/XLSX header must name (``()``: none; an empty file then
+    holds no events)."""
     path = Path(path)
     if not path.is_file():
-        raise UserInputError(f"{path}: no such file")
+        raise UserInputError(f"{path}: cannot read (no such file)")
     tabular = path.suffix.lower() not in (".jsonl", ".ndjson")
     for number, raw in file_rows(path, required):
-        if tabular:
-            raw = row_to_event(raw, naive_tz)
         try:
-            yield number, validate_item(raw, max_event_bytes, parse)
+            event = validate_item(row_to_event(raw, naive_tz) if tabular else raw, max_event_bytes, parse)
         except EventRejected as exc:
             raise BadRow(path, number, exc.reason) from None
+        yield number, event
 
 
 def file_pakn_events(path: Path | str, naive_tz: tzinfo | None = None,

@@ -1,8 +1,8 @@
 """Publishing validated dossier events to the dossier topic, synchronously and thread-safely.
 
 The ingest API runs in the web process's waitress threads and ``ioc import`` is a plain
-command, so neither has an event loop: this uses kafka-python's ``KafkaProducer`` (one per
-process, shared by the threads; it is thread-safe) instead of aiokafka.
+command, so neither has an event loop: this uses the thread-safe
+:class:`ioc.broker.producer.Producer` (one per publisher, shared by the threads).
 
 Messages follow the project's wire format (ioc.wire): the events of one call are grouped by
 partition (``partition_for(dossier_code, n)``, Kafka's default murmur2), one message per
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from ioc.broker.producer import DeliveryError, Producer, Record, describe
 from ioc.errors import DependencyError
 from ioc.wire import encode_batch, partition_for
 
@@ -121,9 +121,10 @@ class RecentIds:
 class KafkaEventPublisher:
     """Publishes dossier events to ``topic`` and waits for the acknowledgements.
 
-    The producer is created on the first :meth:`publish` (so a web process starts before
-    Kafka answers) and again on the next call if creating it failed. Every wait is bounded by
-    ``timeout_s``; past it, or when the broker refuses, :class:`PublishError`.
+    Through the shared :class:`~ioc.broker.producer.Producer`, created on the first
+    :meth:`publish` (so a web process starts before Kafka answers) and again on the next call if
+    creating it failed. Every wait is bounded by ``timeout_s``; past it, or when the broker
+    refuses, :class:`PublishError`.
     """
 
     def __init__(self, bootstrap: str, topic: str, *, timeout_s: float = 10.0, client_id: str = "ioc-ingest",
@@ -136,41 +137,32 @@ class KafkaEventPublisher:
         self.client_id = client_id
         self.max_events = max_events
         self.max_message_bytes = max_message_bytes
-        self._producer: Any = None
-        self._lock = threading.Lock()
+        ms = max(1000, int(timeout_s * 1000))
+        self._kafka = Producer(bootstrap, client_id=client_id, acks="all", linger_ms=0, timeout_s=timeout_s,
+                               max_request_size=max(1_048_576, max_message_bytes + 65_536),
+                               bootstrap_timeout_ms=ms, delivery_timeout_ms=ms)
         self._closed = False
 
+    @property
+    def _producer(self) -> Any:
+        """The client once created: None until the first publish (tests check it is lazy)."""
+        return self._kafka.created
+
+    # For ioc/services_io/push_api.py (MetricPublisher), written against the former client:
+    # the raw kafka-python producer and the topic's partition count, as PublishError on failure.
     def _get_producer(self) -> Any:
-        with self._lock:
-            if self._closed:
-                raise PublishError("the publisher is closed (the process is stopping)")
-            if self._producer is None:
-                from kafka import KafkaProducer
-                from kafka.errors import KafkaError
-
-                ms = max(1000, int(self.timeout_s * 1000))
-                try:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=self.bootstrap, client_id=self.client_id, acks="all", linger_ms=0,
-                        bootstrap_timeout_ms=ms, max_block_ms=ms, request_timeout_ms=ms, delivery_timeout_ms=ms,
-                        max_request_size=max(1_048_576, self.max_message_bytes + 65_536),
-                        allow_auto_create_topics=False,
-                    )
-                except (KafkaError, OSError) as exc:
-                    raise PublishError(f"Kafka at {self.bootstrap} is unreachable ({_describe(exc)})") from None
-            return self._producer
-
-    def _partition_count(self, producer: Any) -> int:
-        from kafka.errors import KafkaError
-
+        if self._closed:
+            raise PublishError("the publisher is closed (the process is stopping)")
         try:
-            parts = producer.partitions_for(self.topic)
-        except (KafkaError, OSError) as exc:
-            raise PublishError(f"Kafka at {self.bootstrap}: no metadata for topic {self.topic} "
-                               f"({_describe(exc)}); does the topic exist?") from None
-        if not parts:
-            raise PublishError(f"Kafka at {self.bootstrap}: topic {self.topic} does not exist")
-        return len(parts)
+            return self._kafka.client()
+        except DependencyError as exc:
+            raise PublishError(str(exc)) from None
+
+    def _partition_count(self, _producer: Any = None) -> int:
+        try:
+            return self._kafka.partitions(self.topic)
+        except DependencyError as exc:
+            raise PublishError(str(exc)) from None
 
     def publish(self, events: Sequence[Mapping[str, Any]], source: str | None = None) -> int:
         """Send ``events`` (validated §2 dicts) and wait until Kafka acknowledged all of them;
@@ -178,48 +170,25 @@ class KafkaEventPublisher:
         event ids of the messages that did land (a retry of those is a harmless duplicate)."""
         if not events:
             return 0
-        from kafka.errors import KafkaError
-
-        producer = self._get_producer()
-        messages = plan_messages(events, self._partition_count(producer), self.max_events, self.max_message_bytes,
-                                 self.key_field)
+        self._get_producer()  # closed, or Kafka unreachable: PublishError
+        partitions = self._partition_count()
+        messages = plan_messages(events, partitions, self.max_events, self.max_message_bytes, self.key_field)
         headers = [(SOURCE_HEADER, source.encode("utf-8"))] if source else None
-        deadline = time.monotonic() + self.timeout_s
-        sent = []
-        failure: BaseException | None = None
-        for m in messages:
-            try:
-                sent.append((m, producer.send(self.topic, m.value, key=m.key.encode("utf-8"),
-                                              partition=m.partition, headers=headers)))
-            except (KafkaError, OSError) as exc:
-                failure = exc
-                break
-        acknowledged: list[str] = []
-        for m, future in sent:
-            try:
-                future.get(timeout=max(0.1, deadline - time.monotonic()))
-                acknowledged.extend(m.event_ids)
-            except (KafkaError, OSError) as exc:
-                failure = failure or exc
-        if failure is not None:
+        try:
+            self._kafka.send_all([Record(self.topic, m.value, m.key.encode("utf-8"), m.partition, headers)
+                                     for m in messages])
+        except DeliveryError as exc:
             raise PublishError(f"Kafka at {self.bootstrap} did not acknowledge the events for {self.topic} "
-                               f"({_describe(failure)})", acknowledged)
+                               f"({describe(exc.cause)})",
+                               [i for n in exc.acknowledged for i in messages[n].event_ids]) from None
         return len(events)
 
     def close(self, timeout: float = 5.0) -> None:
-        with self._lock:
-            self._closed = True
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=timeout)
-            except Exception:  # noqa: BLE001 - stopping anyway
-                log.warning("closing the ingest producer failed", exc_info=True)
-
-
-def _describe(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text and type(exc).__name__ not in text else (text or type(exc).__name__)
+        self._closed = True
+        try:
+            self._kafka.close(timeout)
+        except Exception:  # noqa: BLE001 - stopping anyway
+            log.warning("closing the ingest producer failed", exc_info=True)
 
 
 def publish_batches(publisher: EventPublisher, events: Iterable[Mapping[str, Any]], batch_size: int = 5_000,

@@ -30,9 +30,10 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ioc.kpi.indicators import Tally
+from ioc.kpi.live import merge
 
 DEFAULT_SOURCE = "dossier"
 UNITS_PER_PART = 300  # ~ 600 bytes a unit: about 200 KB a message, well under 1 MiB
@@ -123,41 +124,49 @@ class SnapshotAssembler:
         latest[key[0]] = (at, merged)
         if len(latest) == 1:
             return Snapshot(partition, at, merged, {key[0]: at})
-        combined: dict[str, Tally] = {}
-        for _, source_units in latest.values():
-            for unit, tally in source_units.items():
-                into = combined.setdefault(unit, {})
-                for name, value in tally.items():
-                    into[name] = into.get(name, 0) + value
+        combined = merge(source_units for _, source_units in latest.values())
         return Snapshot(partition, min(a for a, _ in latest.values()), combined,
                         {s: a for s, (a, _) in sorted(latest.items())})
 
 
 class LatestSnapshots:
-    """The newest complete snapshot of every partition, and their per-unit sum: what every
-    reader of the snapshot topic that is not the web's LiveState needs (rules, rates)."""
+    """The one merger of the snapshot topic: the newest complete snapshot of every partition
+    (parts assembled, change-only ones applied, sources summed by :class:`SnapshotAssembler`)
+    and their sum over partitions. Every reader keeps one: the web's live state, the alert
+    rules in the worker, the camera process's reception rates. Thread-safe: fed by a reader
+    thread, read by others."""
 
     def __init__(self) -> None:
         self._assembler = SnapshotAssembler()
         self.partials: dict[int, Snapshot] = {}
-        self._lock = threading.Lock()  # fed by a reader thread, read by another
+        self._lock = threading.Lock()
 
-    def add(self, payload: dict[str, Any]) -> bool:
-        """One message; True when a partition's figures changed."""
+    def add(self, payload: dict[str, Any]) -> Snapshot | None:
+        """One message; the partition's new snapshot when its figures changed, else None."""
         with self._lock:
             snap = self._assembler.add(payload)
-            if snap is None:
-                return False
-            self.partials[snap.partition] = snap
-            return True
+            if snap is not None:
+                self.partials[snap.partition] = snap
+            return snap
 
-    def per_unit(self) -> dict[str, Tally]:
+    def oldest(self) -> datetime | None:
+        """The instant of the stalest partition's snapshot (the figures are only as fresh)."""
+        with self._lock:
+            return min((s.computed_at for s in self.partials.values()), default=None)
+
+    def figures(self) -> tuple[datetime | None, dict[str, Tally]]:
+        """:meth:`oldest` and :meth:`per_unit` of the same partials."""
         with self._lock:
             snaps = list(self.partials.values())
-        total: dict[str, Tally] = {}
-        for snap in snaps:
-            for unit, tally in snap.units.items():
-                into = total.setdefault(unit, {})
-                for key, value in tally.items():
-                    into[key] = into.get(key, 0) + value
-        return total
+        return min((s.computed_at for s in snaps), default=None), merge(s.units for s in snaps)
+
+    def per_unit(self) -> dict[str, Tally]:
+        """Each unit's tally summed over the partitions."""
+        return self.figures()[1]
+
+    def totals(self, key: str, units: Iterable[str]) -> dict[str, int]:
+        """One figure of ``units``, summed over the partitions (cheaper than :meth:`per_unit`)."""
+        with self._lock:
+            snaps = list(self.partials.values())
+        return {u: sum(s.units.get(u, {}).get(key, 0) for s in snaps) for u in units}
+

@@ -59,7 +59,7 @@ class NotifierState:
         self.frames: dict[str, Frame] = {}
 
     def apply_log(self, value: bytes | None) -> None:
-        from streams.alerts import decode_log_entry
+        from ioc.alerts.desk import decode_log_entry
 
         try:
             entry = decode_log_entry(value or b"")

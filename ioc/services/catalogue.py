@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,6 +37,19 @@ class MetricSpec(BaseModel):
     labels: tuple[str, ...] = ()
 
 
+class FigureSpec(BaseModel):
+    """One figure a declared system's card shows."""
+
+    model_config = ConfigDict(frozen=True)
+    metric: str
+    name_vi: str
+    name_en: str
+
+    @property
+    def counter(self) -> bool:
+        return is_counter(self.metric)
+
+
 class SystemSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str
@@ -48,6 +61,10 @@ class SystemSpec(BaseModel):
     profile: Profile
     peak_rps: float = 0.0  # requests per second at the busiest office hour
     latency_median_s: float = 0.0
+    # A system declared in the settings (services.systems): the figures its card shows, in order
+    # (counters as today's increase, gauges as their latest value); built-in cards know theirs.
+    figures: tuple[FigureSpec, ...] = ()
+    declared: bool = False
 
 
 def _m(id: str, kind: MetricKind, measure: str, vi: str, en: str, labels: tuple[str, ...] = ()) -> MetricSpec:
@@ -78,7 +95,25 @@ METRICS: dict[str, MetricSpec] = {m.id: m for m in (
        ("id", "severity", "category", "asset")),
     _m("spaces_occupied", "gauge", "spaces", "Chỗ đỗ đang sử dụng", "Parking spaces occupied"),
     _m("spaces_capacity", "gauge", "spaces", "Tổng chỗ đỗ", "Parking spaces"),
+    # The control room's figures per system (issue #16); ``lot`` names one car park.
+    _m("documents_sent_total", "counter", "documents", "Văn bản đi", "Documents sent"),
+    _m("documents_received_total", "counter", "documents", "Văn bản đến", "Documents received"),
+    _m("agencies_connected", "gauge", "agencies", "Cơ quan đang kết nối", "Agencies connected"),
+    _m("agencies_count", "gauge", "agencies", "Tổng số cơ quan", "Agencies"),
+    _m("certificates_active", "gauge", "certificates", "Chứng thư số đang hiệu lực", "Certificates active"),
+    _m("records_sync_failed_total", "counter", "records", "Hồ sơ đồng bộ lỗi", "Dossiers failing to sync"),
+    _m("connectors_count", "gauge", "connectors", "Số kết nối LGSP", "LGSP connectors"),
+    _m("connectors_failing", "gauge", "connectors", "Kết nối LGSP đang lỗi", "LGSP connectors failing"),
+    _m("payments_total", "counter", "payments", "Giao dịch thanh toán", "Payments"),
+    _m("payments_failed_total", "counter", "payments", "Giao dịch thanh toán lỗi", "Failed payments"),
+    _m("payments_value_vnd_total", "counter", "VND", "Giá trị thanh toán", "Payment value"),
 )}
+
+
+def is_counter(metric: str) -> bool:
+    """Cumulative (readers take differences): by the catalogue, else by Prometheus' naming."""
+    spec = METRICS.get(metric)
+    return spec.kind == "counter" if spec else metric.endswith(("_total", "_bucket"))
 
 _SERVICE = ("up", "requests_total", "errors_total", "latency_seconds_bucket")
 _REQUEST_INCIDENTS: tuple[IncidentKind, ...] = ("outage", "latency")
@@ -97,15 +132,17 @@ SYSTEMS: dict[str, SystemSpec] = {s.id: s for s in (
        profile="citizen", peak_rps=40, latency=0.25),
     _s("motcua", "Hệ thống một cửa điện tử", "One-stop-shop system", peak_rps=25, latency=0.3),
     _s("lienthong", "Quản lý văn bản và liên thông văn bản", "Document management and inter-agency exchange",
-       ("documents_exchanged_total", "documents_signed_total"), peak_rps=15, latency=0.35),
+       ("documents_exchanged_total", "documents_signed_total", "documents_sent_total", "documents_received_total",
+        "agencies_connected", "agencies_count"), peak_rps=15, latency=0.35),
     _s("lgsp", "Nền tảng tích hợp, chia sẻ dữ liệu (LGSP)", "Shared data integration platform (LGSP)",
-       peak_rps=30, latency=0.15),
+       ("connectors_count", "connectors_failing"), peak_rps=30, latency=0.15),
     _s("dvcqg_sync", "Đồng bộ với Cổng Dịch vụ công quốc gia", "Sync to the national public-service portal",
-       ("records_synced_total", "sync_lag_seconds"), peak_rps=8, latency=0.6),
-    _s("payment", "Cổng thanh toán trực tuyến", "Online payment gateway", profile="citizen",
+       ("records_synced_total", "records_sync_failed_total", "sync_lag_seconds"), peak_rps=8, latency=0.6),
+    _s("payment", "Cổng thanh toán trực tuyến", "Online payment gateway",
+       ("payments_total", "payments_failed_total", "payments_value_vnd_total"), profile="citizen",
        peak_rps=6, latency=0.4),
-    _s("chukyso", "Chữ ký số", "Digital signatures", ("signatures_total", "certificates_issued_total"),
-       peak_rps=10, latency=0.2),
+    _s("chukyso", "Chữ ký số", "Digital signatures",
+       ("signatures_total", "certificates_issued_total", "certificates_active"), peak_rps=10, latency=0.2),
     _s("wan", "Mạng truyền số liệu chuyên dùng đến xã", "Wide-area network to the communes",
        ("link_up", "communes_connected", "communes_count"), sli="links", incidents=("outage", "flap"),
        profile="constant"),
@@ -120,12 +157,36 @@ class UnknownSystem(ValueError):
     pass
 
 
-def system(system_id: str) -> SystemSpec:
-    """The catalogue entry, or an error listing the valid ids."""
+Catalogue = Mapping[str, SystemSpec]
+
+
+def system(system_id: str, catalogue: Catalogue | None = None) -> SystemSpec:
+    """The catalogue entry (the built-in one by default), or an error listing the valid ids."""
+    systems = SYSTEMS if catalogue is None else catalogue
     try:
-        return SYSTEMS[system_id]
+        return systems[system_id]
     except KeyError:
-        raise UnknownSystem(f"unknown system {system_id!r}; valid systems: {', '.join(SYSTEMS)}") from None
+        raise UnknownSystem(f"unknown system {system_id!r}; valid systems: {', '.join(systems)}") from None
+
+
+def declared_system(id: str, name_vi: str, name_en: str, kind: AvailabilitySli = "requests",
+                    figures: tuple[FigureSpec, ...] = (), profile: Profile = "office", peak_rps: float = 5.0,
+                    latency_s: float = 0.3) -> SystemSpec:
+    """A system of the settings (services.systems): measured like a built-in one of its ``kind``."""
+    spec = _s(id, name_vi, name_en, tuple(f.metric for f in figures), sli=kind,
+              incidents=_REQUEST_INCIDENTS if kind == "requests" else ("outage",), profile=profile,
+              peak_rps=peak_rps if kind == "requests" else 0.0, latency=latency_s if kind == "requests" else 0.0)
+    return spec.model_copy(update={"figures": figures, "declared": True})
+
+
+def with_declared(declared: Iterable[SystemSpec]) -> dict[str, SystemSpec]:
+    """The built-in systems followed by the declared ones (a declared id must be new)."""
+    out = dict(SYSTEMS)
+    for spec in declared:
+        if spec.id in out:
+            raise ValueError(f"system {spec.id!r} is built in; choose another id")
+        out[spec.id] = spec
+    return out
 
 
 @lru_cache(maxsize=8)

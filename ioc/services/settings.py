@@ -16,27 +16,46 @@ Example::
 
 Every catalogue system has a default availability SLO; listing a system replaces its SLOs
 (an empty list turns them off).
+
+Systems beyond the built-in ten are declared here, by configuration alone (no code)::
+
+    services:
+      systems:
+        email:
+          name_vi: Hệ thống thư điện tử công vụ
+          name_en: Government e-mail
+          kind: requests                # or probe (up/down only)
+          figures:                      # shown on its wall card; counters as today's increase
+            - {metric: mails_sent_total, name_vi: Thư gửi hôm nay, name_en: Mails sent today}
+            - {metric: mailboxes_active, name_vi: Hộp thư hoạt động, name_en: Active mailboxes}
+          slo: [{objective: 0.99}]      # default: availability 99.5 %
+          simulate: false               # true: the services simulator makes it up for a demo
+      push:
+        mail-server: {token_sha256: "<sha256 of its token>", systems: [email]}
+
+A declared system gets a wall card, SLO burn-rate and hard-down alerts like a built-in one;
+its figures arrive pushed (POST /api/v1/metrics), scraped, or simulated.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Iterable, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
 )
 
 from ioc.alerts.book import DEFAULT_INHIBIT_RULES, EscalationPolicy, InhibitRule
-from ioc.services.catalogue import SYSTEMS
-from ioc.services.catalogue import system as system_spec
+from ioc.services.catalogue import SYSTEMS, AvailabilitySli, FigureSpec, Profile, SystemSpec, declared_system, with_declared
+from ioc.services.model import NAME_PATTERN
 from ioc.services.prometheus import MetricMapping
 
 
@@ -44,12 +63,9 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _known_system(value: str) -> str:
-    system_spec(value)  # raises naming the valid ids
-    return value
-
-
-SystemId = Annotated[str, AfterValidator(_known_system)]
+# Checked against the catalogue (built-in and declared systems) by ServicesSettings, which
+# names the key of an unknown one.
+SystemId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
 def _comma_list(value: object) -> object:
@@ -141,8 +157,35 @@ DEFAULT_BURN_WINDOWS: tuple[BurnWindow, ...] = (
 DEFAULT_OBJECTIVES = {"payment": 0.999, "soc": 0.999}
 
 
-def default_slos() -> dict[str, tuple[SloDefinition, ...]]:
-    return {sid: (SloDefinition(objective=DEFAULT_OBJECTIVES.get(sid, 0.995)),) for sid in SYSTEMS}
+def default_slos(systems: Iterable[str] = SYSTEMS) -> dict[str, tuple[SloDefinition, ...]]:
+    return {sid: (SloDefinition(objective=DEFAULT_OBJECTIVES.get(sid, 0.995)),) for sid in systems}
+
+
+class DeclaredFigure(StrictModel):
+    metric: str = Field(pattern=NAME_PATTERN, description="the metric id as reported (counters end in _total)")
+    name_vi: str = Field(min_length=1, max_length=80)
+    name_en: str = Field(min_length=1, max_length=80)
+
+
+class DeclaredSystem(StrictModel):
+    """A system added by configuration: measured like a built-in system of its kind."""
+
+    name_vi: str = Field(min_length=1, max_length=120)
+    name_en: str = Field(min_length=1, max_length=120)
+    kind: Literal["requests", "probe"] = Field("requests", description="requests: availability from requests_total "
+                                               "and errors_total; probe: from up (1 or 0) alone")
+    figures: tuple[DeclaredFigure, ...] = Field((), max_length=6, description="shown on its wall card")
+    slo: tuple[SloDefinition, ...] | None = Field(None, description="default: availability 99.5 %")
+    simulate: bool = Field(False, description="the services simulator makes its figures up (a demo)")
+    profile: Profile = "office"
+    peak_rps: float = Field(5.0, gt=0, le=100_000, description="simulated: requests per second at the peak")
+    latency_s: float = Field(0.3, gt=0, le=60, description="simulated: median latency")
+
+    def spec(self, system_id: str) -> SystemSpec:
+        kind: AvailabilitySli = self.kind
+        return declared_system(system_id, self.name_vi, self.name_en, kind,
+                               tuple(FigureSpec(**f.model_dump()) for f in self.figures),
+                               self.profile, self.peak_rps, self.latency_s)
 
 
 class ServicesSimulatorSettings(StrictModel):
@@ -155,6 +198,8 @@ class ServicesSimulatorSettings(StrictModel):
 
 
 class ServicesSettings(StrictModel):
+    systems: dict[SystemId, DeclaredSystem] = Field(
+        default_factory=dict, description="systems beyond the built-in ten, by id (lower case, digits, _)")
     scrape: tuple[ScrapeSource, ...] = ()
     push: dict[SourceName, PushSource] = Field(default_factory=dict)
     slo: dict[SystemId, tuple[SloDefinition, ...]] = Field(default_factory=default_slos)
@@ -165,15 +210,52 @@ class ServicesSettings(StrictModel):
     escalation: EscalationPolicy = EscalationPolicy()
     inhibit_rules: tuple[InhibitRule, ...] = DEFAULT_INHIBIT_RULES
     simulator: ServicesSimulatorSettings = ServicesSimulatorSettings()
+    _catalogue: dict[str, SystemSpec] = PrivateAttr(default_factory=lambda: dict(SYSTEMS))
 
     @field_validator("slo")
     @classmethod
-    def _defaults_for_unlisted(cls, v: dict[str, tuple[SloDefinition, ...]]) -> dict[str, tuple[SloDefinition, ...]]:
+    def _unique_slo_names(cls, v: dict[str, tuple[SloDefinition, ...]]) -> dict[str, tuple[SloDefinition, ...]]:
         for sid, slos in v.items():
             names = [s.name for s in slos]
             if len(set(names)) != len(names):
                 raise ValueError(f"{sid}: SLO names must be unique, got {', '.join(names)}")
-        return {**default_slos(), **v}
+        return v
+
+    @model_validator(mode="after")
+    def _known_systems(self) -> "ServicesSettings":
+        """Every system named anywhere is built in or declared; the error names the key."""
+        try:
+            catalogue = with_declared(d.spec(sid) for sid, d in self.systems.items())
+        except ValueError as exc:
+            raise ValueError(f"services.systems: {exc}") from None
+        valid = ", ".join(catalogue)
+        named = [(f"services.scrape[{i}].system", s.system) for i, s in enumerate(self.scrape)]
+        named += [(f"services.push.{n}.systems", sid) for n, p in self.push.items() for sid in p.systems]
+        named += [(f"services.slo.{sid}", sid) for sid in self.slo]
+        named += [("services.simulator.systems", sid) for sid in self.simulator.systems or ()]
+        for key, sid in named:
+            if sid not in catalogue:
+                raise ValueError(f"{key}: unknown system {sid!r}; valid systems: {valid} "
+                                 "(declare a new one under services.systems)")
+        for sid, declared in self.systems.items():
+            if declared.slo is not None and sid in self.slo:
+                raise ValueError(f"services.systems.{sid}.slo: its SLOs are also under services.slo.{sid}; keep one")
+        slos = {**default_slos(catalogue), **{sid: d.slo for sid, d in self.systems.items() if d.slo is not None},
+                **self.slo}
+        object.__setattr__(self, "slo", slos)  # frozen: filled once, here
+        self._catalogue = catalogue
+        return self
+
+    def catalogue(self) -> dict[str, SystemSpec]:
+        """The built-in systems and the declared ones, by id."""
+        return self._catalogue
+
+    def simulated_systems(self) -> tuple[str, ...]:
+        """What the services simulator runs: its ``systems``, else the built-in ten and the
+        declared systems marked ``simulate``."""
+        if self.simulator.systems is not None:
+            return self.simulator.systems
+        return (*SYSTEMS, *(sid for sid, d in self.systems.items() if d.simulate))
 
     @field_validator("scrape")
     @classmethod

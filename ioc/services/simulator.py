@@ -11,12 +11,21 @@ from __future__ import annotations
 import math
 import random
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
 from ioc.clock import LOCAL_TZ
-from ioc.services.catalogue import LATENCY_BUCKETS, SOC_SEVERITIES, SYSTEMS, IncidentKind, Profile, SystemSpec
+from ioc.services.catalogue import (
+    LATENCY_BUCKETS,
+    SOC_SEVERITIES,
+    SYSTEMS,
+    Catalogue,
+    IncidentKind,
+    Profile,
+    SystemSpec,
+    is_counter,
+)
 from ioc.services.catalogue import system as system_spec
 from ioc.services.model import ServiceMetric
 
@@ -26,6 +35,15 @@ LATENCY_SIGMA = 0.6  # spread of log(latency)
 CREEP_MAX = 10.0  # latency creep reaches this multiple of the median at the incident's end
 FLAP_PERIOD_S = 30.0  # a flapping link is down, then up, for this long each
 PARKING_SPACES = 1200
+# The car parks of iParking (id, name, spaces): their spaces add up to PARKING_SPACES.
+PARKING_LOTS = (("tru-so-tinh", "Trụ sở UBND tỉnh", 400), ("phvhc", "Trung tâm Phục vụ hành chính công", 300),
+                ("quang-truong", "Quảng trường Hùng Vương", 350), ("benh-vien", "Bệnh viện Đa khoa tỉnh", 150))
+AGENCIES = 86  # agencies on the document exchange (the seeds)
+CERTIFICATES = 1154  # digital-signature certificates issued so far (the seeds)
+LGSP_CONNECTORS = 24
+SYNC_FAIL_SHARE = 0.02
+PAYMENT_FAIL_SHARE = 0.03
+PAYMENT_MEDIAN_VND = 150_000
 SOC_PER_HOUR = {"critical": 0.2, "high": 2.0, "medium": 10.0, "low": 30.0}
 SOC_BURST_PER_HOUR = {"critical": 120.0, "high": 600.0, "medium": 300.0, "low": 0.0}
 # Each new critical or high SOC alert is an incident the SOC opens and closes later (minutes).
@@ -106,6 +124,9 @@ class _SystemState:
         self.incident_rng = random.Random(f"{seed}:{spec.id}:incidents")
         self.incidents: dict[str, dict[str, str | datetime]] = {}  # id -> labels + "closes"
         self.incident_seq = 0
+        # The control room's figures (issue #16) draw from their own generator too.
+        self.figure_rng = random.Random(f"{seed}:{spec.id}:figures")
+        self.levels: dict[str, float] = {}  # slow random walks (agencies off line, failing connectors)
 
     def add(self, metric: str, amount: float, label: str = "") -> float:
         key = (metric, label)
@@ -117,9 +138,10 @@ class ServiceSimulator:
     """``tick(now)`` returns the samples every simulated system exposes at ``now``."""
 
     def __init__(self, seed: int = 1, systems: Iterable[str] | None = None,
-                 communes: Sequence[str] = (), tick_s: float = DEFAULT_TICK_S) -> None:
+                 communes: Sequence[str] = (), tick_s: float = DEFAULT_TICK_S,
+                 catalogue: Catalogue | None = None) -> None:
         ids = list(systems) if systems is not None else list(SYSTEMS)
-        self._systems = {sid: _SystemState(system_spec(sid), seed) for sid in ids}
+        self._systems = {sid: _SystemState(system_spec(sid, catalogue), seed) for sid in ids}
         self.communes = tuple(communes)
         if "wan" in self._systems and not self.communes:
             raise ValueError("communes: the WAN simulator needs the province's commune codes "
@@ -197,23 +219,50 @@ class ServiceSimulator:
                 emit("latency_seconds_bucket", st.add("latency_seconds_bucket", below, str(le)), le=str(le))
             emit("latency_seconds_bucket", st.add("latency_seconds_bucket", n, "+Inf"), le="+Inf")
         served = 0 if down else n
+        fr = st.figure_rng
+        if spec.declared:
+            self._declared_figures(st, served, down, emit)
         if spec.id == "lienthong":
             docs = _poisson(rng, served * 0.3)
             signed = min(docs, round(docs * 0.92 + rng.gauss(0, 0.5)))
             emit("documents_exchanged_total", st.add("documents_exchanged_total", docs))
             emit("documents_signed_total", st.add("documents_signed_total", max(0, signed)))
+            sent = sum(fr.random() < 0.45 for _ in range(docs))  # the rest came in from other agencies
+            emit("documents_sent_total", st.add("documents_sent_total", sent))
+            emit("documents_received_total", st.add("documents_received_total", docs - sent))
+            offline = 0 if down else self._walk(st, "agencies_offline", 0, 4)
+            emit("agencies_connected", 0 if down else AGENCIES - offline)
+            emit("agencies_count", AGENCIES)
         elif spec.id == "chukyso":
             emit("signatures_total", st.add("signatures_total", _poisson(rng, served * 0.5)))
             certs = 0 if down else _poisson(rng, 0.002 * factor * dt)
             emit("certificates_issued_total", st.add("certificates_issued_total", certs))
+            emit("certificates_active", CERTIFICATES + st.counters.get(("certificates_issued_total", ""), 0.0))
         elif spec.id == "dvcqg_sync":
             emit("records_synced_total", st.add("records_synced_total", _poisson(rng, served * 0.6)))
             st.sync_lag = st.sync_lag + dt if down else max(5.0, rng.gauss(30, 8))
             emit("sync_lag_seconds", st.sync_lag)
+            failed = _poisson(fr, (n if down else served) * 0.6 * SYNC_FAIL_SHARE) if n else 0
+            emit("records_sync_failed_total", st.add("records_sync_failed_total", failed))
+        elif spec.id == "lgsp":
+            emit("connectors_count", LGSP_CONNECTORS)
+            emit("connectors_failing", LGSP_CONNECTORS if down else self._walk(st, "connectors_failing", 0, 3))
+        elif spec.id == "payment":
+            paid = _poisson(fr, served * 0.7)
+            failed = min(paid, _poisson(fr, paid * PAYMENT_FAIL_SHARE))
+            value = sum(PAYMENT_MEDIAN_VND * fr.lognormvariate(0, 0.8) for _ in range(paid - failed))
+            emit("payments_total", st.add("payments_total", paid))
+            emit("payments_failed_total", st.add("payments_failed_total", failed))
+            emit("payments_value_vnd_total", st.add("payments_value_vnd_total", round(value / 1000) * 1000))
         elif spec.id == "parking":
             occupied = 0.1 + 0.8 * load_factor(now, "parking") + rng.gauss(0, 0.01)
             emit("spaces_occupied", round(PARKING_SPACES * min(1.0, max(0.0, occupied))))
             emit("spaces_capacity", PARKING_SPACES)
+            for i, (lot, name, spaces) in enumerate(PARKING_LOTS):
+                # Each car park fills at its own pace around the overall share.
+                share = min(0.98, max(0.0, occupied * (0.7 + 0.08 * i) + fr.gauss(0, 0.02)))
+                emit("spaces_occupied", 0 if down else round(spaces * share), lot=lot, name=name)
+                emit("spaces_capacity", spaces, lot=lot, name=name)
         elif spec.id == "wan":
             flap = incidents.get("flap")
             flapping_down = flap is not None and int((now - flap.start).total_seconds() // FLAP_PERIOD_S) % 2 == 0
@@ -238,6 +287,27 @@ class ServiceSimulator:
                     out.append(ServiceMetric(system=spec.id, metric="soc_incident", labels=labels,
                                              value=1.0 if incident else 0.0, time=now))
         return out
+
+    @staticmethod
+    def _walk(st: _SystemState, name: str, low: int, high: int) -> int:
+        """A small count that changes now and then (agencies off line, connectors failing)."""
+        level = st.levels.get(name, float(low))
+        if st.figure_rng.random() < 0.2:
+            level = min(float(high), max(float(low), level + st.figure_rng.choice((-1, 1))))
+        st.levels[name] = level
+        return int(level)
+
+    @staticmethod
+    def _declared_figures(st: _SystemState, served: int, down: bool, emit: Any) -> None:
+        """Made-up values for a declared system's figures (a demo): counters grow with its
+        traffic, gauges wander around a level."""
+        for figure in st.spec.figures:
+            if is_counter(figure.metric):
+                emit(figure.metric, st.add(figure.metric, _poisson(st.figure_rng, max(served, 1) * 0.5)))
+            else:
+                level = st.levels.get(figure.metric, 100.0 + st.figure_rng.uniform(0, 400))
+                st.levels[figure.metric] = max(0.0, level + st.figure_rng.gauss(0, 2))
+                emit(figure.metric, 0.0 if down else round(st.levels[figure.metric]))
 
     @staticmethod
     def _soc_incidents(st: _SystemState, now: datetime, opened: dict[str, int]) -> list[tuple[bool, dict[str, str]]]:

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 from ioc.alerts.model import AlertKind, Signal
-from ioc.services.catalogue import SYSTEMS
+from ioc.services.catalogue import SYSTEMS, Catalogue
 from ioc.services.catalogue import system as system_spec
 from ioc.services.model import CounterDeltas, ServiceMetric
 from ioc.services.settings import DEFAULT_BURN_WINDOWS, BurnWindow, ServicesSettings, SloDefinition
@@ -99,10 +99,10 @@ class BurnRateEvaluator:
 class SliReader:
     """Good and total events of one SLO from one tick's samples of its system."""
 
-    def __init__(self, system: str, slo: SloDefinition) -> None:
+    def __init__(self, system: str, slo: SloDefinition, catalogue: Catalogue | None = None) -> None:
         self.system = system
         self.slo = slo
-        self.kind = system_spec(system).sli if slo.sli == "availability" else "latency"
+        self.kind = system_spec(system, catalogue).sli if slo.sli == "availability" else "latency"
         self._deltas = CounterDeltas()
 
     def read(self, samples: Iterable[ServiceMetric]) -> tuple[float, float]:
@@ -164,15 +164,17 @@ class SloWatch:
     """Every system's SLOs: feed each tick's samples, get raise/clear signals on changes."""
 
     def __init__(self, slos: Mapping[str, Sequence[SloDefinition]],
-                 windows: Sequence[BurnWindow] = DEFAULT_BURN_WINDOWS, resolution_s: float = 10.0) -> None:
+                 windows: Sequence[BurnWindow] = DEFAULT_BURN_WINDOWS, resolution_s: float = 10.0,
+                 catalogue: Catalogue | None = None) -> None:
+        self._names = {sid: spec.name_vi for sid, spec in (catalogue or SYSTEMS).items()}
         self._watched = [
-            _Watched(sid, slo, SliReader(sid, slo), BurnRateEvaluator(slo.objective, windows, resolution_s))
+            _Watched(sid, slo, SliReader(sid, slo, catalogue), BurnRateEvaluator(slo.objective, windows, resolution_s))
             for sid, defs in slos.items() for slo in defs
         ]
 
     @classmethod
     def from_settings(cls, settings: ServicesSettings) -> "SloWatch":
-        return cls(settings.slo, settings.burn_windows, settings.resolution_s)
+        return cls(settings.slo, settings.burn_windows, settings.resolution_s, settings.catalogue())
 
     def observe(self, samples: Sequence[ServiceMetric], now: datetime) -> list[Signal]:
         """Record one tick (samples of any systems, possibly none) and evaluate at ``now``."""
@@ -192,14 +194,15 @@ class SloWatch:
                 continue
             w.severity = severity
             if severity is None:
+                name = self._names.get(w.system, w.system)
                 signals.append(self._signal(w, "clear", "info", now,
-                                            f"{SYSTEMS[w.system].name_vi}: SLO {_SLI_VI[w.slo.sli]} đã ổn định trở lại"))
+                                            f"{name}: SLO {_SLI_VI[w.slo.sli]} đã ổn định trở lại"))
             else:
                 worst = max(holding, key=lambda h: h.factor)
                 rate = w.evaluator.burn_rate(worst.short_s, now)
                 signals.append(self._signal(
                     w, "raise", severity, now,
-                    f"{SYSTEMS[w.system].name_vi}: ngân sách lỗi SLO {_SLI_VI[w.slo.sli]} "
+                    f"{self._names.get(w.system, w.system)}: ngân sách lỗi SLO {_SLI_VI[w.slo.sli]} "
                     f"{_percent_vi(w.slo.objective)} đang bị tiêu hao nhanh gấp {rate:.0f} lần "
                     f"(cửa sổ {_duration_vi(worst.long_s)} và {_duration_vi(worst.short_s)})"))
         return signals

@@ -23,6 +23,8 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from ioc import clock
+from ioc.backoff import Backoff
+from ioc.broker.consumer import COMMITTED, ConsumerLoop, Subscription
 from ioc.broker.restore import is_restored
 from ioc.domain.events import EventRejected, decode_events
 from ioc.health import Health
@@ -152,7 +154,7 @@ def service_metric_rows(value: bytes | None) -> list[Row]:
 
 
 def alert_event_rows(value: bytes | None) -> list[Row]:
-    """One entry of the alert log ({"alert_id", "event"}, see streams/alerts.py)."""
+    """One entry of the alert log ({"alert_id", "event"}, see ioc/alerts/desk.py)."""
     from ioc.alerts.model import Signal, parse_alert_event
 
     data = json.loads(value or b"{}")
@@ -248,6 +250,7 @@ class WarehouseSink:
         # Called after a batch is stored and before its offsets are committed (fault tests).
         self.after_insert: Callable[[dict[str, int]], None] | None = None  # rows per table
         self._stopping = asyncio.Event()
+        self._buf = _Buffer()  # the batch being read
         self._tables: dict[str, tuple[Table, Callable[[Any], list[Row]]]] = {
             topics.kpi_snapshots: (KPI_SNAPSHOTS, snapshot_rows),
             topics.deadletter: (DEADLETTER, deadletter_rows),
@@ -270,43 +273,58 @@ class WarehouseSink:
         if topics.catalogue:  # the procedure catalogue `ioc up` and `ioc catalogue import` publish
             self._message_tables[topics.catalogue] = (PROCEDURE_CATALOGUE, lambda m, now: catalogue_rows(
                 m.value, now, m.headers))
+        self._reader = ConsumerLoop(
+            bootstrap, [Subscription(t, COMMITTED) for t in (topics.dossier_events, *self._tables, *self._message_tables)],
+            self._poll, name="sink", group_id=group_id, poll_ms=200, max_records=5_000, on_connect=self._connected,
+            on_disconnect=self._disconnected, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+            max_poll_records=5_000)
 
     def stop(self) -> None:
         self._stopping.set()
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            self.topics.dossier_events, *self._tables, *self._message_tables,
-            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
-            max_poll_records=5_000,
-        )
-        await consumer.start()
-        buf = _Buffer()
-        loop = asyncio.get_running_loop()
+        """Store until :meth:`stop`, then flush the last batch. A broker failure closes the
+        consumer and reconnects (:class:`ConsumerLoop`); the rows read but not committed are
+        read again from the committed offsets (the inserts are idempotent)."""
+        await self._check_warehouse()
+        await self._reader.run(self._stopping.is_set, self._pause)
+
+    async def _pause(self, seconds: float) -> None:
         try:
-            await self._check_warehouse()
-            while not self._stopping.is_set():
-                self.health.beat()
-                self.health.set("assigned", bool(consumer.assignment()))
-                batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
-                now = clock.now()  # ingested_at: on the timeline of the snapshots it is compared with
-                for tp, messages in batches.items():
-                    for msg in messages:
-                        if not is_restored(msg.headers):  # put back from the warehouse at start: stored
-                            self._add(buf, tp.topic, msg.value, now, msg)
-                        buf.first.setdefault(tp, msg.offset)
-                        buf.stamps.setdefault(tp, msg.timestamp or 0)
-                        buf.offsets[tp] = msg.offset + 1
-                if buf.offsets and buf.since is None:
-                    buf.since = loop.time()
-                if buf.offsets and (buf.size >= self.batch_rows or loop.time() - (buf.since or 0) >= self.batch_seconds):
-                    await self._flush(consumer, buf)
-                    buf = _Buffer()
-            if buf.offsets:
-                await self._flush(consumer, buf)
-        finally:
-            await consumer.stop()
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def _connected(self) -> None:
+        self._buf = _Buffer()  # nothing carried over from a consumer that failed
+
+    async def _disconnected(self) -> None:
+        consumer = self._reader.consumer
+        if self._stopping.is_set() and consumer is not None and self._buf.offsets:
+            await self._flush(consumer, self._buf)
+        self._buf = _Buffer()
+        self.health.set("assigned", False)
+
+    async def _poll(self, records: list[Any]) -> None:
+        """One poll's messages (maybe none): buffered, and the batch stored when full or due."""
+        consumer = self._reader.consumer
+        self.health.beat()
+        self.health.set("assigned", bool(consumer.assignment()))
+        buf = self._buf
+        now = clock.now()  # ingested_at: on the timeline of the snapshots it is compared with
+        for msg in records:
+            tp = TopicPartition(msg.topic, msg.partition)
+            if not is_restored(msg.headers):  # put back from the warehouse at start: stored
+                self._add(buf, msg.topic, msg.value, now, msg)
+            buf.first.setdefault(tp, msg.offset)
+            buf.stamps.setdefault(tp, msg.timestamp or 0)
+            buf.offsets[tp] = msg.offset + 1
+        loop = asyncio.get_running_loop()
+        if buf.offsets and buf.since is None:
+            buf.since = loop.time()
+        if buf.offsets and (buf.size >= self.batch_rows or loop.time() - (buf.since or 0) >= self.batch_seconds):
+            await self._flush(consumer, buf)
+            self._buf = _Buffer()
 
     def _add(self, buf: _Buffer, topic: str, value: bytes | None, now: datetime, msg: Any = None) -> None:
         try:
@@ -355,7 +373,7 @@ class WarehouseSink:
             self.health.set("warehouse", True)
 
     async def _insert_with_retry(self, table: Table, rows: list[Row], token: str) -> None:
-        delay = 0.5
+        backoff = Backoff(0.5, 15.0)
         while True:
             self.health.beat()  # retrying is the loop at work: live, not ready
             try:
@@ -365,9 +383,9 @@ class WarehouseSink:
             except Exception as exc:  # noqa: BLE001 - any engine failure: keep the batch, retry
                 self.health.set("warehouse", False)
                 self.counters.insert_failures += 1
+                delay = backoff.next()
                 log.warning("sink: insert into %s failed (%s); retrying in %.1f s", table.name, exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 15.0)
 
 
 async def run_sink(sink: WarehouseSink, bootstrap: str, stats_topic: str, instance: str) -> None:

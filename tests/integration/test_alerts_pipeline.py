@@ -15,11 +15,11 @@ import pytest
 import requests
 
 from ioc.alerts.book import AlertBook
+from ioc.alerts.desk import decode_log_entry
 from ioc.alerts.model import parse_alert_event
 from ioc.config import KafkaSettings
 from ioc.process import free_port
 from ioc.topics import Topics
-from streams.alerts import decode_log_entry
 from tests.helpers import child_env, poll, read_topic
 from tests.integration.test_end_to_end import AUTH, OPERATOR_TOKEN, stop_and_check_nothing_left
 

@@ -97,7 +97,7 @@ def test_an_incident_sent_before_the_services_simulator_subscribed_is_applied_on
     from ioc import clock
     from ioc.health import Health
     from ioc.services.catalogue import province_communes
-    from ioc.services.sim_runner import SERVICES_SIM_CONDITIONS, Injection, SimulatedSystems, publish_injection, run_to_broker
+    from ioc.services_io.sim_runner import SERVICES_SIM_CONDITIONS, Injection, SimulatedSystems, publish_injection, run_to_broker
     from tests.helpers import make_topics
 
     topics = make_topics(kafka_bootstrap, unique)

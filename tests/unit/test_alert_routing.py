@@ -291,8 +291,8 @@ def test_the_warehouse_rows_of_silences_and_deliveries():
 
 
 def test_the_notifiers_view_follows_the_three_logs_and_keeps_the_picture_for_later_messages():
+    from ioc.alerts.desk import AlertDesk
     from ioc.notify.service import NotifierState
-    from streams.alerts import AlertDesk
 
     jpeg = base64.b64encode(b"\xff\xd8picture\xff\xd9").decode()
     settings = NotifySettings.model_validate({**SETTINGS.model_dump(by_alias=True),

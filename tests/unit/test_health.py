@@ -109,7 +109,7 @@ def test_the_worker_is_ready_with_partitions_and_its_tables_recovered():
 
 def test_an_injection_sent_while_the_simulator_was_away_runs_for_what_is_left_of_it():
     from ioc.services.catalogue import province_communes
-    from ioc.services.sim_runner import Injection, SimulatedSystems, _inject
+    from ioc.services_io.sim_runner import Injection, SimulatedSystems, _inject
 
     systems = SimulatedSystems(1, province_communes("25"), 10.0)
     now = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ioc.alerts import AlertBook
+from ioc.alerts.desk import AlertDesk
 from ioc.alerts.model import AlertKind
 from ioc.services.model import ServiceMetric
+from ioc.services.monitor import ServiceMonitor
 from ioc.services.rules import DownWatch, SocIncidentWatch
 from ioc.services.settings import ServicesSettings
-from ioc.services.sim_runner import Injection, SimulatedSystems, parse_incident
 from ioc.services.simulator import ServiceSimulator
-from streams.alerts import AlertDesk
-from streams.services import ServiceMonitor
+from ioc.services_io.sim_runner import Injection, SimulatedSystems, parse_incident
 
 T0 = datetime(2026, 12, 8, 2, 30, tzinfo=timezone.utc)  # Tuesday 09:30 in Asia/Ho_Chi_Minh
 COMMUNES = tuple(f"0{i:04d}" for i in range(1, 11))

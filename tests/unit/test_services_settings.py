@@ -56,3 +56,48 @@ def test_bad_settings_name_the_problem(data, problem):
 def test_burn_window_is_strict():
     with pytest.raises(ValidationError, match="factor"):
         BurnWindow(long_s=3600, short_s=300, factor=0, severity="critical")
+
+
+DECLARED = {"name_vi": "Thư điện tử công vụ", "name_en": "Government e-mail", "kind": "requests",
+            "figures": [{"metric": "mails_sent_total", "name_vi": "Thư gửi", "name_en": "Mails sent"}]}
+
+
+def test_a_system_declared_by_settings_alone():
+    s = ServicesSettings.model_validate({
+        "systems": {"email": DECLARED, "hoinghi": {"name_vi": "Hội nghị truyền hình", "name_en": "Video conferencing",
+                                                   "kind": "probe", "slo": [{"objective": 0.99}], "simulate": True}},
+        "push": {"mail": {"token_sha256": HASH, "systems": ["email"]}},
+        "slo": {"email": [{"objective": 0.98}]},
+    })
+    catalogue = s.catalogue()
+    assert list(catalogue)[:10] == list(SYSTEMS) and list(catalogue)[10:] == ["email", "hoinghi"]
+    email = catalogue["email"]
+    assert email.declared and email.sli == "requests" and "requests_total" in email.metrics
+    assert [f.metric for f in email.figures] == ["mails_sent_total"] and email.figures[0].counter
+    assert catalogue["hoinghi"].sli == "probe" and catalogue["hoinghi"].incidents == ("outage",)
+    assert s.slo["email"][0].objective == 0.98 and s.slo["hoinghi"][0].objective == 0.99
+    assert s.slo["portal"][0].objective == 0.995  # the built-in defaults stay
+    assert s.simulated_systems() == (*SYSTEMS, "hoinghi")
+    assert ServicesSettings().catalogue() == dict(SYSTEMS)  # nothing declared: the ten
+
+
+@pytest.mark.parametrize("data, problem", [
+    ({"push": {"mail": {"token_sha256": HASH, "systems": ["email"]}}},
+     "services.push.mail.systems: unknown system 'email'; valid systems: portal,"),
+    ({"slo": {"emial": [{"objective": 0.9}]}, "systems": {"email": DECLARED}},
+     "services.slo.emial: unknown system 'emial'"),
+    ({"simulator": {"systems": ["email"]}}, "services.simulator.systems: unknown system 'email'"),
+    ({"systems": {"portal": DECLARED}}, "services.systems: system 'portal' is built in"),
+    ({"systems": {"E-mail": DECLARED}}, "systems.E-mail"),
+    ({"systems": {"email": {**DECLARED, "kind": "links"}}}, "systems.email.kind"),
+    ({"systems": {"email": {"name_en": "Mail"}}}, "systems.email.name_vi"),
+    ({"systems": {"email": {**DECLARED, "figures": [{"metric": "bad metric", "name_vi": "a", "name_en": "b"}]}}},
+     "systems.email.figures.0.metric"),
+    ({"systems": {"email": {**DECLARED, "colour": "red"}}}, "systems.email.colour"),
+    ({"systems": {"email": {**DECLARED, "slo": [{"objective": 0.9}]}}, "slo": {"email": []}},
+     "services.systems.email.slo: its SLOs are also under services.slo.email"),
+])
+def test_declared_systems_errors_name_the_key(data, problem):
+    with pytest.raises(ValidationError) as err:
+        ServicesSettings.model_validate(data)
+    assert problem in str(err.value).replace("\n  ", ".").replace("\n", " ")

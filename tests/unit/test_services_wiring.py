@@ -12,14 +12,14 @@ import pytest
 
 from dashboards.alerts_feed import AlertReplica, ServiceHealth, build_action, parse_state
 from dashboards.console import filter_alerts, table_rows
+from ioc.alerts.desk import AlertDesk, LogEntry, decode_log_entry
 from ioc.alerts.model import Action, AlertKind, Signal
 from ioc.services.model import ServiceMetric
+from ioc.services.monitor import ServiceMonitor
 from ioc.services.settings import ServicesSettings
-from ioc.services.sim_runner import IncidentOverlay, Injection, SimulatedSystems, decode_injection, parse_incident
 from ioc.services.simulator import IncidentRejected
+from ioc.services_io.sim_runner import IncidentOverlay, Injection, SimulatedSystems, decode_injection, parse_incident
 from ioc.warehouse.sink import alert_event_rows, service_metric_rows
-from streams.alerts import AlertDesk, LogEntry, decode_log_entry
-from streams.services import ServiceMonitor
 
 T0 = datetime(2026, 10, 6, 2, 0, tzinfo=timezone.utc)  # Tuesday 09:00 in Asia/Ho_Chi_Minh
 COMMUNES = tuple(f"0{i:04d}" for i in range(1, 21))

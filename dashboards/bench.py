@@ -1,6 +1,6 @@
 """`ioc bench wall`: N signed-in viewers polling the wall once a second against a real web process.
 
-The web process runs in its own Python process (``python -m ioc.bench.wall serve``): the wall's
+The web process runs in its own Python process (``python -m dashboards.bench serve``): the wall's
 Flask/Dash app behind its sign-in, served by waitress with the thread count of ``ioc run web``,
 its live state fed every 0.5 s with snapshots of four partitions over every agency of the
 province in which a tenth of the units change each time (far busier than the simulator's
@@ -171,7 +171,7 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = open(data_dir / "web.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "ioc.bench.wall", "serve", "--port", str(port),
+        proc = subprocess.Popen([sys.executable, "-m", "dashboards.bench", "serve", "--port", str(port),
                                  "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT,
                                 env=clock.child_environ())
         try:
@@ -236,7 +236,7 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ioc.bench.wall")
+    p = argparse.ArgumentParser(prog="python -m dashboards.bench")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="the benchmark's web process")
     s.add_argument("--port", type=int, required=True)

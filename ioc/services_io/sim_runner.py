@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ioc import clock
 from ioc.health import Health
-from ioc.services.catalogue import SYSTEMS, UnknownSystem
+from ioc.services.catalogue import SYSTEMS, Catalogue, UnknownSystem
 from ioc.services.catalogue import system as system_spec
 from ioc.services.model import ServiceMetric
 from ioc.services.simulator import IncidentRejected, ServiceSimulator
@@ -43,9 +43,9 @@ MAX_INCIDENT_S = 7 * 86400
 SERVICES_SIM_CONDITIONS = ("producer", "subscribed")
 
 
-def incident_kinds(system_id: str) -> tuple[str, ...]:
-    """Kinds ``ioc simulate --incident`` accepts for a system."""
-    spec = system_spec(system_id)
+def incident_kinds(system_id: str, catalogue: Catalogue | None = None) -> tuple[str, ...]:
+    """Kinds ``ioc simulate --incident`` accepts for a system (built in, or declared in ``catalogue``)."""
+    spec = system_spec(system_id, catalogue)
     kinds: list[str] = list(spec.incidents)
     if spec.sli == "requests":
         kinds.append("errors")
@@ -63,12 +63,13 @@ class Injection(BaseModel):
     seconds: float = Field(gt=0, le=MAX_INCIDENT_S)
     unit: str | None = None
 
-    def check(self) -> "Injection":
+    def check(self, catalogue: Catalogue | None = None) -> "Injection":
         """Raise IncidentRejected naming the valid systems or kinds."""
         try:
-            valid = incident_kinds(self.system)
+            valid = incident_kinds(self.system, catalogue)
         except UnknownSystem:
-            raise IncidentRejected(f"unknown system {self.system!r}; valid systems: {', '.join(SYSTEMS)}") from None
+            raise IncidentRejected(f"unknown system {self.system!r}; valid systems: "
+                                   f"{', '.join(catalogue or SYSTEMS)}") from None
         if self.kind not in valid:
             raise IncidentRejected(f"incident kind {self.kind!r} does not apply to {self.system}; "
                                    f"valid kinds: {', '.join(valid)}")
@@ -78,22 +79,22 @@ class Injection(BaseModel):
         return json.dumps(self.model_dump(exclude_none=True)).encode()
 
 
-def parse_incident(text: str, seconds: float) -> Injection:
+def parse_incident(text: str, seconds: float, catalogue: Catalogue | None = None) -> Injection:
     """``SYSTEM:KIND`` from the command line; IncidentRejected says what is wrong."""
     system, sep, kind = text.partition(":")
     if not sep or not system or not kind:
         raise IncidentRejected(f"--incident {text!r}: expected SYSTEM:KIND, e.g. portal:outage; "
-                               f"systems: {', '.join(SYSTEMS)}")
+                               f"systems: {', '.join(catalogue or SYSTEMS)}")
     try:
         injection = Injection(system=system.strip(), kind=kind.strip(), seconds=seconds)
     except ValidationError:
         raise IncidentRejected(f"--seconds: must be greater than 0 and at most {MAX_INCIDENT_S}, got {seconds:g}") from None
-    return injection.check()
+    return injection.check(catalogue)
 
 
-def decode_injection(raw: bytes | None) -> Injection:
+def decode_injection(raw: bytes | None, catalogue: Catalogue | None = None) -> Injection:
     try:
-        return Injection.model_validate(json.loads(raw or b"null")).check()
+        return Injection.model_validate(json.loads(raw or b"null")).check(catalogue)
     except (ValueError, ValidationError) as exc:
         raise IncidentRejected(f"control message: {exc}") from None
 
@@ -155,8 +156,10 @@ class IncidentOverlay:
 class SimulatedSystems:
     """The simulator plus the overlay: inject by :class:`Injection`, tick for samples."""
 
-    def __init__(self, seed: int, communes: Sequence[str], tick_s: float, systems: Sequence[str] | None = None) -> None:
-        self.sim = ServiceSimulator(seed=seed, systems=systems, communes=communes, tick_s=tick_s)
+    def __init__(self, seed: int, communes: Sequence[str], tick_s: float, systems: Sequence[str] | None = None,
+                 catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue
+        self.sim = ServiceSimulator(seed=seed, systems=systems, communes=communes, tick_s=tick_s, catalogue=catalogue)
         self.overlay = IncidentOverlay(communes)
 
     def inject(self, injection: Injection, now: datetime) -> None:
@@ -245,7 +248,7 @@ def _age_s(msg: Any) -> float:
 
 def _inject(systems: SimulatedSystems, raw: Any, now: datetime, age_s: float = 0.0) -> None:
     try:
-        injection = decode_injection(raw)
+        injection = decode_injection(raw, systems.catalogue)
         left = injection.seconds - age_s
         if left <= 0:
             log.info("services simulator: %s:%s sent %.0f s ago has run its course; skipped",
