@@ -143,7 +143,8 @@ def run_cameras(settings: Any, bootstrap: str) -> int:
 
         rates = ReceptionRates()  # growth of counters over real seconds: the real clock measures it
         feed = SnapshotFeed(bootstrap, Topics.from_settings(settings.kafka).kpi_snapshots,
-                            lambda message: rates.observe_snapshot(message, time.time())).start()
+                            lambda message: rates.observe_snapshot(message, time.time()),
+                            fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms).start()
     try:
         stack.start()
         log.info("%d cameras running: %s", len(cameras), ", ".join(cameras))

@@ -29,7 +29,7 @@ from ioc.alerts.desk import LogEntry, decode_log_entry
 from ioc.alerts.model import Action, AlertEventRejected
 from ioc.alerts.silences import Silence, SilenceBook, SilenceEvent, SilenceRejected, parse_silence_event
 from ioc.broker.background import BackgroundLoop
-from ioc.broker.consumer import EARLIEST, LATEST, ConsumerLoop, Subscription
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, EARLIEST, LATEST, ConsumerLoop, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,9 @@ class AlertsFeed(BackgroundLoop):
 
     def __init__(self, bootstrap: str, log_topic: str, figures_topic: str, actions_topic: str,
                  replica: AlertReplica, health: ServiceHealth, silences_topic: str | None = None,
-                 silences: SilenceReplica | None = None) -> None:
+                 silences: SilenceReplica | None = None, *, fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         super().__init__()
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.bootstrap = bootstrap
         self.log_topic = log_topic
         self.figures_topic = figures_topic
@@ -233,13 +234,14 @@ class AlertsFeed(BackgroundLoop):
         if self.silences_topic and self.silences:
             subscriptions.append(Subscription(self.silences_topic, EARLIEST, (0,)))
         await self._follow(ConsumerLoop(self.bootstrap, subscriptions, self._handle, name="alerts feed",
+                                        fetch_max_wait_ms=self.fetch_max_wait_ms,
                                         on_connect=self._connect, on_disconnect=self._disconnect))
 
     async def _connect(self) -> None:
         """The actions' producer, connected with the reader (both need the broker)."""
-        from aiokafka import AIOKafkaProducer
+        from ioc.broker.producer import AsyncProducer
 
-        self._opened = producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=0)
+        self._opened = producer = AsyncProducer(self.bootstrap, client_id="ioc-alerts-feed", linger_ms=0)
         await producer.start()
         self._producer, self.connected = producer, True
 

@@ -24,7 +24,7 @@ import flask
 
 from dashboards.auth import WALL, Access, Kind
 from ioc.broker.background import BackgroundLoop
-from ioc.broker.consumer import ConsumerLoop, Subscription, backlog
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, ConsumerLoop, Subscription, backlog
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,10 @@ class CameraFeed(BackgroundLoop):
 
     thread_name = "camera-feed"
 
-    def __init__(self, bootstrap: str, events_topic: str, frames_topic: str, state: CameraState) -> None:
+    def __init__(self, bootstrap: str, events_topic: str, frames_topic: str, state: CameraState, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         super().__init__()
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.bootstrap = bootstrap
         self.events_topic = events_topic
         self.frames_topic = frames_topic
@@ -157,7 +159,8 @@ class CameraFeed(BackgroundLoop):
         # The newest few of each partition: each camera's latest record and picture.
         await self._follow(ConsumerLoop(
             self.bootstrap, [Subscription(t, backlog(BACKLOG)) for t in (self.events_topic, self.frames_topic)],
-            self._handle, name="camera feed", on_connect=connected(True), on_disconnect=connected(False)))
+            self._handle, name="camera feed", fetch_max_wait_ms=self.fetch_max_wait_ms, on_connect=connected(True),
+            on_disconnect=connected(False)))
 
     def _handle(self, records: list[Any]) -> None:
         for msg in records:

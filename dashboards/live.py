@@ -15,7 +15,7 @@ from typing import Any
 from dashboards.wall_data import cached_view
 from ioc import clock
 from ioc.broker.background import BackgroundLoop
-from ioc.broker.consumer import LATEST, ConsumerLoop, Subscription
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, LATEST, ConsumerLoop, Subscription
 from ioc.broker.reference_feed import CatalogueView, NationalView, reference_loop
 from ioc.broker.snapshot_feed import snapshot_loop
 from ioc.kpi.indicators import Scope, Sources, Tally, carried_by
@@ -91,7 +91,8 @@ class LiveFeed(BackgroundLoop):
     thread_name = "live-feed"
 
     def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState,
-                 catalogue_topic: str | None = None, national_topic: str | None = None) -> None:
+                 catalogue_topic: str | None = None, national_topic: str | None = None, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         super().__init__()
         self.state = state
         self._up = {"snapshots": False, "stats": False}  # the state is connected when both are read
@@ -102,15 +103,16 @@ class LiveFeed(BackgroundLoop):
                 state.connected = all(self._up.values())
             return hook
 
-        snapshots = snapshot_loop(bootstrap, snapshots_topic, state.apply_snapshot)
+        wait = fetch_max_wait_ms
+        snapshots = snapshot_loop(bootstrap, snapshots_topic, state.apply_snapshot, fetch_max_wait_ms=wait)
         snapshots.on_connect, snapshots.on_disconnect = connected("snapshots", True), connected("snapshots", False)
         self.loops = [
             snapshots,
             # Counters are cumulative heartbeats: the last few seconds are enough.
             ConsumerLoop(bootstrap, [Subscription(stats_topic, LATEST)], self._apply_stats, name="live feed",
-                         on_connect=connected("stats", True), on_disconnect=connected("stats", False)),
-            *(reference_loop(bootstrap, topic, apply) for topic, apply in ((catalogue_topic, state.catalogue.apply),
-                                                                             (national_topic, state.national.apply))
+                         fetch_max_wait_ms=wait, on_connect=connected("stats", True), on_disconnect=connected("stats", False)),
+            *(reference_loop(bootstrap, topic, apply, fetch_max_wait_ms=wait)
+              for topic, apply in ((catalogue_topic, state.catalogue.apply), (national_topic, state.national.apply))
               if topic),
         ]
 

@@ -285,19 +285,22 @@ class WebProcess:
 
     def start_background(self) -> None:
         topics = Topics.from_settings(self.settings.kafka)
+        wait = self.settings.kafka.fetch_max_wait_ms
         self.feed = LiveFeed(self.bootstrap, topics.kpi_snapshots, topics.pipeline_stats, self.state,
-                             topics.catalogue, topics.national).start()
-        self.camera_feed = CameraFeed(self.bootstrap, topics.camera_events, topics.camera_frames, self.cameras).start()
+                             topics.catalogue, topics.national, fetch_max_wait_ms=wait).start()
+        self.camera_feed = CameraFeed(self.bootstrap, topics.camera_events, topics.camera_frames, self.cameras,
+                                      fetch_max_wait_ms=wait).start()
         if self.alerts is not None:
             self.alerts_feed = AlertsFeed(self.bootstrap, topics.alert_log, topics.service_figures, topics.alert_actions,
-                                          self.alerts, self.services, topics.silences, self.silences).start()
+                                          self.alerts, self.services, topics.silences, self.silences,
+                                          fetch_max_wait_ms=wait).start()
         if self.period_reports is not None:
             self.period_reports.start()
         if self.with_sink:
             ch = self.settings.clickhouse
             health = Health("sink", self.settings.health.stale_after_s, conditions=SINK_CONDITIONS)  # read by /healthz
             sink = WarehouseSink(self.bootstrap, topics, self.warehouse, f"{self.settings.worker.app_id}-sink",
-                                 ch.batch_rows, ch.batch_seconds, health=health)
+                                 ch.batch_rows, ch.batch_seconds, health=health, fetch_max_wait_ms=wait)
             self.sink = SinkThread(sink, self.bootstrap, topics.pipeline_stats).start()
 
     def stop_background(self) -> None:

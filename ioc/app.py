@@ -9,10 +9,15 @@
 Every part but the broker binary is this same program (`ioc run PART`) in a child process
 of its own, so a crash of one is seen, and Ctrl-C stops them all in reverse order. Each serves
 its liveness and readiness on a free port `ioc up` gives it (ioc/health.py).
+
+`ioc run PART` (:func:`run_part`) is how each of those parts is built from the settings and run,
+here too: by `ioc up`'s children and by a production deployment that runs the parts itself.
+Where Kafka and ClickHouse are is decided by ioc/stack.py, as for every command.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -23,17 +28,17 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Coroutine
 
-# The composition root may know the outer layers: it starts them.
-from dashboards.auth import ensure_first_admin, users_path
-from ioc import clock
-from ioc.broker.admin import ensure_topics
-from ioc.broker.embedded import EmbeddedBroker
+from ioc import clock, stack
 from ioc.config import Settings
-from ioc.errors import DependencyError
+from ioc.errors import DependencyError, UserInputError
 from ioc.process import free_port, require_free_port, spawn, stop, wait_until
-from ioc.topics import topic_specs
+
+# The composition root may know the outer layers (dashboards, camera, streams): it starts them.
+# They are imported where used, so the command line (which names the parts) starts quickly.
+if TYPE_CHECKING:
+    from ioc.broker.embedded import EmbeddedBroker
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +113,8 @@ class IocApp:
 
             build_senders(s.notify.channels, os.environ)
         self.plan_parts()
+        from dashboards.auth import ensure_first_admin, users_path
+
         self.first_admin = ensure_first_admin(users_path(s))
         self.start_broker()
         self.start_warehouse()
@@ -185,6 +192,10 @@ class IocApp:
             self._start_child("scraper", "run", "scraper")
 
     def start_broker(self) -> None:
+        from ioc.broker.admin import ensure_topics
+        from ioc.broker.embedded import EmbeddedBroker
+        from ioc.topics import topic_specs
+
         s = self.settings
         if s.embedded_kafka:
             self.broker = EmbeddedBroker(s.kafka.embedded_port, log_path=self.log_dir / "broker.log").start()
@@ -231,9 +242,7 @@ class IocApp:
         s = self.settings
         if s.embedded_clickhouse:
             return  # the web process opens chDB: one process per data directory
-        from ioc.warehouse.backends import open_warehouse
-
-        open_warehouse(s.clickhouse.url, s.data_dir, s.clickhouse.database).close()  # reachable, schema ready
+        stack.open_warehouse(s).close()  # reachable, schema ready
         self._start_child("sink", "run", "sink")
 
     def wait_web(self, web: Child, timeout: float = 60.0) -> None:
@@ -274,9 +283,12 @@ class IocApp:
         return 0
 
     def stop(self) -> None:
-        """Producers first, then consumers (the sink flushes its batch), then the broker."""
+        """Producers first; then the worker (it sends its partitions' whole figures as it stops);
+        then the other consumers (the sink reads to the end, that last snapshot included, and
+        flushes its batch); then the broker. A clean stop thus leaves the warehouse's newest
+        snapshots counting every event it stored (`ioc verify`)."""
         deadline = time.monotonic() + STOP_BUDGET_S
-        order = [["simulator", "services-sim", "scraper", "cameras"], ["worker", "notifier", "web", "sink"]]
+        order = [["simulator", "services-sim", "scraper", "cameras"], ["worker"], ["notifier", "web", "sink"]]
         for group in order:
             procs = [c.proc for c in self.children if c.name in group and c.proc.poll() is None]
             for p in procs:
@@ -317,3 +329,151 @@ def run_up(app: IocApp) -> int:
     app.stop()
     print("ioc: stopped", flush=True)
     return status
+
+
+# -- `ioc run PART`: how each part is built and run ---------------------------------------------
+# Each runs until SIGTERM or Ctrl-C and serves /livez and /readyz on health.port (ioc/health.py).
+
+def run_part(part: str, settings: Settings, *, with_sink: bool = False) -> int:
+    """`ioc run PART` (PART one of :data:`PARTS`); its exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bootstrap = stack.kafka_bootstrap(settings)
+    if part == "web":  # the one part with an option of its own
+        return _run_web(settings, bootstrap, with_sink=with_sink)
+    return PARTS[part](settings, bootstrap)
+
+
+def _until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> int:
+    """Run ``main(stop)`` in a fresh event loop; SIGTERM and SIGINT set ``stop``."""
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+    return 0
+
+
+def _run_worker(settings: Settings, bootstrap: str) -> int:
+    import faust
+
+    from ioc.health import serve_health
+    from streams.app import create_app
+    from streams.health import WORKER_CONDITIONS, WorkerHealth
+
+    app = create_app(settings, bootstrap)
+    health, _ = serve_health(settings, "worker", WORKER_CONDITIONS)
+    worker = faust.Worker(app, WorkerHealth(app, health), loglevel="info", quiet=True)
+    worker.execute_from_commandline()  # Faust's own loop and signal handling
+    return 0
+
+
+def _run_web(settings: Settings, bootstrap: str, with_sink: bool = False) -> int:
+    """The wall, the APIs, /healthz; with the embedded chDB also the sink (one process per directory)."""
+    from dashboards.server import WebProcess, serve
+
+    serve(WebProcess(settings, bootstrap, stack.open_warehouse(settings), with_sink=with_sink))
+    return 0
+
+
+def _run_sink(settings: Settings, bootstrap: str) -> int:
+    import socket
+
+    from ioc.health import serve_health
+    from ioc.topics import Topics
+    from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
+
+    warehouse = stack.open_warehouse(settings)
+    topics = Topics.from_settings(settings.kafka)
+    ch = settings.clickhouse
+    health, _ = serve_health(settings, "sink", SINK_CONDITIONS)
+    sink = WarehouseSink(bootstrap, topics, warehouse, f"{settings.worker.app_id}-sink", ch.batch_rows,
+                         ch.batch_seconds, health=health, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # the sink flushes its batch, then stops
+            loop.add_signal_handler(sig, sink.stop)
+        await run_sink(sink, bootstrap, topics.pipeline_stats, f"{socket.gethostname()}-{os.getpid()}")
+
+    try:
+        asyncio.run(main())
+    finally:
+        warehouse.close()
+    return 0
+
+
+def _run_cameras(settings: Settings, bootstrap: str) -> int:
+    """camera.file, or the demo set (camera/stack.py)."""
+    from camera.stack import run_cameras
+
+    return run_cameras(settings, bootstrap)
+
+
+def _run_notifier(settings: Settings, bootstrap: str) -> int:
+    from ioc.health import serve_health
+    from ioc.notify.senders import build_senders
+    from ioc.notify.service import NOTIFIER_CONDITIONS, run_notifier
+
+    if not settings.notify.enabled:
+        raise UserInputError("ioc run notifier: notify has no channels and routes (see the README, Alerts)")
+    senders = build_senders(settings.notify.channels, os.environ)  # a missing secret: one line, before anything
+
+    async def main(stop: asyncio.Event) -> None:
+        health, _ = serve_health(settings, "notifier", NOTIFIER_CONDITIONS)
+        await run_notifier(settings, bootstrap, senders, health, stop)
+
+    return _until_signalled(main)
+
+
+def _run_scraper(settings: Settings, bootstrap: str) -> int:
+    """The Prometheus sources of services.scrape."""
+    from ioc.health import serve_health
+    from ioc.services_io.scrape import SCRAPER_CONDITIONS
+    from ioc.services_io.scrape import run_to_broker as scrape
+    from ioc.topics import Topics
+
+    if not settings.services.scrape:
+        raise UserInputError("ioc run scraper: no sources in services.scrape")
+    topic = Topics.from_settings(settings.kafka).service_metrics
+
+    async def main(stop: asyncio.Event) -> None:
+        health, _ = serve_health(settings, "scraper", SCRAPER_CONDITIONS)
+        await scrape(bootstrap, topic, settings.services.scrape, stop, health)
+
+    return _until_signalled(main)
+
+
+def _run_services_sim(settings: Settings, bootstrap: str) -> int:
+    """The simulated e-government systems (incidents from `ioc simulate --incident`)."""
+    from ioc.health import serve_health
+    from ioc.services.catalogue import province_communes
+    from ioc.services_io.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems
+    from ioc.services_io.sim_runner import run_to_broker as simulate
+    from ioc.topics import Topics
+
+    topics = Topics.from_settings(settings.kafka)
+    services = settings.services
+    sim = services.simulator
+
+    async def main(stop: asyncio.Event) -> None:
+        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s,
+                                   services.simulated_systems(), services.catalogue())
+        health, _ = serve_health(settings, "services-sim", SERVICES_SIM_CONDITIONS)
+        await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop,
+                       health=health, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
+
+    return _until_signalled(main)
+
+
+PARTS: dict[str, Callable[[Settings, str], int]] = {
+    "worker": _run_worker,
+    "web": _run_web,
+    "sink": _run_sink,
+    "scraper": _run_scraper,
+    "services-sim": _run_services_sim,
+    "cameras": _run_cameras,
+    "notifier": _run_notifier,
+}

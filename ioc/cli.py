@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ioc import clock
+from ioc import clock, stack
+from ioc.app import PARTS, IocApp, run_part, run_up  # the composition root: cli only parses
 from ioc.config import Settings, load_settings
 from ioc.errors import IocError, UserInputError
 
@@ -45,7 +45,7 @@ def build_parser() -> Parser:
     up.add_argument("--no-cameras", action="store_true", help="do not start the cameras (camera.enabled)")
 
     run = sub.add_parser("run", help="run one part (used by `ioc up`; also for production deployments)")
-    run.add_argument("part", choices=["worker", "web", "sink", "scraper", "services-sim", "cameras", "notifier"],
+    run.add_argument("part", choices=list(PARTS),
                      help="scraper: the Prometheus sources of services.scrape; services-sim: the simulated systems; "
                      "notifier: alert notifications through the channels of notify")
     run.add_argument("--with-sink", action="store_true", help="web: also run the warehouse sink (embedded chDB)")
@@ -98,6 +98,9 @@ def build_parser() -> Parser:
     wh.add_argument("--cluster", metavar="NAME", help="ddl: the ClickHouse cluster name (ON CLUSTER)")
     wh.add_argument("--shard-by", choices=["province", "dossier"], default="province",
                     help="ddl --cluster: shard by the unit's province (default) or by dossier (even load)")
+    wh.add_argument("--server-version", metavar="X.Y",
+                    help="ddl: for this ClickHouse version (e.g. 18.16, which lacks LowCardinality, DateTime64, "
+                         "codecs and TTL); default: a current one")
 
     ver = sub.add_parser("verify", help="compare the live KPI snapshots with the warehouse's events "
                          "(and with `ioc kpi` on an events file); any difference fails")
@@ -187,135 +190,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings, overrides: dict[str, Any]) -> int:
-    from ioc.app import IocApp, run_up
-
     return run_up(IocApp(settings, args.config, overrides))
 
 
-def _bootstrap(settings: Settings) -> str:
-    if not settings.kafka.bootstrap:
-        raise UserInputError("no Kafka to talk to: set IOC_KAFKA_BOOTSTRAP or kafka.bootstrap (or use `ioc up`)")
-    return settings.kafka.bootstrap
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    bootstrap = _bootstrap(settings)
-    if args.part == "worker":
-        import faust
-
-        from ioc.health import serve_health
-        from streams.app import create_app
-        from streams.health import WORKER_CONDITIONS, WorkerHealth
-
-        app = create_app(settings, bootstrap)
-        health, _ = serve_health(settings, "worker", WORKER_CONDITIONS)
-        worker = faust.Worker(app, WorkerHealth(app, health), loglevel="info", quiet=True)
-        worker.execute_from_commandline()
-        return 0
-    if args.part == "cameras":  # camera.file, or the demo set (camera/stack.py)
-        from camera.stack import run_cameras
-
-        return run_cameras(settings, bootstrap)
-    if args.part in ("scraper", "services-sim"):
-        return run_services_part(args.part, settings, bootstrap)
-    if args.part == "notifier":
-        return run_notifier_part(settings, bootstrap)
-    from ioc.warehouse.backends import open_warehouse
-
-    warehouse = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
-    if args.part == "web":
-        from dashboards.server import WebProcess, serve
-
-        serve(WebProcess(settings, bootstrap, warehouse, with_sink=args.with_sink))
-        return 0
-    # sink
-    import os
-    import socket
-
-    from ioc.health import serve_health
-    from ioc.topics import Topics
-    from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
-
-    topics = Topics.from_settings(settings.kafka)
-    ch = settings.clickhouse
-    health, _ = serve_health(settings, "sink", SINK_CONDITIONS)
-    sink = WarehouseSink(bootstrap, topics, warehouse, f"{settings.worker.app_id}-sink", ch.batch_rows, ch.batch_seconds,
-                         health=health)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, sink.stop)
-        await run_sink(sink, bootstrap, topics.pipeline_stats, f"{socket.gethostname()}-{os.getpid()}")
-
-    try:
-        asyncio.run(main())
-    finally:
-        warehouse.close()
-    return 0
-
-
-def run_notifier_part(settings: Settings, bootstrap: str) -> int:
-    """`ioc run notifier`: until SIGTERM or Ctrl-C."""
-    import os
-
-    from ioc.health import serve_health
-    from ioc.notify.senders import build_senders
-    from ioc.notify.service import NOTIFIER_CONDITIONS, run_notifier
-
-    if not settings.notify.enabled:
-        raise UserInputError("ioc run notifier: notify has no channels and routes (see the README, Alerts)")
-    senders = build_senders(settings.notify.channels, os.environ)  # a missing secret: one line, before anything
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        health, _ = serve_health(settings, "notifier", NOTIFIER_CONDITIONS)
-        await run_notifier(settings, bootstrap, senders, health, stop)
-
-    asyncio.run(main())
-    return 0
-
-
-def run_services_part(part: str, settings: Settings, bootstrap: str) -> int:
-    """`ioc run scraper` / `ioc run services-sim`: until SIGTERM or Ctrl-C."""
-    from ioc.topics import Topics
-
-    topics = Topics.from_settings(settings.kafka)
-    services = settings.services
-    stop = asyncio.Event()
-
-    async def main() -> None:
-        from ioc.health import serve_health
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        if part == "scraper":
-            from ioc.services_io.scrape import SCRAPER_CONDITIONS
-            from ioc.services_io.scrape import run_to_broker as scrape
-
-            if not services.scrape:
-                raise UserInputError("ioc run scraper: no sources in services.scrape")
-            health, _ = serve_health(settings, "scraper", SCRAPER_CONDITIONS)
-            await scrape(bootstrap, topics.service_metrics, services.scrape, stop, health)
-            return
-        from ioc.services.catalogue import province_communes
-        from ioc.services_io.sim_runner import SERVICES_SIM_CONDITIONS, SimulatedSystems
-        from ioc.services_io.sim_runner import run_to_broker as simulate
-
-        sim = services.simulator
-        systems = SimulatedSystems(sim.seed, province_communes(settings.province.code), sim.tick_s,
-                                   services.simulated_systems(), services.catalogue())
-        health, _ = serve_health(settings, "services-sim", SERVICES_SIM_CONDITIONS)
-        await simulate(bootstrap, topics.service_metrics, topics.simulator_control, systems, sim.tick_s, stop,
-                       health=health)
-
-    asyncio.run(main())
-    return 0
+    return run_part(args.part, settings, with_sink=args.with_sink)
 
 
 def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
@@ -333,8 +212,7 @@ def cmd_incident(args: argparse.Namespace, settings: Settings) -> int:
                                    settings.services.catalogue())
     except IncidentRejected as exc:
         raise UserInputError(f"ioc simulate: {exc}") from None
-    # The same broker `ioc up` starts by default when none is configured.
-    bootstrap = settings.kafka.bootstrap or f"127.0.0.1:{settings.kafka.embedded_port}"
+    bootstrap = stack.kafka_bootstrap(settings)  # the running stack's, as for every command
     asyncio.run(publish_injection(bootstrap, Topics.from_settings(settings.kafka).simulator_control, injection))
     print(json.dumps({"incident": injection.model_dump(exclude_none=True)}))
     return 0
@@ -372,7 +250,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
                 written.update(pakn_events=sum(1 for _ in lines), pakn_out=str(pakn_out))
         print(json.dumps(written))
         return 0
-    bootstrap = _bootstrap(settings)
+    bootstrap = stack.kafka_bootstrap(settings)
     stop = asyncio.Event()
 
     async def main() -> int:
@@ -385,7 +263,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         return await runner.run_to_broker(bootstrap, Topics.from_settings(settings.kafka), args.seconds, rate, seed,
                                           backfill, stop, scale=args.scale, home=home, health=health,
                                           state_path=Path(args.state) if args.state else None,
-                                          sink_group=f"{settings.worker.app_id}-sink")
+                                          sink_group=f"{settings.worker.app_id}-sink",
+                                          fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
 
     n = asyncio.run(main())
     print(json.dumps({"events": n}))
@@ -398,7 +277,6 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
     the public pages compute their periods with the same functions)."""
     from ioc.commands.kpi_warehouse import command_sources, read_inputs, reports
     from ioc.kpi.periods import resolve
-    from ioc.warehouse.backends import open_warehouse
 
     try:
         chosen, instant = resolve(args.period, args.start, args.end, args.at, clock.now())
@@ -406,7 +284,7 @@ def _kpi_from_warehouse(args: argparse.Namespace, settings: Settings) -> int:
         raise UserInputError(f"ioc kpi: {exc}") from None
     # The files given win; else what the warehouse holds (the catalogue and petitions it stored).
     sources = command_sources(args.catalogue, args.national_report, args.profile)
-    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    wh = stack.open_warehouse(settings)
     try:
         inputs = read_inputs(wh, sources, args.pakn)
     except ValueError as exc:
@@ -455,21 +333,24 @@ def cmd_kpi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
-    from ioc.warehouse.backends import open_warehouse
     from ioc.warehouse.queries import table_counts
 
     if args.action == "ddl":  # no connection: for a DBA, or a cluster's bootstrap
         from ioc.warehouse.cluster import cluster_statements
-        from ioc.warehouse.schema import MODERN, create_statements
+        from ioc.warehouse.schema import MODERN, Dialect, create_statements
 
         db = settings.clickhouse.database
-        statements = (cluster_statements(args.cluster, db, shard_by=args.shard_by) if args.cluster
-                      else create_statements(db, MODERN))
+        try:
+            dialect = Dialect.for_version(args.server_version) if args.server_version else MODERN
+        except ValueError:
+            raise UserInputError(f"ioc warehouse ddl: --server-version {args.server_version!r} is not X.Y") from None
+        statements = (cluster_statements(args.cluster, db, dialect, shard_by=args.shard_by) if args.cluster
+                      else create_statements(db, dialect))
         print(";\n\n".join(s.strip() for s in statements) + ";")
         return 0
-    if args.cluster:
-        raise UserInputError("ioc warehouse: --cluster goes with ddl")
-    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    if args.cluster or args.server_version:
+        raise UserInputError("ioc warehouse: --cluster and --server-version go with ddl")
+    wh = stack.open_warehouse(settings)
     try:
         if args.action == "counts":
             print(json.dumps(table_counts(wh)))
@@ -479,8 +360,6 @@ def cmd_warehouse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
     from ioc.ingest.parsing import file_events
     from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
     from ioc.topics import Topics
@@ -490,23 +369,22 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         raise UserInputError("ioc import: give a dossier-events FILE, --pakn FILE, --national-scores FILE "
                              "or --national-report FILE")
     if national:
-        from ioc.commands.catalogue_import import broker_address
         from ioc.commands.national_import import run as import_national
 
         if args.file is not None or args.pakn is not None:
             raise UserInputError("ioc import: --national-scores/--national-report go without event files")
-        print(json.dumps(import_national(settings, broker_address(settings), args.national_scores,
+        print(json.dumps(import_national(settings, stack.kafka_bootstrap(settings), args.national_scores,
                                          args.national_report)))
         return 0
     if args.file is None:
         return _import_pakn(args, settings)
     path = Path(args.file)
-    tz = ZoneInfo(settings.timezone)  # spreadsheet date cells carry no offset
+    tz = clock.LOCAL_TZ  # spreadsheet date cells carry no offset
     # Every row is validated before anything is published: a bad file is all or nothing.
     rows = sum(1 for _ in file_events(path, tz, MAX_MESSAGE_BYTES))
     if args.pakn is not None:  # both files valid before either is published
         _count_pakn(Path(args.pakn), tz)
-    publisher = KafkaEventPublisher(_bootstrap(settings), Topics.from_settings(settings.kafka).dossier_events,
+    publisher = KafkaEventPublisher(stack.kafka_bootstrap(settings), Topics.from_settings(settings.kafka).dossier_events,
                                     timeout_s=settings.ingest.publish_timeout_s, client_id="ioc-import")
     try:
         events = (event.to_json() for _, event in file_events(path, tz, MAX_MESSAGE_BYTES))
@@ -529,16 +407,14 @@ def _count_pakn(path: Path, tz: Any) -> int:
 
 def _import_pakn(args: argparse.Namespace, settings: Settings, dossiers: dict[str, int] | None = None) -> int:
     """`ioc import --pakn FILE`: petition events to the petition topic, all or nothing."""
-    from zoneinfo import ZoneInfo
-
     from ioc.ingest.parsing import file_pakn_events
     from ioc.ingest.publishing import MAX_MESSAGE_BYTES, KafkaEventPublisher, publish_batches
     from ioc.topics import Topics
 
     path = Path(args.pakn)
-    tz = ZoneInfo(settings.timezone)
+    tz = clock.LOCAL_TZ
     rows = _count_pakn(path, tz)
-    publisher = KafkaEventPublisher(_bootstrap(settings), Topics.from_settings(settings.kafka).pakn_events,
+    publisher = KafkaEventPublisher(stack.kafka_bootstrap(settings), Topics.from_settings(settings.kafka).pakn_events,
                                     timeout_s=settings.ingest.publish_timeout_s, client_id="ioc-import",
                                     key_field="pakn_code")
     try:
@@ -553,14 +429,13 @@ def _import_pakn(args: argparse.Namespace, settings: Settings, dossiers: dict[st
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from ioc.commands.verify import verify
-    from ioc.warehouse.backends import open_warehouse
 
     events = Path(args.events) if args.events else None
     if events is not None and not events.is_file():
         raise UserInputError(f"ioc verify: --events {events}: no such file")
     if args.wait < 0:
         raise UserInputError("ioc verify: --wait must not be negative")
-    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    wh = stack.open_warehouse(settings)
     try:
         report = verify(wh, settings.kafka.partitions.dossier_events, events, wait_s=args.wait)
     finally:

@@ -28,6 +28,8 @@ from ioc.errors import ConfigError
 
 ENV = "IOC_NOW"
 ANCHOR_ENV = "IOC_NOW_ANCHOR"
+# The one business time zone (calendar, deadlines, "today"): Vietnam has one. settings.timezone
+# exists for settings files that name it and must name this zone (ioc.config).
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 _UNREAD = object()

@@ -3,8 +3,10 @@
 Unknown keys are rejected with the file (or variable) and the key named, so a typo never
 silently falls back to a default. With no settings at all every part runs embedded.
 
-Environment: ``IOC_SECTION__KEY=value`` sets ``section.key``; the contract names
-``IOC_KAFKA_BOOTSTRAP``, ``IOC_CLICKHOUSE_URL`` and ``IOC_OPERATOR_TOKEN`` are aliases.
+Environment: ``IOC_SECTION__KEY=value`` sets ``section.key`` (read by pydantic-settings'
+environment source, :func:`env_overrides`); the contract names ``IOC_KAFKA_BOOTSTRAP``,
+``IOC_CLICKHOUSE_URL`` and ``IOC_OPERATOR_TOKEN`` are aliases. Precedence: the YAML file
+(``--config`` / ``IOC_CONFIG``), then the environment, then command-line flags.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from ioc.alerts.routing import NotifySettings
+from ioc.clock import LOCAL_TZ
 from ioc.errors import ConfigError
 from ioc.services.settings import ServicesSettings
 
@@ -261,9 +265,20 @@ class ProvinceSettings(StrictModel):
     )
 
 
+def _vietnam_time(value: str) -> str:
+    """The one time zone is ioc.clock's: the working calendar, the legal deadlines, "today" on
+    the wall and the warehouse's daily rollup are Vietnam's, and Vietnam has one zone. A setting
+    that differed would have to move all of them; it is refused instead of half obeyed."""
+    if value not in (LOCAL_TZ.key, "Asia/Saigon"):  # the latter: the old name of the same zone
+        raise ValueError(f"must be {LOCAL_TZ.key} (Vietnam time, the only zone the project runs on), not {value!r}")
+    return LOCAL_TZ.key
+
+
 class Settings(StrictModel):
     data_dir: Path = Field(Path("var"), description="embedded warehouse and logs live here")
-    timezone: str = "Asia/Ho_Chi_Minh"
+    timezone: Annotated[str, AfterValidator(_vietnam_time)] = Field(
+        LOCAL_TZ.key, description="the business time zone; only Vietnam time (ioc.clock.LOCAL_TZ), kept so "
+        "settings that name it still load")
     province: ProvinceSettings = ProvinceSettings()
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
@@ -310,37 +325,64 @@ class Settings(StrictModel):
         return not self.clickhouse.url
 
 
-def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
-            raise ConfigError(f"setting {'.'.join(path)}: {part} is not a section")
-        node = child
-    node[path[-1]] = value
+class _EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' reading of ``IOC_SECTION__KEY`` variables (nested by ``__``, names in
+    any case), from the mapping given rather than always ``os.environ`` (tests, deploy checks).
+    Values are not JSON-decoded: lists come comma-separated (``IOC_WEB__WALL_SCENES=map,flow``)
+    and the fields' own validators split them, as in a YAML file."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(_SettingsSources)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {name.lower(): value for name, value in self._environ.items()}
+
+
+class _SettingsSources(Settings, BaseSettings):
+    """Only drives the environment source above: :class:`Settings` itself stays a plain model,
+    so ``Settings()`` or ``Settings.model_validate(...)`` never read the process's environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False,
+                                      enable_decoding=False, extra="forbid", frozen=True)
+
+
+def env_path(name: str) -> tuple[str, ...] | None:
+    """The settings key an ``IOC_*`` variable sets (None: not a settings variable)."""
+    if not name.startswith(ENV_PREFIX) or name in ENV_IGNORED:
+        return None
+    return ENV_ALIASES.get(name) or tuple(p.lower() for p in name[len(ENV_PREFIX):].split("__"))
 
 
 def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
-    """Settings from ``IOC_*`` variables, and which variable set which key (for errors)."""
-    data: dict[str, Any] = {}
-    origin: dict[tuple[str, ...], str] = {}
-    for name, value in sorted(environ.items()):
-        if not name.startswith(ENV_PREFIX) or name in ENV_IGNORED:
-            continue
-        path = ENV_ALIASES.get(name) or tuple(p.lower() for p in name[len(ENV_PREFIX):].split("__"))
-        _set_path(data, path, value)
-        origin[path] = name
-    return data, origin
+    """Settings from ``IOC_*`` variables, and which variable set which key (for errors).
+
+    A variable of no section of the settings is refused here, naming it: pydantic-settings
+    would skip it, and a misspelt section must not fall back to the defaults silently."""
+    origin = {path: name for name, path in sorted((n, env_path(n)) for n in environ) if path is not None}
+    for path, name in origin.items():
+        if path[0] not in Settings.model_fields:
+            raise ConfigError(f"{name}: unknown setting '{'.'.join(path)}'")
+    aliases: dict[str, Any] = {}
+    for name, path in ENV_ALIASES.items():  # nested keys under a flat name: below IOC_SECTION__KEY
+        if name in environ:
+            aliases = _merge(aliases, _nested(path, environ[name]))
+    return _merge(aliases, _EnvironmentSource(environ)()), origin
 
 
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], *tops: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each of ``tops`` laid over it in turn, section by section."""
     out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
+    for top in tops:
+        for key, value in top.items():
+            out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def _nested(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    for part in reversed(path):
+        value = {part: value}
+    return value
 
 
 def read_yaml_mapping(path: str | os.PathLike[str], what: str, shape: str) -> dict[str, Any]:
@@ -358,6 +400,14 @@ def read_yaml_mapping(path: str | os.PathLike[str], what: str, shape: str) -> di
     return data
 
 
+def _origin_of(key: tuple[str, ...], origin: Mapping[tuple[str, ...], str]) -> str | None:
+    """The variable that set ``key`` or a section above it (IOC_WEB__PARTS for web.parts.worker)."""
+    for n in range(len(key), 0, -1):
+        if key[:n] in origin:
+            return origin[key[:n]]
+    return None
+
+
 def load_settings(
     path: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -368,7 +418,7 @@ def load_settings(
     path = path or environ.get("IOC_CONFIG")
     file_data = read_yaml_mapping(path, "settings file", "a mapping of sections") if path else {}
     env_data, env_origin = env_overrides(environ)
-    data = _merge(_merge(file_data, env_data), overrides or {})
+    data = _merge(file_data, env_data, overrides or {})
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
@@ -377,7 +427,7 @@ def load_settings(
         if not key:  # a rule across sections (a model validator): its message names the keys
             raise ConfigError(f"{path or 'settings'}: {err['msg'].removeprefix('Value error, ')}") from None
         dotted = ".".join(key)
-        where = env_origin.get(key) or (str(path) if path else "settings")
+        where = _origin_of(key, env_origin) or (str(path) if path else "settings")
         if err["type"] == "extra_forbidden":
             raise ConfigError(f"{where}: unknown setting '{dotted}'") from None
         raise ConfigError(f"{where}: setting '{dotted}': {err['msg']}") from None

@@ -31,7 +31,7 @@ import os
 import socket
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -65,11 +65,11 @@ class SnapshotSender:
         self.last_full = float("-inf")
         self.moved = False  # the previous message carried changes
 
-    def messages(self, partition: int, at: datetime, figures: LiveFigures) -> list[bytes]:
+    def messages(self, partition: int, at: datetime, figures: LiveFigures, whole: bool = False) -> list[bytes]:
         changed = {u: dict(figures.totals.get(u) or {}) for u in figures.take_changed_units()}
         changed = {u: t for u, t in changed.items() if t != self.sent.get(u, {})}
         now = time.monotonic()
-        full = (self.last_at is None or now - self.last_full >= self.full_every_s
+        full = (whole or self.last_at is None or now - self.last_full >= self.full_every_s
                 or (not changed and self.moved))
         self.moved = bool(changed)
         for unit, t in changed.items():
@@ -116,11 +116,15 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     catalogue = CatalogueView()
     judged_version = {"catalogue": 0}
     worker = settings.worker
-    behind = [0.0]  # how far behind its source the agent is (seconds, its last message)
+    # How far behind its source the agent is: its last message's age when it came, and when that
+    # was. A lag seen more than a tick ago no longer says there is a backlog (the agent may have
+    # caught up and be waiting): judging then takes whole ticks again.
+    behind = [0.0, 0.0]
 
     @app.task
     async def follow_catalogue() -> None:
-        await follow(bootstrap, topics.catalogue, catalogue.apply, lambda: app.should_stop)
+        await follow(bootstrap, topics.catalogue, catalogue.apply, lambda: app.should_stop,
+                     fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
 
     def live_for(partition: int) -> LiveFigures:
         """The partition's figures, rebuilt from the (recovered) table the first time."""
@@ -147,7 +151,7 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
             # Event time lag of the stream (producer timestamp -> now), reported with the stats:
             # Kafka stamps with the real clock, so the real clock measures it.
             if message.timestamp:
-                behind[0] = time.time() - message.timestamp  # Faust gives seconds
+                behind[:] = [time.time() - message.timestamp, time.monotonic()]  # Faust gives seconds
                 counters["lag_ms"] = max(counters["lag_ms"], int(behind[0] * 1000))
             else:
                 behind[0] = 0.0
@@ -191,6 +195,21 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
 
     open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
 
+    async def final_snapshots(_app: Any, *_: Any, **__: Any) -> None:
+        """A clean stop leaves each partition's whole figures, with every event consumed, on the
+        snapshot topic: the sink stores whole snapshots only, and `ioc verify` compares the newest
+        with the warehouse (Faust has stopped consuming and flushes the producer after this)."""
+        now = clock.now()
+        for partition, figures in sorted(live.items()):
+            figures.start_round(now)  # an unfinished round is finished first, at its own instant
+            figures.work(None)
+            open_rounds.pop(partition, None)
+            sender = senders.setdefault(partition, SnapshotSender(worker.full_snapshot_s))
+            for message in sender.messages(partition, now, figures, whole=True):
+                await snapshots.send(key=str(partition).encode(), value=message)
+
+    app.on_before_shutdown.connect(cast(Any, final_snapshots))  # mode's signal types want a plain callable
+
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_snapshots() -> None:
         # Not while the table is recovering: live_for() rebuilds a partition's figures from the
@@ -219,6 +238,7 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
         # the round's instant.
         budget = worker.judging_share * worker.snapshot_interval_s
         started = time.perf_counter()
+        backlog = behind[0] > BEHIND_S and time.monotonic() - behind[1] < 2 * worker.snapshot_interval_s
         while open_rounds:
             for partition in sorted(open_rounds):
                 figures = live[partition]
@@ -231,7 +251,7 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
                 assert figures.round_at is not None
                 for message in sender.messages(partition, figures.round_at, figures):
                     await snapshots.send(key=str(partition).encode(), value=message)
-            if not open_rounds or (behind[0] > BEHIND_S and time.perf_counter() - started >= budget):
+            if not open_rounds or (backlog and time.perf_counter() - started >= budget):
                 break
             await asyncio.sleep(0)
         counters["judging_pending"] = sum(live[p].round_pending for p in open_rounds)

@@ -24,28 +24,17 @@ log = logging.getLogger(__name__)
 ESCALATION_TICK_S = 1.0
 
 
-async def read_log(bootstrap: str, topic: str) -> list[LogEntry]:
-    """Every entry of the alert log up to its current end."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+async def read_log(bootstrap: str, topic: str, *, fetch_max_wait_ms: int) -> list[LogEntry]:
+    """Every entry of the alert log up to its current end (ioc.broker.read_to_end)."""
+    from ioc.broker.read_to_end import read_from_beginning
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tp = TopicPartition(topic, 0)
-        consumer.assign([tp])
-        await consumer.seek_to_beginning(tp)
-        end = (await consumer.end_offsets([tp]))[tp]
-        entries: list[LogEntry] = []
-        while await consumer.position(tp) < end:
-            batches = await consumer.getmany(tp, timeout_ms=500)
-            for msg in batches.get(tp, []):
-                try:
-                    entries.append(decode_log_entry(msg.value))
-                except (ValueError, AlertEventRejected) as exc:
-                    log.warning("alert log: skipping offset %s: %s", msg.offset, exc)
-        return entries
-    finally:
-        await consumer.stop()
+    entries: list[LogEntry] = []
+    for msg in await read_from_beginning(bootstrap, [(topic, 0)], fetch_max_wait_ms=fetch_max_wait_ms):
+        try:
+            entries.append(decode_log_entry(msg.value))
+        except (ValueError, AlertEventRejected) as exc:
+            log.warning("alert log: skipping offset %s: %s", msg.offset, exc)
+    return entries
 
 
 def register_alert_agent(app: Any, settings: Any, bootstrap: str) -> None:
@@ -70,7 +59,8 @@ def register_alert_agent(app: Any, settings: Any, bootstrap: str) -> None:
     async def ensure_current() -> None:
         async with recovering:
             if not status["current"]:
-                n = desk.recover(await read_log(bootstrap, topics.alert_log))
+                n = desk.recover(await read_log(bootstrap, topics.alert_log,
+                                                  fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms))
                 status["current"] = True
                 log.info("alerts agent: book rebuilt from %d logged events", n)
 

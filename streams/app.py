@@ -6,6 +6,7 @@ from pathlib import Path
 
 import faust
 
+from ioc import clock
 from ioc.config import Settings
 from streams import faust_consumer
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
         producer_max_batch_size=1 << 20,
         consumer_auto_offset_reset="earliest",
         table_cleanup_interval=60.0,
-        timezone=settings.timezone,
+        timezone=clock.LOCAL_TZ,  # the one business zone (ioc.clock)
     )
     from streams.agents import register_dossier_agents
 

@@ -34,7 +34,7 @@ def register_dossier_alert_rules(app: Any, settings: Any, bootstrap: str) -> Non
     watch = DossierWatch(unit_names=names,
                          unit_level=lambda u: tree.by_code[u].serves_level if u in tree.by_code else "province")
     latest = LatestSnapshots()
-    feed = SnapshotFeed(bootstrap, topics.kpi_snapshots, latest.add)
+    feed = SnapshotFeed(bootstrap, topics.kpi_snapshots, latest.add, fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
 
     @app.task
     async def start_feed() -> None:

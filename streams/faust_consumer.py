@@ -17,20 +17,22 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, new_consumer
 
 TRUE_END_TIMEOUT_S = 5.0  # a partition whose last batch cannot be read keeps the broker's answer
 
 
-async def true_end_offsets(bootstrap: Any, ends: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+async def true_end_offsets(bootstrap: Any, ends: Mapping[TopicPartition, int],
+                           fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> dict[TopicPartition, int]:
     """``ends`` as the broker answered them, each moved past the last record of the batch that
     holds offset end - 1."""
     out = dict(ends)
     wanted = {tp: end for tp, end in ends.items() if end > 0}
     if not wanted:
         return out
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                              fetch_max_wait_ms=100)
+    reader = new_consumer(bootstrap, fetch_max_wait_ms=fetch_max_wait_ms)
     await reader.start()
     try:
         reader.assign(list(wanted))
@@ -67,7 +69,7 @@ def adapt(fetch_max_wait_ms: int) -> None:
         ends = await highwaters(self, partitions)
         if self.consumer.in_transaction:
             return ends  # last stable offsets: not asked of the broker
-        return await true_end_offsets(self._ensure_consumer()._client._bootstrap_servers, ends)
+        return await true_end_offsets(self._ensure_consumer()._client._bootstrap_servers, ends, fetch_max_wait_ms)
 
     Thread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
     Thread._highwaters = true_highwaters  # type: ignore[method-assign]

@@ -67,10 +67,15 @@ def _clickhouse_server_binary() -> str:
 
 class ClickHouseServer:
     """A real clickhouse-server process on free ports under ``root``; stop() and start()
-    again keep its data (the fault tests take it down while events keep coming)."""
+    again keep its data (the fault tests take it down while events keep coming).
 
-    def __init__(self, root: Path) -> None:
+    ``config``: XML elements merged over Debian's config.xml (a cluster node's remote_servers,
+    zookeeper and macros: tests/integration/clickhouse_cluster.py); the server then reads a copy
+    of that file under ``root``, whose config.d/ holds them."""
+
+    def __init__(self, root: Path, config: str | None = None) -> None:
         self.root = root
+        self.config = config
         self.tcp, self.http, self.interserver = free_port(), free_port(), free_port()
         self.proc = None
 
@@ -79,19 +84,38 @@ class ClickHouseServer:
         return f"clickhouse://default:@127.0.0.1:{self.tcp}/default"
 
     def start(self) -> "ClickHouseServer":
-        from clickhouse_driver import Client
+        return self.launch().wait_ready()
 
+    def launch(self) -> "ClickHouseServer":
+        """Start the process, not waiting for it: several start at once (tests/integration/
+        clickhouse_cluster.py). From the main thread: a child dies with the thread that spawned it
+        (ioc.process.spawn's parent-death signal)."""
         root = self.root
         root.mkdir(parents=True, exist_ok=True)
+        config_file, extra = Path("/etc/clickhouse-server/config.xml"), []
+        if self.config is not None:
+            # config.d/ is looked up beside the config file: a copy of Debian's has ours beside it.
+            (root / "config.d").mkdir(exist_ok=True)
+            (root / "config.d" / "node.xml").write_text(f"<yandex>\n{self.config}\n</yandex>\n")
+            config_file = Path(shutil.copy(config_file, root / "config.xml"))
+            # Replicas fetch parts from each other at this address, not at the machine's name.
+            extra = ["--users_config=/etc/clickhouse-server/users.xml", "--interserver_http_host=127.0.0.1"]
         argv = [
-            _clickhouse_server_binary(), "--config-file=/etc/clickhouse-server/config.xml", "--",
+            _clickhouse_server_binary(), f"--config-file={config_file}", "--", *extra,
             f"--path={root}/", f"--tmp_path={root}/tmp/", f"--user_files_path={root}/user_files/",
             f"--format_schema_path={root}/format_schemas/",
             f"--tcp_port={self.tcp}", f"--http_port={self.http}", f"--interserver_http_port={self.interserver}",
             "--listen_host=127.0.0.1",
             f"--logger.log={root}/server.log", f"--logger.errorlog={root}/server.err.log", "--logger.console=0",
         ]
-        self.proc = proc = spawn(argv, log_path=root / "stdout.log")
+        self.proc = spawn(argv, log_path=root / "stdout.log")
+        return self
+
+    def wait_ready(self) -> "ClickHouseServer":
+        from clickhouse_driver import Client
+
+        proc = self.proc
+        assert proc is not None, "launch() first"
         client = Client(host="127.0.0.1", port=self.tcp)
 
         def answers() -> bool:

@@ -15,7 +15,8 @@ from aiokafka import AIOKafkaConsumer
 
 from ioc import clock
 from ioc.broker.admin import ensure_topics
-from ioc.broker.publisher import BatchPublisher, start_producer
+from ioc.broker.producer import start_producer
+from ioc.broker.publisher import BatchPublisher
 from ioc.config import KafkaSettings
 from ioc.domain.calendar import WorkingCalendar
 from ioc.topics import Topics, topic_specs

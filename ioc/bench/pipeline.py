@@ -28,12 +28,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
 from ioc import clock
 from ioc.broker.admin import ensure_topics
+from ioc.broker.consumer import new_consumer
 from ioc.broker.embedded import EmbeddedBroker
-from ioc.broker.publisher import BatchPublisher, start_producer
+from ioc.broker.producer import start_producer
+from ioc.broker.publisher import BatchPublisher
 from ioc.config import KafkaSettings
 from ioc.kpi.snapshots import SnapshotAssembler
 from ioc.process import spawn, stop
@@ -70,9 +70,9 @@ async def _produce(bootstrap: str, topic: str, events: list[dict[str, Any]]) -> 
         await producer.stop()
 
 
-async def _baseline(bootstrap: str, topic: str, n: int) -> float:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False, max_partition_fetch_bytes=8 << 20)
+async def _baseline(bootstrap: str, topic: str, n: int, fetch_max_wait_ms: int) -> float:
+    consumer = new_consumer(bootstrap, topic, fetch_max_wait_ms=fetch_max_wait_ms, auto_offset_reset="earliest",
+                            max_partition_fetch_bytes=8 << 20)
     await consumer.start()
     try:
         seen, started = 0, None
@@ -105,12 +105,12 @@ class _SinkThread(threading.Thread):
 
 
 async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: float,
-                        worker: Any, log_path: Path) -> tuple[float, float, int]:
+                        worker: Any, log_path: Path, fetch_max_wait_ms: int) -> tuple[float, float, int]:
     """From the worker's per-second reports: the time of its first report with events consumed,
     the time it had consumed ``target``, and how many it had consumed at the first report (the
     rate is taken between the two reports, so the worker's start-up is not counted)."""
-    consumer = AIOKafkaConsumer(topics.pipeline_stats, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest")
+    consumer = new_consumer(bootstrap, topics.pipeline_stats, fetch_max_wait_ms=fetch_max_wait_ms,
+                            auto_offset_reset="earliest")
     await consumer.start()
     first: tuple[float, int] | None = None
     deadline = time.perf_counter() + timeout
@@ -138,14 +138,13 @@ async def _watch_worker(bootstrap: str, topics: Topics, target: int, timeout: fl
 
 
 async def _latency(bootstrap: str, topics: Topics, partitions: int, rate: float, seconds: float,
-                   base: int) -> tuple[list[float], list[float], list[float], int, float, int]:
+                   base: int, fetch_max_wait_ms: int) -> tuple[list[float], list[float], list[float], int, float, int]:
     """Seconds from producing each batch to the first snapshot round that counts it; with the
     snapshots' delivery times, the worker's reported consume lags and the batches sent."""
-    # As the wall's reader does (ioc.config KafkaSettings.fetch_max_wait_ms): the embedded broker
-    # answers a fetch only when its wait is over.
-    consumer = AIOKafkaConsumer(topics.kpi_snapshots, topics.pipeline_stats, bootstrap_servers=bootstrap,
-                                group_id=None, auto_offset_reset="latest",
-                                fetch_max_wait_ms=KafkaSettings().fetch_max_wait_ms)
+    # As the wall's reader does (kafka.fetch_max_wait_ms): the embedded broker answers a fetch
+    # only when its wait is over.
+    consumer = new_consumer(bootstrap, topics.kpi_snapshots, topics.pipeline_stats, fetch_max_wait_ms=fetch_max_wait_ms,
+                            auto_offset_reset="latest")
     await consumer.start()
     await consumer.seek_to_end()
     producer = await start_producer(bootstrap)
@@ -234,7 +233,8 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
         try:
             ensure_topics(broker.bootstrap, topic_specs(kafka))
             asyncio.run(_produce(broker.bootstrap, topics.dossier_events, _events(events)))
-            baseline = asyncio.run(_baseline(broker.bootstrap, topics.dossier_events, events))
+            wait = kafka.fetch_max_wait_ms
+            baseline = asyncio.run(_baseline(broker.bootstrap, topics.dossier_events, events, wait))
 
             env = {**os.environ, "IOC_KAFKA_BOOTSTRAP": broker.bootstrap, "IOC_KAFKA__TOPIC_PREFIX": prefix,
                    "IOC_KAFKA__PARTITIONS__DOSSIER_EVENTS": str(partitions), "IOC_WORKER__APP_ID": prefix,
@@ -242,11 +242,12 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
             worker = spawn([sys.executable, "-m", "ioc", "run", "worker"], log_path=Path(tmp) / "worker.log", env=env)
             wh = ChdbWarehouse(Path(tmp) / "chdb", database=prefix)
             ensure_schema(wh)
-            sink = WarehouseSink(broker.bootstrap, topics, wh, f"{prefix}-sink", batch_rows=50_000, batch_seconds=1.0)
+            sink = WarehouseSink(broker.bootstrap, topics, wh, f"{prefix}-sink", batch_rows=50_000, batch_seconds=1.0,
+                                 fetch_max_wait_ms=wait)
             sink_thread = _SinkThread(sink)
             sink_thread.start()
             first, done, done_before = asyncio.run(_watch_worker(broker.bootstrap, topics, events, 600, worker,
-                                                                 Path(tmp) / "worker.log"))
+                                                                 Path(tmp) / "worker.log", wait))
             agent_rate = (events - done_before) / max(done - first, 1e-9)
             deadline = time.perf_counter() + 300
             while sink.counters.stored < events and time.perf_counter() < deadline:
@@ -256,7 +257,7 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
             pipeline_rate = (events - done_before) / max(stored_at - first, 1e-9)
 
             latencies, delivery, worker_lag, expected, settled, pending_max = asyncio.run(
-                _latency(broker.bootstrap, topics, partitions, rate, seconds, base=events))
+                _latency(broker.bootstrap, topics, partitions, rate, seconds, base=events, fetch_max_wait_ms=wait))
         finally:
             if sink_thread:
                 sink_thread.halt()

@@ -268,7 +268,7 @@ def sign_in(driver: Any, base: str, username: str, password: str) -> None:
     WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url)
 
 
-PAGE = """const s = document.querySelector('#wall-scene > .scene');
+PAGE = """const s = document.querySelector('#wall-scene > .scene-slot:not(.hidden) > .scene');
 const tile = document.getElementById('tile-in_processing');
 return [document.getElementsByTagName('*').length,
         s ? ((s.className.match(/scene-([a-z]+)/) || ['', ''])[1]) : '', tile ? tile.textContent : ''];"""

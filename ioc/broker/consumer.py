@@ -11,6 +11,10 @@ Followers assign partitions and seek (no consumer group): every process reads ev
 and a group consumer is not needed for that (kafka-python's does not even work against the
 embedded Tansu broker; aiokafka's assign + seek does). Only :data:`COMMITTED` reads as a group
 member, for the sink, which resumes from the offsets it committed after each insert.
+
+Every aiokafka consumer of the project is made by :func:`new_consumer`, with the fetch wait of the
+settings (``kafka.fetch_max_wait_ms``): Tansu answers a waiting fetch only when the wait is over,
+so aiokafka's 500 ms default would delay every record that much.
 """
 
 from __future__ import annotations
@@ -22,8 +26,21 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence
 
 from ioc.backoff import Backoff
+from ioc.config import KafkaSettings
 
 log = logging.getLogger(__name__)
+
+# For the adapters a test builds without settings; processes pass ``kafka.fetch_max_wait_ms``.
+DEFAULT_FETCH_MAX_WAIT_MS: int = KafkaSettings.model_fields["fetch_max_wait_ms"].default
+
+
+def new_consumer(bootstrap: str, *topics: str, fetch_max_wait_ms: int, group_id: str | None = None,
+                 **options: Any) -> Any:
+    """An aiokafka consumer (not started; subscribed to ``topics`` if any) that never commits by itself."""
+    from aiokafka import AIOKafkaConsumer
+
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                            fetch_max_wait_ms=fetch_max_wait_ms, **options)
 
 
 @dataclass(frozen=True)
@@ -56,7 +73,7 @@ Handler = Callable[[Records], Awaitable[None] | None]
 Hook = Callable[[], Awaitable[None] | None]
 
 
-async def _call(fn: Callable[..., Any], *args: Any) -> None:
+async def call_handler(fn: Callable[..., Any], *args: Any) -> None:
     result = fn(*args)
     if inspect.isawaitable(result):
         await result
@@ -71,7 +88,7 @@ class ConsumerLoop:
     """
 
     def __init__(self, bootstrap: str, subscriptions: Sequence[Subscription], handler: Handler, *, name: str,
-                 group_id: str | None = None, backoff: Backoff | None = None, poll_ms: int = 250,
+                 fetch_max_wait_ms: int, group_id: str | None = None, backoff: Backoff | None = None, poll_ms: int = 250,
                  max_records: int | None = None, on_connect: Hook | None = None, on_disconnect: Hook | None = None,
                  **options: Any) -> None:
         committed = {s.seek == COMMITTED for s in subscriptions}
@@ -80,6 +97,7 @@ class ConsumerLoop:
         if len(committed) > 1:
             raise ValueError(f"{name}: a group member reads committed offsets on every topic")
         self.bootstrap = bootstrap
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.subscriptions = tuple(subscriptions)
         self.handler = handler
         self.name = name
@@ -97,11 +115,9 @@ class ConsumerLoop:
                   pause: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         """Read until ``stopped()``; ``pause(seconds)`` waits between attempts (and may end
         early when a stop is asked)."""
-        from aiokafka import AIOKafkaConsumer
-
         while not stopped():
-            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.group_id,
-                                        enable_auto_commit=False, **self._defaults(), **self.options)
+            consumer = new_consumer(self.bootstrap, fetch_max_wait_ms=self.fetch_max_wait_ms, group_id=self.group_id,
+                                    **self._defaults(), **self.options)
             failed = False
             try:
                 await consumer.start()
@@ -109,10 +125,10 @@ class ConsumerLoop:
                 self.consumer, self.connected = consumer, True
                 self.backoff.reset()
                 if self.on_connect is not None:
-                    await _call(self.on_connect)
+                    await call_handler(self.on_connect)
                 while not stopped():
                     batches = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_records)
-                    await _call(self.handler, [m for messages in batches.values() for m in messages])
+                    await call_handler(self.handler, [m for messages in batches.values() for m in messages])
             except Exception as exc:  # broker away, topic missing, bad handler: start again
                 failed = True
                 delay = self.backoff.next()
@@ -121,7 +137,7 @@ class ConsumerLoop:
                 self.consumer, self.connected = None, False
                 try:
                     if self.on_disconnect is not None:
-                        await _call(self.on_disconnect)
+                        await call_handler(self.on_disconnect)
                 finally:
                     await consumer.stop()
             if failed:

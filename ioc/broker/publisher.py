@@ -1,5 +1,5 @@
-"""Batched publishing of entity events: one Kafka message carries many events of one
-partition (see ioc.wire for why)."""
+"""Batched publishing of entity events through the project's producer (ioc.broker.producer):
+one Kafka message carries many events of one partition (see ioc.wire for why)."""
 
 from __future__ import annotations
 
@@ -8,28 +8,15 @@ import json
 import time
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError
-
-from ioc.errors import DependencyError
+from ioc.broker.producer import AsyncProducer
 from ioc.wire import encode_batch, partition_for
-
-
-async def start_producer(bootstrap: str, **kwargs: Any) -> AIOKafkaProducer:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, **kwargs)
-    try:
-        await producer.start()
-    except (KafkaConnectionError, OSError) as exc:
-        await producer.stop()
-        raise DependencyError(f"Kafka at {bootstrap} is unreachable ({exc})") from None
-    return producer
 
 
 class BatchPublisher:
     """Buffers events per partition and sends a message when a buffer reaches
     ``max_events`` or on :meth:`flush`. Keys are the entity id (e.g. the dossier code)."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, max_events: int = 500) -> None:
+    def __init__(self, producer: AsyncProducer, topic: str, max_events: int = 500) -> None:
         self.producer = producer
         self.topic = topic
         self.max_events = max_events
@@ -42,10 +29,7 @@ class BatchPublisher:
 
     async def _partition_count(self) -> int:
         if self._partitions is None:
-            parts = await self.producer.partitions_for(self.topic)
-            if not parts:
-                raise DependencyError(f"topic {self.topic} does not exist")
-            self._partitions = len(parts)
+            self._partitions = await self.producer.partitions(self.topic)
         return self._partitions
 
     async def add(self, key: str, event: dict[str, Any]) -> None:

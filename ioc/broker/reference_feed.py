@@ -17,7 +17,7 @@ import logging
 import threading
 from typing import Any, Awaitable, Callable
 
-from ioc.broker.consumer import EARLIEST, ConsumerLoop, Subscription
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, EARLIEST, ConsumerLoop, Subscription
 from ioc.kpi.national import NationalReport, NationalScore, rank_scores
 from ioc.reference.catalogue import Catalogue, CatalogueRow
 
@@ -91,7 +91,8 @@ class NationalView:
         return NationalReport(counts) if counts else None
 
 
-def reference_loop(bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None]) -> ConsumerLoop:
+def reference_loop(bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None], *,
+                   fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> ConsumerLoop:
     """A reader of ``topic`` (one partition) from its beginning into ``apply``, then following it;
     every process reads every row."""
 
@@ -101,11 +102,12 @@ def reference_loop(bootstrap: str, topic: str, apply: Callable[[bytes | None, by
 
     # Reference topics have one partition (ioc.topics).
     return ConsumerLoop(bootstrap, [Subscription(topic, EARLIEST, (0,))], handle, name=f"reference feed {topic}",
-                        poll_ms=500)
+                        poll_ms=500, fetch_max_wait_ms=fetch_max_wait_ms)
 
 
 async def follow(bootstrap: str, topic: str, apply: Callable[[bytes | None, bytes | None], None],
-                 stopped: Callable[[], bool], pause: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
+                 stopped: Callable[[], bool], pause: Callable[[float], Awaitable[Any]] = asyncio.sleep, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
     """Read ``topic`` into ``apply`` until ``stopped()`` (:func:`reference_loop`, reconnecting
     after a broker failure)."""
-    await reference_loop(bootstrap, topic, apply).run(stopped, pause)
+    await reference_loop(bootstrap, topic, apply, fetch_max_wait_ms=fetch_max_wait_ms).run(stopped, pause)

@@ -171,20 +171,16 @@ class RestoreReport:
                 f"events and {self.notifications} notifications in {self.seconds:.1f} s")
 
 
-async def _end_offsets(bootstrap: str, topics: dict[str, int]) -> dict[str, int]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+async def _held(bootstrap: str, topics: dict[str, int], fetch_max_wait_ms: int) -> dict[str, int]:
+    """How many messages (by the broker's end offsets) each of ``topics`` (name: partitions) holds."""
+    from ioc.broker.read_to_end import end_offsets
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, p) for t, n in topics.items() for p in range(n)]
-        ends = await consumer.end_offsets(tps)
-        out: dict[str, int] = {}
-        for tp, end in ends.items():
-            out[tp.topic] = out.get(tp.topic, 0) + int(end)
-        return out
-    finally:
-        await consumer.stop()
+    ends = await end_offsets(bootstrap, [(t, p) for t, n in topics.items() for p in range(n)],
+                             fetch_max_wait_ms=fetch_max_wait_ms)
+    out: dict[str, int] = {}
+    for (topic, _), end in ends.items():
+        out[topic] = out.get(topic, 0) + end
+    return out
 
 
 async def _publish(bootstrap: str, messages: list[tuple[str, int, bytes, bytes]]) -> None:
@@ -192,7 +188,7 @@ async def _publish(bootstrap: str, messages: list[tuple[str, int, bytes, bytes]]
     Tansu answers ListOffsets(latest) with its last *batch's* base offset + 1, so a partition
     whose last batch held many records would look shorter than it is to Faust's table recovery
     and to the alerts agent's read of the log, and they would stop before its end."""
-    from ioc.broker.publisher import start_producer
+    from ioc.broker.producer import start_producer
 
     headers = [(RESTORED_HEADER, b"1")]
     last: dict[tuple[str, int], int] = {}
@@ -227,8 +223,9 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     # be filled before the worker starts.
     compacted = {"partitions": partitions, "config": {"cleanup.policy": "compact"}}
     ensure_topics(bootstrap, {changelog: compacted, pakn_changelog: compacted}, settings.kafka.replication_factor)
-    held = asyncio.run(_end_offsets(bootstrap, {changelog: partitions, pakn_changelog: partitions,
-                                                topics.alert_log: 1, topics.silences: 1, topics.notify_log: 1}))
+    held = asyncio.run(_held(bootstrap, {changelog: partitions, pakn_changelog: partitions,
+                                         topics.alert_log: 1, topics.silences: 1, topics.notify_log: 1},
+                             settings.kafka.fetch_max_wait_ms))
     report = RestoreReport()
     if any(held.values()):
         report.skipped = "the broker already holds " + ", ".join(f"{n} messages of {t}" for t, n in held.items() if n)

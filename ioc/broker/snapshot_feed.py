@@ -11,13 +11,14 @@ import logging
 from typing import Any, Callable
 
 from ioc.broker.background import BackgroundLoop
-from ioc.broker.consumer import LATEST, ConsumerLoop, Subscription
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, LATEST, ConsumerLoop, Subscription
 
 log = logging.getLogger(__name__)
 
 
 def snapshot_loop(bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any],
-                  accept: Callable[[bytes], bool] | None = None) -> ConsumerLoop:
+                  accept: Callable[[bytes], bool] | None = None, *,
+                  fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> ConsumerLoop:
     """A :class:`ConsumerLoop` of ``topic`` handing each snapshot message to ``on_message``;
     ``accept`` is a cheap test of the raw value (the others are not even decoded)."""
 
@@ -30,7 +31,8 @@ def snapshot_loop(bootstrap: str, topic: str, on_message: Callable[[dict[str, An
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 log.warning("snapshot feed: unreadable message at %s:%s: %s", m.partition, m.offset, exc)
 
-    return ConsumerLoop(bootstrap, [Subscription(topic, LATEST)], handle, name="snapshot feed", poll_ms=500)
+    return ConsumerLoop(bootstrap, [Subscription(topic, LATEST)], handle, name="snapshot feed", poll_ms=500,
+                        fetch_max_wait_ms=fetch_max_wait_ms)
 
 
 class SnapshotFeed(BackgroundLoop):
@@ -39,9 +41,10 @@ class SnapshotFeed(BackgroundLoop):
     thread_name = "snapshot-feed"
 
     def __init__(self, bootstrap: str, topic: str, on_message: Callable[[dict[str, Any]], Any],
-                 accept: Callable[[bytes], bool] | None = None) -> None:
+                 accept: Callable[[bytes], bool] | None = None, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         super().__init__()
-        self.loop = snapshot_loop(bootstrap, topic, on_message, accept)
+        self.loop = snapshot_loop(bootstrap, topic, on_message, accept, fetch_max_wait_ms=fetch_max_wait_ms)
 
     async def _run(self) -> None:
         await self._follow(self.loop)

@@ -4,8 +4,8 @@ compacted catalogue topic, so the stream agents and the web know it (contracts.m
 All or nothing for a bad file: every row is validated first (:func:`read_catalogue`); a problem
 exits with status 2 and ``FILE:ROW: column: problem`` before any server is contacted. Then:
 
-1. the broker (``--kafka`` / ``kafka.bootstrap``; unset: the embedded broker `ioc up` starts on
-   ``kafka.embedded_port``) must answer, and the catalogue topic is created if missing;
+1. the broker (ioc/stack.py: ``--kafka`` / ``kafka.bootstrap``; unset: the embedded broker of a
+   running `ioc up`) must answer, and the catalogue topic is created if missing;
 2. the rows go to ``procedure_catalogue`` (``--clickhouse`` / ``clickhouse.url``, else the
    embedded chDB under ``--data-dir``). chDB lets one process open a data directory: while
    `ioc up` runs with the embedded warehouse, its sink stores the rows from the topic instead;
@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from ioc import clock
+from ioc import clock, stack
 from ioc.config import Settings
 from ioc.errors import DependencyError, UserInputError
 from ioc.reference.catalogue import Catalogue, CatalogueRow, read_catalogue, sample_catalogue
@@ -37,11 +36,6 @@ from ioc.warehouse.catalogue_rows import SAMPLE_SOURCE
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT_S = 30.0
-
-
-def broker_address(settings: Settings) -> str:
-    """The configured broker, else the one `ioc up` starts by default on this machine."""
-    return settings.kafka.bootstrap or f"127.0.0.1:{settings.kafka.embedded_port}"
 
 
 def ensure_catalogue_topic(bootstrap: str, settings: Settings) -> str:
@@ -85,40 +79,16 @@ def topic_is_empty(bootstrap: str, topic: str) -> bool:
         consumer.close()
 
 
-def embedded_warehouse_held(data_dir: Path) -> bool:
-    """Whether another process (a running `ioc up`) has the embedded warehouse open: chDB, as
-    ClickHouse, holds an exclusive ``flock`` on its ``status`` file while it runs."""
-    import fcntl
-
-    status = Path(data_dir) / "chdb" / "status"
-    try:
-        fd = os.open(status, os.O_RDWR)
-    except OSError:
-        return False  # no warehouse there yet, or not ours to judge: opening it will tell
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
 def store_rows(settings: Settings, rows: Iterable[CatalogueRow]) -> tuple[str, str]:
     """Insert the rows into ``procedure_catalogue``; returns (how, where): ``("stored", table)``,
     or ``("sink", table)`` when the embedded warehouse is held by a running `ioc up`."""
-    from ioc.warehouse.backends import open_warehouse
     from ioc.warehouse.catalogue_rows import catalogue_table_row
     from ioc.warehouse.schema import PROCEDURE_CATALOGUE
 
     ch = settings.clickhouse
-    if ch.url is None and embedded_warehouse_held(settings.data_dir):
+    if ch.url is None and stack.embedded_warehouse_held(settings.data_dir):
         return "sink", f"{ch.database}.{PROCEDURE_CATALOGUE.name}"
-    wh = open_warehouse(ch.url, settings.data_dir, ch.database)
+    wh = stack.open_warehouse(settings)
     try:
         now = clock.now()
         wh.insert(PROCEDURE_CATALOGUE, [catalogue_table_row(r, now) for r in rows])
@@ -137,7 +107,7 @@ def run(path: Path, settings: Settings) -> dict[str, Any]:
     catalogue = read_catalogue(path)
     if not catalogue.rows:
         raise UserInputError(f"{path}: no catalogue rows to import")
-    bootstrap = broker_address(settings)
+    bootstrap = stack.kafka_bootstrap(settings)
     topic = ensure_catalogue_topic(bootstrap, settings)  # the broker answers before anything is stored
     how, table = store_rows(settings, catalogue.rows)
     published = publish_rows(bootstrap, topic, catalogue.rows, source=f"import:{path.name}")

@@ -9,6 +9,7 @@ import json
 import logging
 from pathlib import Path
 
+from ioc import stack
 from ioc.config import Settings
 from ioc.errors import DependencyError, UserInputError
 
@@ -22,12 +23,11 @@ def has_warehouse(settings: Settings) -> bool:
 def cmd_restore(settings: Settings) -> int:
     from ioc.broker.restore import restore
     from ioc.commands.catalogue_import import republish_stored
-    from ioc.warehouse.backends import open_warehouse
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not settings.kafka.bootstrap:
+    if not settings.kafka.bootstrap:  # never the running stack's (ioc/stack.py): an empty broker only
         raise UserInputError("ioc restore: no Kafka to restore to: set IOC_KAFKA_BOOTSTRAP or --kafka")
-    wh = open_warehouse(settings.clickhouse.url, settings.data_dir, settings.clickhouse.database)
+    wh = stack.open_warehouse(settings)
     try:
         try:
             report = restore(settings, settings.kafka.bootstrap, wh)

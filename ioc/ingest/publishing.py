@@ -1,7 +1,7 @@
 """Publishing validated dossier events to the dossier topic, synchronously and thread-safely.
 
 The ingest API runs in the web process's waitress threads and ``ioc import`` is a plain
-command, so neither has an event loop: this uses the thread-safe
+command, so neither has an event loop: this uses the thread-safe face of the project's producer,
 :class:`ioc.broker.producer.Producer` (one per publisher, shared by the threads).
 
 Messages follow the project's wire format (ioc.wire): the events of one call are grouped by
@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from ioc.broker.producer import DeliveryError, Producer, Record, describe
 from ioc.errors import DependencyError
@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 MAX_EVENTS_PER_MESSAGE = 500  # as the simulator's BatchPublisher: a Faust agent's cost is per message
 MAX_MESSAGE_BYTES = 900_000  # Kafka's default message.max.bytes is 1 MiB; keep room for the record overhead
 SOURCE_HEADER = "ioc-source"  # Kafka record header naming who sent the events (api:NAME, import:NAME)
+
+
+def source_headers(source: str | None) -> list[tuple[str, bytes]] | None:
+    """The record headers naming who sent a message (none when unknown)."""
+    return [(SOURCE_HEADER, source.encode("utf-8"))] if source else None
 
 
 class PublishError(DependencyError):
@@ -52,7 +57,7 @@ class Message:
     partition: int
     key: str
     value: bytes
-    event_ids: tuple[str, ...]
+    event_ids: tuple[str, ...]  # what PublishError reports as acknowledged when the message landed
 
 
 def plan_messages(events: Sequence[Mapping[str, Any]], partitions: int,
@@ -137,10 +142,8 @@ class KafkaEventPublisher:
         self.client_id = client_id
         self.max_events = max_events
         self.max_message_bytes = max_message_bytes
-        ms = max(1000, int(timeout_s * 1000))
         self._kafka = Producer(bootstrap, client_id=client_id, acks="all", linger_ms=0, timeout_s=timeout_s,
-                               max_request_size=max(1_048_576, max_message_bytes + 65_536),
-                               bootstrap_timeout_ms=ms, delivery_timeout_ms=ms)
+                               max_request_size=max(1_048_576, max_message_bytes + 65_536))
         self._closed = False
 
     @property
@@ -148,40 +151,35 @@ class KafkaEventPublisher:
         """The client once created: None until the first publish (tests check it is lazy)."""
         return self._kafka.created
 
-    # For ioc/services_io/push_api.py (MetricPublisher), written against the former client:
-    # the raw kafka-python producer and the topic's partition count, as PublishError on failure.
-    def _get_producer(self) -> Any:
-        if self._closed:
-            raise PublishError("the publisher is closed (the process is stopping)")
-        try:
-            return self._kafka.client()
-        except DependencyError as exc:
-            raise PublishError(str(exc)) from None
-
-    def _partition_count(self, _producer: Any = None) -> int:
-        try:
-            return self._kafka.partitions(self.topic)
-        except DependencyError as exc:
-            raise PublishError(str(exc)) from None
-
     def publish(self, events: Sequence[Mapping[str, Any]], source: str | None = None) -> int:
         """Send ``events`` (validated §2 dicts) and wait until Kafka acknowledged all of them;
         returns how many. On failure :class:`PublishError`, whose ``acknowledged`` lists the
         event ids of the messages that did land (a retry of those is a harmless duplicate)."""
         if not events:
             return 0
-        self._get_producer()  # closed, or Kafka unreachable: PublishError
-        partitions = self._partition_count()
-        messages = plan_messages(events, partitions, self.max_events, self.max_message_bytes, self.key_field)
-        headers = [(SOURCE_HEADER, source.encode("utf-8"))] if source else None
+        self.send_planned(lambda partitions: plan_messages(events, partitions, self.max_events,
+                                                           self.max_message_bytes, self.key_field), source)
+        return len(events)
+
+    def send_planned(self, plan: Callable[[int], list[Message]], source: str | None = None,
+                     what: str = "events") -> None:
+        """Send the messages ``plan(partition count)`` makes and wait until Kafka acknowledged all;
+        :class:`PublishError` when closed, unreachable or not acknowledged (naming ``what``)."""
+        if self._closed:
+            raise PublishError("the publisher is closed (the process is stopping)")
+        try:
+            partitions = self._kafka.partitions(self.topic)  # connects on first use
+        except DependencyError as exc:
+            raise PublishError(str(exc)) from None
+        messages = plan(partitions)
+        headers = source_headers(source)
         try:
             self._kafka.send_all([Record(self.topic, m.value, m.key.encode("utf-8"), m.partition, headers)
-                                     for m in messages])
+                                  for m in messages])
         except DeliveryError as exc:
-            raise PublishError(f"Kafka at {self.bootstrap} did not acknowledge the events for {self.topic} "
+            raise PublishError(f"Kafka at {self.bootstrap} did not acknowledge the {what} for {self.topic} "
                                f"({describe(exc.cause)})",
                                [i for n in exc.acknowledged for i in messages[n].event_ids]) from None
-        return len(events)
 
     def close(self, timeout: float = 5.0) -> None:
         self._closed = True

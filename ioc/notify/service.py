@@ -35,6 +35,9 @@ from ioc.alerts.messages import render
 from ioc.alerts.model import AlertEventRejected, Frame, Signal
 from ioc.alerts.routing import Delivery, DeliveryLog, Notification, NotifySettings, plan
 from ioc.alerts.silences import SilenceBook, SilenceRejected, parse_silence_event
+from ioc.backoff import Backoff
+from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, EARLIEST, ConsumerLoop, Subscription
+from ioc.broker.read_to_end import read_to_end
 from ioc.health import Health
 from ioc.notify.senders import Sender, SendFailed
 
@@ -96,11 +99,13 @@ class NotifierState:
 
 
 class Notifier:
-    """The I/O around :class:`NotifierState`: Kafka in and out, senders, retries."""
+    """The I/O around :class:`NotifierState`: Kafka in and out (a :class:`ConsumerLoop`, so it
+    reconnects and reads the topics again: the folds skip what they hold), senders, retries."""
 
     def __init__(self, state: NotifierState, senders: Mapping[str, Sender], bootstrap: str, log_topic: str,
                  silences_topic: str, notify_topic: str, deadletter_topic: str, base_url: str,
-                 health: Health | None = None, stop: asyncio.Event | None = None) -> None:
+                 health: Health | None = None, stop: asyncio.Event | None = None, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         self.state = state
         self.senders = dict(senders)
         self.bootstrap = bootstrap
@@ -112,52 +117,61 @@ class Notifier:
         self.sent = self.dead = 0
         self._producer: Any = None
         self._stop = stop or asyncio.Event()
+        self._next_plan = 0.0
+        self._reader = ConsumerLoop(bootstrap, [Subscription(t, EARLIEST, (0,)) for t in self.topics.values()],
+                                    self._handle, name="notifier", fetch_max_wait_ms=fetch_max_wait_ms, poll_ms=200,
+                                    backoff=Backoff(RECONNECT_S, RECONNECT_S), on_connect=self._connect,
+                                    on_disconnect=self._disconnect)
 
     def stop(self) -> None:
         self._stop.set()
 
     async def run(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        """Until :meth:`stop`."""
+        await self._reader.run(self._stop.is_set, self._pause)
 
-        from ioc.broker.publisher import start_producer
+    async def _pause(self, seconds: float) -> None:
+        self.health.beat()  # reconnecting is this process at work
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _connect(self) -> None:
+        """The producer, then the topics read up to where they end now (ioc.broker.read_to_end)."""
+        from ioc.broker.producer import start_producer
 
         self._producer = await start_producer(self.bootstrap)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False)
-        try:
-            await consumer.start()
-            tps = {name: TopicPartition(topic, 0) for name, topic in self.topics.items()}
-            consumer.assign(list(tps.values()))
-            for tp in tps.values():
-                await consumer.seek_to_beginning(tp)
-            ends = await consumer.end_offsets(list(tps.values()))  # caught up: read to where they were
-            self.health.set("connected", True)
-            caught_up = False
-            loop = asyncio.get_running_loop()
-            next_plan = loop.time()
-            while not self._stop.is_set():
-                self.health.beat()
-                batches = await consumer.getmany(timeout_ms=200)
-                for tp, messages in batches.items():
-                    for msg in messages:
-                        self._apply(tp.topic, msg.value)
-                if not caught_up:
-                    caught_up = all([await consumer.position(tp) >= ends[tp] for tp in tps.values()])
-                    self.health.set("caught_up", caught_up)
-                    if caught_up:
-                        log.info("notifier: caught up: %d alerts, %d silences, %d deliveries",
-                                 len(self.state.book.alerts()), len(self.state.silences.silences(clock.now(), True)),
-                                 len(self.state.delivered))
-                if caught_up and (batches or loop.time() >= next_plan):
-                    next_plan = loop.time() + PLAN_EVERY_S
-                    self._dispatch(clock.now())
-        finally:
-            for task in list(self.in_flight.values()):
-                task.cancel()
-            await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
-            await consumer.stop()
-            await self._producer.stop()
-            self.health.set("connected", False)
-            self.health.set("caught_up", False)
+        self.health.set("connected", True)
+        consumer = self._reader.consumer
+        await read_to_end(consumer, consumer.assignment(), self._catch_up, stopped=self._stop.is_set)
+        self.health.set("caught_up", True)
+        log.info("notifier: caught up: %d alerts, %d silences, %d deliveries",
+                 len(self.state.book.alerts()), len(self.state.silences.silences(clock.now(), True)),
+                 len(self.state.delivered))
+
+    def _catch_up(self, records: list[Any]) -> None:
+        self.health.beat()
+        for msg in records:
+            self._apply(msg.topic, msg.value)
+
+    def _handle(self, records: list[Any]) -> None:
+        """Each poll (empty ones too): apply, then plan after messages or every PLAN_EVERY_S."""
+        self._catch_up(records)
+        now = asyncio.get_running_loop().time()
+        if records or now >= self._next_plan:
+            self._next_plan = now + PLAN_EVERY_S
+            self._dispatch(clock.now())
+
+    async def _disconnect(self) -> None:
+        for task in list(self.in_flight.values()):
+            task.cancel()  # not recorded: due again once connected
+        await asyncio.gather(*self.in_flight.values(), return_exceptions=True)
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+        self.health.set("connected", False)
+        self.health.set("caught_up", False)
 
     def _apply(self, topic: str, value: bytes | None) -> None:
         if topic == self.topics["log"]:
@@ -234,15 +248,7 @@ async def run_notifier(settings: Any, bootstrap: str, senders: Mapping[str, Send
     topics = Topics.from_settings(settings.kafka)
     state = NotifierState(settings.notify, settings.services.escalation, settings.services.inhibit_rules)
     notifier = Notifier(state, senders, bootstrap, topics.alert_log, topics.silences, topics.notify_log,
-                        topics.deadletter, settings.notify_base_url, health, stop)
-    while not stop.is_set():
-        try:
-            await notifier.run()
-        except Exception as exc:  # noqa: BLE001 - the broker gone: read the topics again (folds skip what they have)
-            log.warning("notifier: %s: %s; reconnecting", exc.__class__.__name__, exc)
-            health.beat()
-            try:
-                await asyncio.wait_for(stop.wait(), RECONNECT_S)
-            except asyncio.TimeoutError:
-                pass
+                        topics.deadletter, settings.notify_base_url, health, stop,
+                        fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
+    await notifier.run()
     return notifier

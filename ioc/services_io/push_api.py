@@ -23,7 +23,7 @@ import flask
 from ioc import clock
 from ioc.ingest.api import RETRY_AFTER_S
 from ioc.ingest.parsing import TooManyItems, UnreadableBody
-from ioc.ingest.publishing import KafkaEventPublisher, PublishError
+from ioc.ingest.publishing import KafkaEventPublisher, Message, PublishError
 from ioc.ingest.tokens import authenticate
 from ioc.services.model import ServiceMetric
 from ioc.services.push import parse_push
@@ -42,23 +42,15 @@ class MetricPublisher(KafkaEventPublisher):
     def publish_samples(self, samples: Sequence[ServiceMetric], source: str | None = None) -> int:
         if not samples:
             return 0
-        from kafka.errors import KafkaError
-
-        producer = self._get_producer()
-        partitions = self._partition_count(producer)
         by_system: dict[str, list[dict[str, Any]]] = {}
         for s in samples:
             by_system.setdefault(s.system, []).append(s.to_wire())
-        headers = [("ioc-source", source.encode("utf-8"))] if source else None
-        try:
-            futures = [producer.send(self.topic, encode_batch(items[i:i + self.max_events]), key=system.encode(),
-                                     partition=partition_for(system, partitions), headers=headers)
-                       for system, items in by_system.items() for i in range(0, len(items), self.max_events)]
-            for future in futures:
-                future.get(timeout=self.timeout_s)
-        except (KafkaError, OSError) as exc:
-            raise PublishError(f"Kafka at {self.bootstrap} did not acknowledge the samples for {self.topic} "
-                               f"({type(exc).__name__}: {exc})") from None
+
+        def plan(partitions: int) -> list[Message]:
+            return [Message(partition_for(system, partitions), system, encode_batch(items[i:i + self.max_events]), ())
+                    for system, items in by_system.items() for i in range(0, len(items), self.max_events)]
+
+        self.send_planned(plan, source, what="samples")
         return len(samples)
 
 

@@ -73,7 +73,8 @@ async def run_to_broker(bootstrap: str, metrics_topic: str, sources: Sequence[Sc
                         stop: asyncio.Event, health: Health | None = None) -> None:
     """Scrape every source until ``stop``, publishing to the service-metrics topic. Ready (``health``)
     once the producer is connected; live while the event loop turns."""
-    from ioc.broker.publisher import BatchPublisher, start_producer
+    from ioc.broker.producer import start_producer
+    from ioc.broker.publisher import BatchPublisher
 
     health = health or Health("scraper", conditions=SCRAPER_CONDITIONS)
     producer = await start_producer(bootstrap)

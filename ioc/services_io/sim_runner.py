@@ -174,36 +174,64 @@ class SimulatedSystems:
 
 async def run_to_broker(bootstrap: str, metrics_topic: str, control_topic: str, systems: SimulatedSystems,
                         tick_s: float, stop: asyncio.Event, seconds: float | None = None,
-                        health: Health | None = None) -> int:
+                        health: Health | None = None, *, fetch_max_wait_ms: int | None = None) -> int:
     """Publish every tick until ``stop`` (or ``seconds``); returns samples published.
 
     The control topic is read from its beginning, not its end: an injection sent before this
     process subscribed (while `ioc up` was starting, or while it restarted) is not lost, and
     one still running when it restarts goes on for what is left of it; one that has run its
-    course is skipped (:func:`_inject`). Ready (``health``) once the producer is connected and
-    the control topic has been read up to where it ended when this process subscribed."""
-    from aiokafka import AIOKafkaConsumer
-
-    from ioc.broker.publisher import BatchPublisher, start_producer
+    course is skipped (:func:`_inject`). Its reader is a :class:`ConsumerLoop` (it reconnects; an
+    injection read again then is not applied twice). Ready (``health``) once the producer is
+    connected and the control topic has been read up to where it ended when this process
+    subscribed; the ticks start then."""
+    from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, EARLIEST, ConsumerLoop, Subscription
+    from ioc.broker.producer import start_producer
+    from ioc.broker.publisher import BatchPublisher
+    from ioc.broker.read_to_end import read_to_end
 
     health = health or Health("services-sim", conditions=SERVICES_SIM_CONDITIONS)
     producer = await start_producer(bootstrap)
     health.set("producer", True)
-    control = AIOKafkaConsumer(control_topic, bootstrap_servers=bootstrap, group_id=None,
-                               auto_offset_reset="earliest", enable_auto_commit=False)
-    await control.start()
     publisher = BatchPublisher(producer, metrics_topic, max_events=2000)
+    applied: set[tuple[int, int, int]] = set()  # (partition, offset, timestamp) of the injections read
+    subscribed, done = asyncio.Event(), asyncio.Event()
+
+    def handle(records: list[Any]) -> None:
+        now = clock.now()
+        for msg in records:
+            if (msg.partition, msg.offset, msg.timestamp) not in applied:
+                applied.add((msg.partition, msg.offset, msg.timestamp))
+                _inject(systems, msg.value, now, _age_s(msg))
+
+    async def catch_up() -> None:
+        """What the control topic holds up to its end as of now; then ``subscribed`` is ready."""
+        consumer = control.consumer
+        await read_to_end(consumer, consumer.assignment(), handle, stopped=stop.is_set)
+        health.set("subscribed", True)
+        subscribed.set()
+
+    async def pause(seconds: float) -> None:
+        try:
+            await asyncio.wait_for(done.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    control = ConsumerLoop(bootstrap, [Subscription(control_topic, EARLIEST)], handle, name="services simulator control",
+                           fetch_max_wait_ms=fetch_max_wait_ms or DEFAULT_FETCH_MAX_WAIT_MS, on_connect=catch_up)
+    reader = asyncio.create_task(control.run(lambda: done.is_set() or stop.is_set(), pause))
     loop = asyncio.get_running_loop()
-    started = loop.time()
     published = 0
     try:
-        await _catch_up(control, systems, health, stop)
+        while not subscribed.is_set() and not stop.is_set():  # beat while the reader connects
+            health.beat()
+            try:
+                await asyncio.wait_for(subscribed.wait(), 0.2)
+            except asyncio.TimeoutError:
+                pass
+        started = loop.time()
         while not stop.is_set() and (seconds is None or loop.time() - started < seconds):
             health.beat()
             now = clock.now()
-            for msgs in (await control.getmany(timeout_ms=0)).values():
-                for msg in msgs:
-                    _inject(systems, msg.value, now, _age_s(msg))
             for sample in systems.tick(now):
                 await publisher.add(sample.system, sample.to_wire())
                 published += 1
@@ -216,28 +244,10 @@ async def run_to_broker(bootstrap: str, metrics_topic: str, control_topic: str, 
                 except asyncio.TimeoutError:
                     pass
     finally:
-        await control.stop()
+        done.set()
+        await reader
         await producer.stop()
     return published
-
-
-async def _catch_up(control: Any, systems: SimulatedSystems, health: Health, stop: asyncio.Event) -> None:
-    """Apply what the control topic holds up to its end as of now; then ``subscribed`` is ready."""
-    while not control.assignment() and not stop.is_set():  # no group: every partition, once its metadata is in
-        health.beat()
-        await asyncio.sleep(0.05)
-    partitions = list(control.assignment())
-    ends = await control.end_offsets(partitions) if partitions else {}
-    while not stop.is_set():
-        behind = [tp for tp in partitions if await control.position(tp) < ends[tp]]
-        if not behind:
-            break
-        health.beat()
-        now = clock.now()
-        for msgs in (await control.getmany(*behind, timeout_ms=200)).values():
-            for msg in msgs:
-                _inject(systems, msg.value, now, _age_s(msg))
-    health.set("subscribed", True)
 
 
 def _age_s(msg: Any) -> float:
@@ -264,7 +274,7 @@ def _inject(systems: SimulatedSystems, raw: Any, now: datetime, age_s: float = 0
 
 
 async def publish_injection(bootstrap: str, control_topic: str, injection: Injection) -> None:
-    from ioc.broker.publisher import start_producer
+    from ioc.broker.producer import start_producer
 
     producer = await start_producer(bootstrap)
     try:

@@ -104,7 +104,7 @@ class Checkpointer:
     candidate all of whose messages the sink has committed (see the module)."""
 
     def __init__(self, path: Path, ident: dict[str, Any], t0: datetime, bootstrap: str, topic: str,
-                 sink_group: str, every_s: float = EVERY_S) -> None:
+                 sink_group: str, every_s: float = EVERY_S, fetch_max_wait_ms: int | None = None) -> None:
         self.path = path
         self.ident = ident
         self.t0 = t0
@@ -112,6 +112,7 @@ class Checkpointer:
         self.topic = topic
         self.sink_group = sink_group
         self.every_s = every_s
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.pending: list[tuple[dict[int, int], str, str]] = []  # (offsets to be committed, instant, file text)
         self.written_at: str | None = None  # the newest checkpoint written (its instant)
         self._last_candidate = float("-inf")
@@ -119,11 +120,11 @@ class Checkpointer:
         self._consumer: Any = None
 
     async def start(self) -> "Checkpointer":
-        from aiokafka import AIOKafkaConsumer
+        from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, new_consumer
 
-        # Never subscribes: only reads the sink group's committed offsets.
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.sink_group,
-                                          enable_auto_commit=False)
+        # Never subscribes (so never fetches): only reads the sink group's committed offsets.
+        self._consumer = new_consumer(self.bootstrap, group_id=self.sink_group,
+                                      fetch_max_wait_ms=self.fetch_max_wait_ms or DEFAULT_FETCH_MAX_WAIT_MS)
         await self._consumer.start()
         return self
 

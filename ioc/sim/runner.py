@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ioc import clock
-from ioc.broker.publisher import BatchPublisher, start_producer, stats_message
+from ioc.broker.producer import start_producer
+from ioc.broker.publisher import BatchPublisher, stats_message
 from ioc.health import Health, beat_until
 from ioc.sim import checkpoint
 from ioc.sim.dossiers import DossierSimulator
@@ -82,7 +83,8 @@ def write_file(path: Path, seconds: float, rate: float, seed: int, backfill_days
 async def run_to_broker(bootstrap: str, topics: Topics, seconds: float | None, rate: float, seed: int,
                         backfill_days: int, stop: asyncio.Event | None = None, scale: str = "province",
                         home: tuple[str, str | None] = DEFAULT_PROVINCE, health: Health | None = None,
-                        state_path: Path | None = None, sink_group: str | None = None) -> int:
+                        state_path: Path | None = None, sink_group: str | None = None,
+                        fetch_max_wait_ms: int | None = None) -> int:
     """Publish backfilled history at once, then live events at ``rate`` per second. Ready
     (``health``) once connected to the broker; live while the history is simulated (in a
     thread) and while the publishing loop turns. With ``state_path``, a restart goes on from
@@ -114,7 +116,7 @@ async def run_to_broker(bootstrap: str, topics: Topics, seconds: float | None, r
             checkpoints = await checkpoint.Checkpointer(state_path, checkpoint.identity(seed, rate, backfill_days, scale,
                                                                                        home),
                                                         resumed.t0, bootstrap, topics.dossier_events,
-                                                        sink_group).start()
+                                                        sink_group, fetch_max_wait_ms=fetch_max_wait_ms).start()
         last_stats = 0.0
         # Petitions follow the dossiers (ioc.sim.pakn), to their own topic.
         pakn = PaknSimulator(seed, home)

@@ -22,6 +22,15 @@ sorting-key columns. Two keys (``shard_by``):
 Tables without those columns hash their sorting-key columns. A retried insert splits into the
 same per-shard blocks, which Replicated block deduplication drops.
 
+Rollups (``schema.ROLLUPS``, materialized views) likewise: ``<name>_local`` aggregates the
+``_local`` source table into a ``Replicated`` engine (a view fires only on the replica an insert
+reached, so its target must replicate itself), and ``<name>`` is a ``Distributed`` table over
+them for the app's queries; their uniqExact states merge exactly across shards.
+
+The DDL is rendered per dialect like the single-node one, so it also runs on Debian's
+ClickHouse 18.16 (``ioc warehouse ddl --cluster ioc --server-version 18.16``);
+tests/integration/test_clickhouse_cluster.py applies it to a real 2 x 2 cluster.
+
 No table is defined here: a table added to ``schema.TABLES`` gets its clustered form for free.
 """
 
@@ -32,7 +41,7 @@ import re
 from dataclasses import replace
 from typing import Sequence
 
-from ioc.warehouse.schema import MODERN, TABLES, Dialect, Table, render_create
+from ioc.warehouse.schema import MODERN, ROLLUPS, TABLES, Dialect, Rollup, Table, render_create, render_rollup
 
 DEFAULT_CLUSTER = "ioc"
 LOCAL_SUFFIX = "_local"
@@ -53,7 +62,7 @@ def _identifier(value: str, what: str) -> str:
     return value
 
 
-def local_name(table: Table) -> str:
+def local_name(table: Table | Rollup) -> str:
     return table.name + LOCAL_SUFFIX
 
 
@@ -99,10 +108,10 @@ def local_table(table: Table, database: str) -> Table:
     return replace(table, name=local_name(table), engine=replicated_engine(table.engine, path))
 
 
-def _on_cluster(sql: str, qualified_name: str, cluster: str) -> str:
-    header = f"CREATE TABLE IF NOT EXISTS {qualified_name}"
+def _on_cluster(sql: str, qualified_name: str, cluster: str, kind: str = "TABLE") -> str:
+    header = f"CREATE {kind} IF NOT EXISTS {qualified_name}"
     if not sql.startswith(header):
-        raise ValueError(f"schema.render_create no longer starts with {header!r}: update cluster._on_cluster")
+        raise ValueError(f"schema.render_* no longer starts with {header!r}: update cluster._on_cluster")
     return f"{header} ON CLUSTER {cluster}{sql[len(header):]}"
 
 
@@ -111,16 +120,28 @@ def local_create(table: Table, database: str, cluster: str, dialect: Dialect = M
     return _on_cluster(render_create(local, database, dialect), f"{database}.{local.name}", cluster)
 
 
-def distributed_create(table: Table, database: str, cluster: str, shard_by: str = "province") -> str:
+def distributed_create(table: Table | Rollup, database: str, cluster: str, shard_by: str | None = "province") -> str:
+    """``shard_by`` None: no sharding key, for a table only read through it (a rollup)."""
     local = f"{database}.{local_name(table)}"
+    key = f", {sharding_key(table, shard_by)}" if isinstance(table, Table) and shard_by else ""
     return (
         f"CREATE TABLE IF NOT EXISTS {database}.{table.name} ON CLUSTER {cluster} AS {local}\n"
-        f"ENGINE = Distributed('{cluster}', '{database}', '{local_name(table)}', {sharding_key(table, shard_by)})\n"
+        f"ENGINE = Distributed('{cluster}', '{database}', '{local_name(table)}'{key})\n"
     )
 
 
+def rollup_local_create(rollup: Rollup, database: str, cluster: str) -> str:
+    """The view over the source's local table, into a replicated aggregating table."""
+    name = local_name(rollup)
+    path = KEEPER_PATH.format(database=database, table=name)
+    local = replace(rollup, name=name, source=replace(rollup.source, name=local_name(rollup.source)),
+                    engine=replicated_engine(rollup.engine, path))
+    return _on_cluster(render_rollup(local, database), f"{database}.{name}", cluster, "MATERIALIZED VIEW")
+
+
 def cluster_statements(cluster: str = DEFAULT_CLUSTER, database: str = "ioc", dialect: Dialect = MODERN,
-                       tables: Sequence[Table] = TABLES, shard_by: str = "province") -> list[str]:
+                       tables: Sequence[Table] = TABLES, shard_by: str = "province",
+                       rollups: Sequence[Rollup] = ROLLUPS) -> list[str]:
     """Every statement, in order, that creates the clustered warehouse (idempotent)."""
     _identifier(cluster, "cluster name")
     _identifier(database, "database name")
@@ -128,6 +149,9 @@ def cluster_statements(cluster: str = DEFAULT_CLUSTER, database: str = "ioc", di
     for table in tables:
         statements.append(local_create(table, database, cluster, dialect))
         statements.append(distributed_create(table, database, cluster, shard_by))
+    for rollup in rollups:
+        statements.append(rollup_local_create(rollup, database, cluster))
+        statements.append(distributed_create(rollup, database, cluster, None))
     return statements
 
 

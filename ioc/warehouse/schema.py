@@ -364,12 +364,13 @@ class Rollup:
     order_by: str
     partition_by: str
     comment: str = ""
+    engine: str = "AggregatingMergeTree"  # its replicated form on a cluster (ioc.warehouse.cluster)
 
 
 def render_rollup(rollup: Rollup, database: str) -> str:
     select = rollup.select.format(source=f"{database}.{rollup.source.name}")
     return (f"CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{rollup.name}\n"
-            f"ENGINE = AggregatingMergeTree\nPARTITION BY {rollup.partition_by}\nORDER BY {rollup.order_by}\n"
+            f"ENGINE = {rollup.engine}\nPARTITION BY {rollup.partition_by}\nORDER BY {rollup.order_by}\n"
             f"POPULATE AS\n{select}\n")
 
 

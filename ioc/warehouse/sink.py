@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -24,7 +25,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from ioc import clock
 from ioc.backoff import Backoff
-from ioc.broker.consumer import COMMITTED, ConsumerLoop, Subscription
+from ioc.broker.consumer import COMMITTED, DEFAULT_FETCH_MAX_WAIT_MS, ConsumerLoop, Subscription
 from ioc.broker.restore import is_restored
 from ioc.domain.events import EventRejected, decode_events
 from ioc.health import Health
@@ -52,6 +53,7 @@ from ioc.wire import UndecodableMessage, decode_batch
 log = logging.getLogger(__name__)
 
 SINK_CONDITIONS = ("warehouse", "assigned")
+DRAIN_S = 3.0  # at a stop, how long the sink may read on to the end of its partitions
 
 
 
@@ -236,7 +238,8 @@ class _Buffer:
 
 class WarehouseSink:
     def __init__(self, bootstrap: str, topics: Topics, warehouse: Warehouse, group_id: str,
-                 batch_rows: int = 10_000, batch_seconds: float = 1.0, health: Health | None = None) -> None:
+                 batch_rows: int = 10_000, batch_seconds: float = 1.0, health: Health | None = None, *,
+                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
         self.wh = warehouse
@@ -250,6 +253,8 @@ class WarehouseSink:
         # Called after a batch is stored and before its offsets are committed (fault tests).
         self.after_insert: Callable[[dict[str, int]], None] | None = None  # rows per table
         self._stopping = asyncio.Event()
+        self._drain_until: float | None = None  # stop() asked: read to the end until then
+        self._drain_ends: dict[TopicPartition, int] | None = None
         self._buf = _Buffer()  # the batch being read
         self._tables: dict[str, tuple[Table, Callable[[Any], list[Row]]]] = {
             topics.kpi_snapshots: (KPI_SNAPSHOTS, snapshot_rows),
@@ -275,12 +280,33 @@ class WarehouseSink:
                 m.value, now, m.headers))
         self._reader = ConsumerLoop(
             bootstrap, [Subscription(t, COMMITTED) for t in (topics.dossier_events, *self._tables, *self._message_tables)],
-            self._poll, name="sink", group_id=group_id, poll_ms=200, max_records=5_000, on_connect=self._connected,
+            self._poll, name="sink", fetch_max_wait_ms=fetch_max_wait_ms, group_id=group_id, poll_ms=200,
+            max_records=5_000, on_connect=self._connected,
             on_disconnect=self._disconnected, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
             max_poll_records=5_000)
 
     def stop(self) -> None:
-        self._stopping.set()
+        """Read on to the end of what the broker holds now (at most ``DRAIN_S``), store it, stop:
+        `ioc up` stops the sink after the worker, whose last whole snapshot is then stored."""
+        if self._drain_until is not None:
+            return
+        self._drain_until = time.monotonic() + DRAIN_S
+        try:
+            asyncio.get_running_loop().call_later(DRAIN_S, self._stopping.set)
+        except RuntimeError:  # not called from the sink's loop: stop at once
+            self._stopping.set()
+
+    async def _drained(self, consumer: AIOKafkaConsumer) -> bool:
+        """Stopping, and every assigned partition read to the end it had when the stop came."""
+        if self._drain_until is None:
+            return False
+        if time.monotonic() >= self._drain_until:
+            return True
+        tps = list(consumer.assignment())
+        if self._drain_ends is None:
+            self._drain_ends = await consumer.end_offsets(tps) if tps else {}
+        # Whole fetches are read, so Tansu's short end offset (streams/faust_consumer.py) is passed.
+        return all([await consumer.position(tp) >= end for tp, end in self._drain_ends.items() if tp in tps])
 
     async def run(self) -> None:
         """Store until :meth:`stop`, then flush the last batch. A broker failure closes the
@@ -325,6 +351,8 @@ class WarehouseSink:
         if buf.offsets and (buf.size >= self.batch_rows or loop.time() - (buf.since or 0) >= self.batch_seconds):
             await self._flush(consumer, buf)
             self._buf = _Buffer()
+        if await self._drained(consumer):
+            self._stopping.set()  # the loop ends; _disconnected stores the rest of the batch
 
     def _add(self, buf: _Buffer, topic: str, value: bytes | None, now: datetime, msg: Any = None) -> None:
         try:
@@ -390,7 +418,8 @@ class WarehouseSink:
 
 async def run_sink(sink: WarehouseSink, bootstrap: str, stats_topic: str, instance: str) -> None:
     """Run ``sink`` and publish its counters to the pipeline-stats topic every second."""
-    from ioc.broker.publisher import start_producer, stats_message
+    from ioc.broker.producer import start_producer
+    from ioc.broker.publisher import stats_message
 
     producer = await start_producer(bootstrap)
     task = asyncio.create_task(sink.run())

@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ioc.broker.publisher import BatchPublisher, start_producer
+from ioc.broker.producer import start_producer
+from ioc.broker.publisher import BatchPublisher
 from ioc.commands.verify import verify
 from ioc.domain.events import EventRejected, parse_event
 from ioc.process import spawn, stop

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from ioc.warehouse import cluster
-from ioc.warehouse.schema import MODERN, TABLES, Column, Table, render_create
+from ioc.warehouse.schema import MODERN, ROLLUPS, TABLES, Column, Table, render_create
 
 CLUSTER = "ioc_prod"
 DB = "ioc"
@@ -106,7 +106,28 @@ def test_local_tables_are_created_before_the_distributed_tables_over_them(statem
         local = statements.index(_statement(statements, f"CREATE TABLE IF NOT EXISTS {DB}.{table.name}_local"))
         dist = statements.index(_statement(statements, f"CREATE TABLE IF NOT EXISTS {DB}.{table.name} ON"))
         assert local < dist
-    assert len(statements) == 1 + 2 * len(TABLES)
+    assert len(statements) == 1 + 2 * len(TABLES) + 2 * len(ROLLUPS)
+
+
+@pytest.mark.parametrize("rollup", ROLLUPS, ids=lambda r: r.name)
+def test_every_rollup_is_a_replicated_view_over_the_local_source_read_through_a_distributed_table(
+        statements: list[str], rollup) -> None:
+    # A view fires on the replica an insert reached, so what it aggregates must replicate itself.
+    view = _statement(statements, f"CREATE MATERIALIZED VIEW IF NOT EXISTS {DB}.{rollup.name}_local ON CLUSTER {CLUSTER}")
+    assert _engine(view) == (f"ReplicatedAggregatingMergeTree('/clickhouse/tables/{{shard}}/{DB}/{rollup.name}_local', "
+                             "'{replica}')")
+    assert f"FROM {DB}.{rollup.source.name}_local " in view
+    dist = _statement(statements, f"CREATE TABLE IF NOT EXISTS {DB}.{rollup.name} ON CLUSTER {CLUSTER}")
+    assert _engine(dist) == f"Distributed('{CLUSTER}', '{DB}', '{rollup.name}_local')"  # read only: no key
+    assert statements.index(view) < statements.index(dist)
+
+
+def test_the_ddl_for_clickhouse_18_drops_what_it_lacks(capsys: pytest.CaptureFixture[str]) -> None:
+    from ioc.cli import main
+
+    assert main(["warehouse", "ddl", "--cluster", CLUSTER, "--server-version", "18.16"]) == 0
+    out = capsys.readouterr().out
+    assert "ON CLUSTER" in out and "LowCardinality" not in out and "DateTime64" not in out and "TTL" not in out
 
 
 def test_a_table_added_to_the_schema_gets_its_clustered_form() -> None:
@@ -125,7 +146,7 @@ def test_the_legacy_dialect_is_rendered_through_the_same_schema() -> None:
 
     sql = cluster.cluster_statements(CLUSTER, DB, dialect=LEGACY)
     assert not any("LowCardinality" in s or "CODEC" in s for s in sql)
-    assert sum("ON CLUSTER" in s for s in sql) == 1 + 2 * len(TABLES)
+    assert sum("ON CLUSTER" in s for s in sql) == 1 + 2 * len(TABLES) + 2 * len(ROLLUPS)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +168,7 @@ def test_bad_names_are_refused(cluster_name: str, database: str) -> None:
 def test_cli_prints_every_statement(capsys: pytest.CaptureFixture[str]) -> None:
     assert cluster.main(["--cluster", CLUSTER]) == 0
     out = capsys.readouterr().out
-    assert out.count(";\n\n") + 1 == 1 + 2 * len(TABLES)
+    assert out.count(";\n\n") + 1 == 1 + 2 * len(TABLES) + 2 * len(ROLLUPS)
     assert f"Distributed('{CLUSTER}'" in out
 
 
