@@ -10,8 +10,10 @@ six province tiles, the current scene, the alert ticker. One server callback per
   no scene the playlist shows ``scene_at(now)``, the same scene on every screen of the room,
   changing every ``rotate_s`` seconds;
 * the browser echoes the version of the model it shows (``wall-seen``); the server answers with
-  the props that changed since (``dash.set_props``; figures by ``Patch``), or the whole scene
-  when the scene, the language or the version changed (see dashboards/wall_model.py);
+  the props that changed since (``dash.set_props``; figures by ``Patch``; see
+  dashboards/wall_model.py), the whole scene only when the page has no slot of it yet: each
+  scene keeps its own hidden box, so a scene change of the playlist is a class change plus what
+  changed in that scene since it was last shown (dashboards/wall_slots.py);
 * figures are computed once a second for all browsers, the slow sources (warehouse trend)
   every 30 s, and every source another team owns is called inside a guard ("no data").
 
@@ -25,7 +27,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import ModuleType
 from typing import Any, Callable
@@ -34,7 +37,7 @@ from urllib.parse import parse_qs, urlencode
 import dash
 from dash import Input, Output, dcc, html, no_update
 
-from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_pakn, wall_scorecard, wall_services
+from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_pakn, wall_scorecard, wall_services, wall_slots
 from dashboards.i18n import pick_lang, t
 from dashboards.live import LiveState
 from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
@@ -56,6 +59,7 @@ SCENES: dict[str, ModuleType] = {
 PERIODS = ("month", "quarter", "year")  # the scorecard's ?period=
 TREND_EVERY_S = 30.0
 TREND_DAYS = 14
+LAYOUTS_KEPT = 16  # scene layouts by version: a scene change and a prefetch, each language
 
 
 @dataclass(frozen=True)
@@ -259,11 +263,13 @@ class WallEngine:
         self.trend_source = trend
         self.clock = clock
         self.cache = ModelCache()
-        self._layouts: dict[str, Any] = {}
+        self._layouts: OrderedDict[str, Any] = OrderedDict()  # version -> the scene's components
+        self._layout_lock = threading.Lock()  # one build per version, however many browsers wait
         self._frame: Frame | None = None
         self._trend: tuple[float, list[tuple[str, int]]] = (-1e18, [])
-        self._lock = threading.Lock()  # guards the frame, its models and the layouts
+        self._lock = threading.Lock()  # guards the frame and the builder thread
         self._build_lock = threading.Lock()  # one frame built at a time
+        self._models_lock = threading.Lock()  # one view's models built at a time
         self._wanted: dict[View, float] = {}  # view -> when last asked for (monotonic)
         self._background = background
         self._thread: threading.Thread | None = None
@@ -327,12 +333,15 @@ class WallEngine:
     def _models_of(self, frame: Frame, view: View) -> tuple[str, Model, Model]:
         built = frame.built.get(view)
         if built is None:
-            chrome = chrome_model(frame.data, view, self.options.scenes)
-            scene = SCENES[view.scene].model(frame.data, view.lang, **scene_args(view))
-            version = version_of({"c": chrome, "s": scene, "scene": view.scene, "lang": view.lang,
-                                  "pinned": view.pinned})
-            self.cache.put(version, {"chrome": chrome, "scene": scene})
-            built = frame.built.setdefault(view, (version, chrome, scene))
+            with self._models_lock:  # a burst of browsers on a new view builds it once
+                built = frame.built.get(view)
+                if built is None:
+                    chrome = chrome_model(frame.data, view, self.options.scenes)
+                    scene = SCENES[view.scene].model(frame.data, view.lang, **scene_args(view))
+                    version = version_of({"c": chrome, "s": scene, "scene": view.scene, "lang": view.lang,
+                                          "pinned": view.pinned})
+                    self.cache.put(version, {"chrome": chrome, "scene": scene})
+                    built = frame.built.setdefault(view, (version, chrome, scene))
         return built
 
     # -- the background builder -------------------------------------------------------------------
@@ -353,8 +362,11 @@ class WallEngine:
                 for view, asked in list(self._wanted.items()):
                     if asked < horizon:
                         self._wanted.pop(view, None)
-                    else:
-                        self._models_of(frame, view)
+                        continue
+                    self._models_of(frame, view)
+                    if not view.pinned:  # the playlist's scene now: ready when a change's burst comes
+                        self._models_of(frame, replace(view, scene=scene_at(now, self.options.scenes,
+                                                                            self.options.rotate_s)))
             except Exception:  # noqa: BLE001 - keep building; requests build their own meanwhile
                 log.exception("wall: building a frame failed")
             # Just after the next second of the clock the wall shows starts, so the frame is ready
@@ -367,40 +379,74 @@ class WallEngine:
             self._thread.join(5)
 
     def scene_layout(self, view: View, version: str, scene_model: Model) -> Any:
-        """The scene's components for a version (built once, shared by the browsers that need it)."""
-        with self._lock:
+        """The scene's components for a version (built once, shared by the browsers that need it:
+        the requests of a burst wait for the one build)."""
+        with self._layout_lock:
             cached = self._layouts.get(version)
-        if cached is None:
-            cached = SCENES[view.scene].layout(self.frame(self.clock()).data, view.lang, scene_model,
-                                               **scene_args(view))
-            with self._lock:
-                self._layouts = {version: cached}  # only the newest: a scene change is a burst
+            if cached is None:
+                cached = SCENES[view.scene].layout(self.frame(self.clock()).data, view.lang, scene_model,
+                                                   **scene_args(view))
+                self._layouts[version] = cached
+                while len(self._layouts) > LAYOUTS_KEPT:
+                    self._layouts.popitem(last=False)
         return cached
 
+    def _slots(self, view: View, version: str, scene: Model) -> list[html.Div]:
+        """The scene box of a first render: a slot per scene, this one's filled and shown."""
+        return [html.Div(id=wall_slots.slot_id(s), className=wall_slots.slot_class(s == view.scene),
+                         children=self.scene_layout(view, version, scene) if s == view.scene else None)
+                for s in SCENES]
+
     def update(self, search: Any, seen: Any) -> tuple[dict[str, str], Any, Any, dict[str, dict[str, Any]]]:
-        """For a browser at URL ``search`` holding ``seen``: (tile texts, scene children or
-        no_update, the new seen marker or no_update, other props to set)."""
+        """For a browser at URL ``search`` holding ``seen``: (tile texts, scene box children or
+        no_update, the new seen marker or no_update, other props to set). See dashboards/wall_slots.py."""
         now = self.clock()
         view = parse_view(search, self.options.scenes, self.options.rotate_s, now)
         version, chrome, scene = self.models(view, now)
         seen = seen if isinstance(seen, dict) else {}
         if seen.get("v") == version:
             return {}, no_update, no_update, {}
-        same_view = seen.get("scene") == view.scene and seen.get("lang") == view.lang \
-            and seen.get("period", "month") == view.period
-        old = self.cache.get(seen.get("v")) if same_view else None
-        changes = diff(old["chrome"] if old else None, chrome)
-        if old is not None:
-            changes.update(diff(old["scene"], scene))
-            children = no_update
+        held = {s: v for s, v in wall_slots.held_scenes(seen, view.lang, view.period).items() if s in SCENES}
+        phase = wall_slots.phase_of(seen)
+        children: Any = no_update
+        if not held:  # a first render (or another language or period): the slots anew
+            changes = diff(None, chrome)
+            children = self._slots(view, version, scene)
+            held = {}
         else:
-            children = self.scene_layout(view, version, scene)
+            old = self.cache.get(seen.get("v"))
+            changes = diff(old["chrome"] if old else None, chrome)
+            if view.scene in held:  # its layout is in the page: what changed since it was last shown
+                before = self.cache.get(held[view.scene])
+                changes.update(diff(before["scene"] if before else None, scene))
+            else:
+                changes[wall_slots.slot_id(view.scene)] = {"children": self.scene_layout(view, version, scene)}
+            if seen.get("scene") != view.scene:
+                changes.setdefault(wall_slots.slot_id(view.scene), {})["className"] = wall_slots.slot_class(True)
+                if seen.get("scene") in held:
+                    changes[wall_slots.slot_id(seen["scene"])] = {"className": wall_slots.slot_class(False)}
+            if not view.pinned:
+                self._prefetch(view, now, held, changes, phase)
+        held[view.scene] = version
         tiles = {k: changes.pop(f"tile-{k}")["children"] for k in TILES
                  if "children" in changes.get(f"tile-{k}", {})}
         for k in TILES:
             if f"tile-{k}" in changes and not changes[f"tile-{k}"]:
                 changes.pop(f"tile-{k}")
-        return tiles, children, {"v": version, "scene": view.scene, "lang": view.lang, "period": view.period}, changes
+        marker = wall_slots.marker(version, view.scene, view.lang, view.period, held, phase)
+        return tiles, children, marker, changes
+
+    def _prefetch(self, view: View, now: datetime, held: dict[str, str], changes: dict[str, dict[str, Any]],
+                  phase: float) -> None:
+        """In this browser's quiet second, the playlist's next scene without a slot yet: its layout, hidden."""
+        nxt = wall_slots.prefetch(self.options.scenes, view.scene, held, now.timestamp() % self.options.rotate_s,
+                                  self.options.rotate_s, phase)
+        if nxt is None:
+            return
+        ahead = View(nxt, False, view.lang, None, view.period)
+        version, _, scene = self._models_of(self.frame(now), ahead)
+        changes[wall_slots.slot_id(nxt)] = {"children": self.scene_layout(ahead, version, scene)}
+        held[nxt] = version
 
 
 def register(app: dash.Dash, state: LiveState, stale_after_s: float | None = None,

@@ -7,9 +7,10 @@ import json
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from datetime import time as day_time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from aiokafka import AIOKafkaConsumer
 
@@ -30,6 +31,20 @@ def child_env(**extra: str) -> dict[str, str]:
     (parts and test runs side by side never share one), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     return env | clock.env() | {"IOC_HEALTH__PORT": "0"} | extra
+
+
+@contextmanager
+def env_clock(now: str) -> Iterator[None]:
+    """The project's clock pinned at ``now`` (IOC_NOW, running on from here) for this process
+    and the processes it starts, for a module's whole life (pin_clock is per test)."""
+    import pytest
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(clock.ENV, now)
+        mp.setenv(clock.ANCHOR_ENV, repr(time.time()))
+        clock.reset()
+        yield
+    clock.reset()
 
 
 def working_afternoon(before: datetime | None = None, at: day_time = day_time(16, 0)) -> datetime:

@@ -49,13 +49,31 @@ PAKN_INGEST_PATH = "/api/v1/pakn-events"
 RETRY_AFTER_S = 5
 
 
-def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
+def answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
+    """A JSON answer of the ingest routes (dossier, petition and metrics ones), never cached."""
     response = flask.jsonify(body)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def unauthorized(required: str) -> flask.Response:
+    return answer(401, {"error": f"a valid bearer token of {required} is required"},
+                  {"WWW-Authenticate": 'Bearer realm="ioc"'})
+
+
+def bounded_body(request: Any, limit: int) -> bytes | flask.Response:
+    """The request's body, or the 413 answer when it is larger than ``limit`` (declared or read)."""
+    if request.content_length is not None and request.content_length > limit:
+        return answer(413, {"error": f"body of {request.content_length} bytes; the limit is {limit} "
+                                     "(ingest.max_body_bytes): send smaller requests"})
+    body: bytes = request.stream.read(limit + 1)
+    if len(body) > limit:
+        return answer(413, {"error": f"body larger than {limit} bytes (ingest.max_body_bytes): "
+                                     "send smaller requests"})
+    return body
 
 
 def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: EventPublisher,
@@ -72,24 +90,16 @@ def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: E
         request = flask.request
         source = authenticate(request.headers.get("Authorization"), sources)
         if source is None:
-            return _answer(401, {"error": "a valid bearer token of a source system is required "
-                                          "(Authorization: Bearer TOKEN)"},
-                           {"WWW-Authenticate": 'Bearer realm="ioc"'})
-
-        limit = cfg.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return _answer(413, {"error": f"body of {request.content_length} bytes; the limit is {limit} "
-                                          "(ingest.max_body_bytes): send smaller requests"})
-        body = request.stream.read(limit + 1)
-        if len(body) > limit:
-            return _answer(413, {"error": f"body larger than {limit} bytes (ingest.max_body_bytes): "
-                                          "send smaller requests"})
+            return unauthorized("a source system (Authorization: Bearer TOKEN)")
+        body = bounded_body(request, cfg.max_body_bytes)
+        if isinstance(body, flask.Response):
+            return body
         try:
             parsed = parse_body(body, request.content_type, cfg.max_items, publisher.max_message_bytes, parse)
         except UnreadableBody as exc:
-            return _answer(400, {"error": f"unreadable body: {exc}"})
+            return answer(400, {"error": f"unreadable body: {exc}"})
         except TooManyItems as exc:
-            return _answer(413, {"error": f"{exc}: send smaller requests"})
+            return answer(413, {"error": f"{exc}: send smaller requests"})
 
         # First occurrence of each event_id in the request, minus those published recently.
         fresh: dict[str, dict[str, Any]] = {}
@@ -102,7 +112,7 @@ def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: E
         except PublishError as exc:
             recent.add(exc.acknowledged)  # durable: a resend need not publish them again
             log.warning("ingest from %s: %d events not accepted: %s", source, len(parsed.accepted), exc)
-            return _answer(503, {"error": f"events not accepted, send them again later: {exc}",
+            return answer(503, {"error": f"events not accepted, send them again later: {exc}",
                                  "accepted": 0}, {"Retry-After": str(RETRY_AFTER_S)})
         recent.add(fresh)
 
@@ -117,7 +127,7 @@ def register_ingest_routes(server: flask.Flask, settings: Settings, publisher: E
         }
         log.info("ingest from %s: %d accepted (%d published, %d duplicates), %d rejected", source,
                  body_out["accepted"], body_out["published"], body_out["duplicates"], body_out["rejected"])
-        return _answer(202, body_out)
+        return answer(202, body_out)
 
     def ingest_dossier_events() -> flask.Response:
         return ingest_events(publisher, recent, parse_event)

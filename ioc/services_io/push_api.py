@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import flask
 
 from ioc import clock
-from ioc.ingest.api import RETRY_AFTER_S
+from ioc.ingest.api import RETRY_AFTER_S, answer, bounded_body, unauthorized
 from ioc.ingest.parsing import TooManyItems, UnreadableBody
 from ioc.ingest.publishing import KafkaEventPublisher, Message, PublishError
 from ioc.ingest.tokens import authenticate
@@ -54,15 +54,6 @@ class MetricPublisher(KafkaEventPublisher):
         return len(samples)
 
 
-def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> flask.Response:
-    response = flask.jsonify(body)
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
 def register_metrics_route(server: flask.Flask, services: ServicesSettings, publisher: MetricPublisher,
                            max_body_bytes: int, max_items: int) -> None:
     tokens = {name: p.token_sha256 for name, p in services.push.items()}
@@ -73,32 +64,26 @@ def register_metrics_route(server: flask.Flask, services: ServicesSettings, publ
         request = flask.request
         source = authenticate(request.headers.get("Authorization"), tokens)
         if source is None:
-            return _answer(401, {"error": "a valid bearer token of a metrics source is required "
-                                          "(Authorization: Bearer TOKEN; services.push)"},
-                           {"WWW-Authenticate": 'Bearer realm="ioc"'})
-        if request.content_length is not None and request.content_length > max_body_bytes:
-            return _answer(413, {"error": f"body of {request.content_length} bytes; the limit is {max_body_bytes} "
-                                          "(ingest.max_body_bytes): send smaller requests"})
-        body = request.stream.read(max_body_bytes + 1)
-        if len(body) > max_body_bytes:
-            return _answer(413, {"error": f"body larger than {max_body_bytes} bytes (ingest.max_body_bytes): "
-                                          "send smaller requests"})
+            return unauthorized("a metrics source (Authorization: Bearer TOKEN; services.push)")
+        body = bounded_body(request, max_body_bytes)
+        if isinstance(body, flask.Response):
+            return body
         try:
             parsed, samples = parse_push(body, request.content_type, allowed[source], catalogue, clock.now(),
                                          max_items)
         except UnreadableBody as exc:
-            return _answer(400, {"error": f"unreadable body: {exc}"})
+            return answer(400, {"error": f"unreadable body: {exc}"})
         except TooManyItems as exc:
-            return _answer(413, {"error": f"{exc}: send smaller requests"})
+            return answer(413, {"error": f"{exc}: send smaller requests"})
         try:
             publisher.publish_samples(samples, source=f"push:{source}")
         except PublishError as exc:
             log.warning("metrics from %s: %d samples not accepted: %s", source, len(samples), exc)
-            return _answer(503, {"error": f"samples not accepted, send them again later: {exc}", "accepted": 0},
+            return answer(503, {"error": f"samples not accepted, send them again later: {exc}", "accepted": 0},
                            {"Retry-After": str(RETRY_AFTER_S)})
         errors = [{"index": index, "reason": reason} for index, reason in parsed.rejected]
         log.info("metrics from %s: %d accepted, %d rejected", source, len(samples), len(errors))
-        return _answer(202, {"format": parsed.format, "received": parsed.received, "accepted": len(samples),
+        return answer(202, {"format": parsed.format, "received": parsed.received, "accepted": len(samples),
                              "rejected": len(errors), "published": len(samples), "errors": errors})
 
     server.add_url_rule(METRICS_PATH, "push_metrics", push_metrics, methods=["POST"])

@@ -35,10 +35,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import pytest
 import requests
 
-from ioc import clock
 from ioc.clock import LOCAL_TZ
 from ioc.process import free_port, wait_until
-from tests.helpers import child_env
+from tests.helpers import child_env, env_clock
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +54,8 @@ MAX_BYTES = 100 * 1024
 
 @pytest.fixture(scope="module", autouse=True)
 def pinned_clock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(clock.ENV, NOW)
-        mp.setenv(clock.ANCHOR_ENV, repr(time.time()))
-        clock.reset()
+    with env_clock(NOW):
         yield
-    clock.reset()
 
 
 def ioc(*args: str) -> subprocess.CompletedProcess:

@@ -23,6 +23,7 @@ from ioc import clock
 from ioc.config import Settings
 from ioc.process import free_port, wait_until
 from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
+from tests.helpers import env_clock
 from tests.integration.web_login import chromium, create_user, login_browser
 
 pytestmark = pytest.mark.integration
@@ -40,12 +41,8 @@ PAKN_COMMUNE = {"pakn:counted": 3, "pakn:on_time": 3, "pakn:satisfied": 3, "pakn
 
 @pytest.fixture(scope="module", autouse=True)
 def pinned_clock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(clock.ENV, NOW)
-        mp.setenv(clock.ANCHOR_ENV, repr(time.time()))
-        clock.reset()
+    with env_clock(NOW):
         yield
-    clock.reset()
 
 
 def quarter_events() -> list[dict[str, Any]]:
@@ -263,11 +260,8 @@ def test_every_scene_fits_the_screen_without_scrollbars(served, artifacts: Path,
     from selenium.webdriver.common.by import By
 
     width, height = size
-    driver = chromium(width, height)
+    driver = chromium(width, height, exact=True)
     try:
-        # The window size includes the browser's own bars: set the page's viewport exactly.
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         login_browser(driver, served.base, "manhinh", served.password, next_path="/")
         inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
         assert inner == [width, height], inner

@@ -11,7 +11,6 @@ would. The broker path is covered by test_declared_system_stack.py."""
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,6 +25,7 @@ from ioc.process import free_port
 from ioc.services.catalogue import province_communes
 from ioc.services.monitor import ServiceMonitor
 from ioc.services_io.sim_runner import Injection, SimulatedSystems
+from tests.helpers import env_clock
 from tests.integration.test_wall_browser import Served, text_of, wait
 from tests.integration.web_login import chromium, create_user, login_browser
 
@@ -41,12 +41,8 @@ DECLARED = {"email": {"name_vi": "Thư điện tử công vụ", "name_en": "Gov
 
 @pytest.fixture(scope="module", autouse=True)
 def pinned_clock() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(clock.ENV, NOW)
-        mp.setenv(clock.ANCHOR_ENV, repr(time.time()))
-        clock.reset()
+    with env_clock(NOW):
         yield
-    clock.reset()
 
 
 class Feeder:
@@ -131,10 +127,8 @@ def test_every_figure_moves_and_the_scene_fits(served, artifacts: Path, size):
     from selenium.webdriver.common.by import By
 
     width, height = size
-    driver = chromium(width, height)
+    driver = chromium(width, height, exact=True)
     try:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         login_browser(driver, served.base, "manhinh", served.password, next_path="/?scene=services&pin=1")
         driver.get(f"{served.base}/?scene=services&pin=1")
         wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#wall-scene .scene-services"))

@@ -44,8 +44,9 @@ def login_session(base: str, username: str, password: str, timeout: float = 10.0
     return s
 
 
-def chromium(width: int = 1920, height: int = 1080) -> Any:
-    """Headless Debian Chromium through chromedriver, keeping the browser console log (CSP reports)."""
+def chromium(width: int = 1920, height: int = 1080, exact: bool = False) -> Any:
+    """Headless Debian Chromium through chromedriver, keeping the browser console log (CSP reports).
+    ``exact``: the page's viewport is width x height (the window size includes the browser's bars)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -56,7 +57,11 @@ def chromium(width: int = 1920, height: int = 1080) -> Any:
                  "--disable-dev-shm-usage", f"--window-size={width},{height}"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    if exact:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    return driver
 
 
 def login_browser(driver: Any, base: str, username: str, password: str, next_path: str = "/",
