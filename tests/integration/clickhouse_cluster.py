@@ -99,6 +99,10 @@ class ClickHouseCluster:
             self.zookeeper.wait_ready()
             for node in self.all_nodes:
                 node.wait_ready()
+                # Ready means its ZooKeeper session too: 18.16 can crash on an ON CLUSTER query
+                # (DDLWorker, a null session) when ZooKeeper answered after the server started.
+                wait_until(lambda node=node: _has_zookeeper(node), 60, f"ZooKeeper session of :{node.tcp}",
+                           interval=0.2)
         except BaseException:
             self.stop()
             raise
@@ -112,3 +116,17 @@ class ClickHouseCluster:
         for node in self.all_nodes:
             node.stop()  # reaps it
         self.zookeeper.stop()
+
+
+def _has_zookeeper(node: ClickHouseServer) -> bool:
+    from clickhouse_driver import Client
+    from clickhouse_driver.errors import Error
+
+    client = Client("127.0.0.1", port=node.tcp, connect_timeout=2, send_receive_timeout=5)
+    try:
+        client.execute("SELECT count() FROM system.zookeeper WHERE path = '/'")
+        return True
+    except (Error, OSError, EOFError):
+        return False
+    finally:
+        client.disconnect()
