@@ -17,7 +17,7 @@ TEXT: dict[str, dict[str, str]] = {
     "waiting": {"vi": "Đang chờ dữ liệu…", "en": "Waiting for data…"},
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "trend": {"vi": "Hồ sơ tiếp nhận theo ngày", "en": "Dossiers received per day"},
-    # the wall's scenes (dashboards/wall*.py)
+    # the wall's scenes (dashboards/wall/)
     "scene_scorecard": {"vi": "Bộ chỉ số 766", "en": "Decision 766 scorecard"},
     "scene_flow": {"vi": "Luồng hồ sơ", "en": "Dossier flow"},
     "scene_map": {"vi": "Bản đồ tỷ lệ đúng hạn", "en": "On-time rate map"},
@@ -87,7 +87,7 @@ TEXT: dict[str, dict[str, str]] = {
     "ind_4.3": {"vi": "Tỷ lệ tái sử dụng dữ liệu", "en": "Data reused"},
     "ind_4.5b": {"vi": "Tỷ lệ khai thác CSDL quốc gia về dân cư", "en": "National population database used"},
     "ind_5.4": {"vi": "Mức độ hài lòng (đúng hạn, không phản ánh)", "en": "Satisfaction (on time, no complaint)"},
-    # the scorecard's whole index, periods and national score (dashboards/wall_scorecard.py)
+    # the scorecard's whole index, periods and national score (dashboards/wall/scenes/scorecard.py)
     "ind_1.1": {"vi": "Tỷ lệ TTHC công bố đúng hạn", "en": "Procedures published on time"},
     "ind_1.2": {"vi": "Tỷ lệ TTHC được cập nhật, công khai đúng hạn trên CSDL quốc gia về TTHC",
                 "en": "Procedures updated and made public on time in the national procedures database"},
@@ -169,7 +169,7 @@ TEXT: dict[str, dict[str, str]] = {
                                      "en": "no national report: the denominator is the dossiers received"},
     "flag_no_sync_ratio": {"vi": "chưa nhân tỷ lệ đồng bộ (chưa có dữ liệu đồng bộ)",
                            "en": "sync ratio not applied (no sync data)"},
-    # the petitions scene (dashboards/wall_pakn.py)
+    # the petitions scene (dashboards/wall/scenes/pakn.py)
     "scene_pakn": {"vi": "Phản ánh, kiến nghị (PAKN)", "en": "Petitions (PAKN)"},
     "pk_open": {"vi": "Đang chờ trả lời", "en": "Awaiting answer"},
     "pk_near_limit": {"vi": "Sắp đến hạn", "en": "Near their limit"},
@@ -223,7 +223,7 @@ TEXT: dict[str, dict[str, str]] = {
     "role_operator": {"vi": "điều hành viên", "en": "operator"},
     "role_admin": {"vi": "quản trị", "en": "administrator"},
     "console_title": {"vi": "Bàn điều hành cảnh báo", "en": "Operator console"},
-    # operator console (dashboards/console.py)
+    # operator console (dashboards/console/app.py)
     "c_queue": {"vi": "Hàng đợi cảnh báo", "en": "Alert queue"},
     "c_groups": {"vi": "Nhóm cảnh báo", "en": "Alert groups"},
     "c_source": {"vi": "Nguồn", "en": "Source"},
@@ -280,7 +280,7 @@ TEXT: dict[str, dict[str, str]] = {
     "kind_pakn_overdue": {"vi": "PAKN quá hạn", "en": "Petitions overdue"},
     "kind_system_down": {"vi": "Hệ thống ngừng hoạt động", "en": "System down"},
     "kind_soc_incident": {"vi": "Sự cố an toàn thông tin", "en": "Security incident"},
-    # silences and maintenance windows on the console (dashboards/console.py)
+    # silences and maintenance windows on the console (dashboards/console/app.py)
     "c_silenced": {"vi": "tắt thông báo", "en": "silenced"},
     "c_silenced_by": {"vi": "Tắt thông báo (silence)", "en": "Silenced by"},
     "s_title": {"vi": "Tắt thông báo (silence) và lịch bảo trì", "en": "Silences and maintenance windows"},
@@ -318,7 +318,7 @@ TEXT: dict[str, dict[str, str]] = {
     "sstate_expired": {"vi": "Đã hết hạn", "en": "Ended"},
     "level_commune": {"vi": "xã", "en": "commune"},
     "level_province": {"vi": "tỉnh", "en": "province"},
-    # the console's dossier drill-down (dashboards/console_drilldown.py)
+    # the console's dossier drill-down (dashboards/console/drilldown.py)
     "dd_title": {"vi": "Hồ sơ theo chỉ tiêu (tra cứu chi tiết)", "en": "Dossiers behind a figure (drill-down)"},
     "dd_intro": {"vi": "Chọn đơn vị và chỉ tiêu để xem các hồ sơ tạo nên con số trên màn hình điều hành. "
                        "Số trong ngoặc là số liệu trực tiếp; giờ là giờ Việt Nam.",

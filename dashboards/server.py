@@ -20,22 +20,20 @@ import flask
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from dashboards import wall
-from dashboards.alerts_feed import (
-    AlertReplica,
-    AlertsFeed,
-    ServiceHealth,
-    SilenceReplica,
-    alert_route_access,
-    register_alert_routes,
-    register_silence_routes,
-)
+from dashboards import ASSETS_DIR
 from dashboards.auth import SIGNED_IN, WALL, Access, Kind, WebSecurity, open_access
-from dashboards.camera_feed import CAMERA_ROUTE_ACCESS, CameraFeed, CameraState, register_camera_routes
-from dashboards.live import LiveFeed, LiveState
-from dashboards.period_reports import PeriodReports
+from dashboards.console.alert_feed import AlertsFeed
+from dashboards.console.alert_routes import alert_route_access, register_alert_routes, register_silence_routes
+from dashboards.console.alert_state import AlertReplica, ServiceHealth, SilenceReplica
+from dashboards.live_feed import LiveFeed
+from dashboards.live_state import LiveState
 from dashboards.public import PublicSurface, mount_public
-from dashboards.service_queue import QueueCameraState
+from dashboards.wall import app as wall
+from dashboards.wall.camera_feed import CameraFeed
+from dashboards.wall.camera_routes import CAMERA_ROUTE_ACCESS, register_camera_routes
+from dashboards.wall.camera_state import CameraState
+from dashboards.wall.period_reports import PeriodReports
+from dashboards.wall.service_queue import QueueCameraState
 from ioc import clock
 from ioc.broker.background import BackgroundLoop
 from ioc.config import Settings
@@ -235,7 +233,7 @@ class WebProcess:
 
         app = dash.Dash(
             "ioc-wall", server=server, url_base_pathname="/", title="IOC — Trung tâm điều hành",
-            assets_folder=os.path.join(os.path.dirname(__file__), "assets"), serve_locally=True,
+            assets_folder=str(ASSETS_DIR), serve_locally=True,
             update_title=None,
         )
         self.dash_app = app
@@ -270,13 +268,13 @@ class WebProcess:
         self.public = mount_public(server, security, self.settings.public, self.state, lambda: self.warehouse,
                                    names, province(self.settings.province.code).name, levels=unit_levels(self.settings))
         from dashboards.auth import CONSOLE
-        from dashboards.console import mount_console
+        from dashboards.console.app import mount_console
 
         svc = self.settings.services
         self.alerts = self.alerts or AlertReplica(svc.escalation, svc.inhibit_rules)
         register_alert_routes(server, self.alerts, self.services, lambda: self.alerts_feed)
         register_silence_routes(server, self.silences, lambda: self.alerts_feed)
-        from dashboards.console_drilldown import warehouse_sources
+        from dashboards.console.drilldown import warehouse_sources
         self.console_app = mount_console(server, security, self.alerts, lambda: self.alerts_feed, CONSOLE,
                                          drilldown=warehouse_sources(lambda: self.warehouse, self.state, names),
                                          silences=self.silences)

@@ -166,6 +166,13 @@ def build_parser() -> Parser:
     bench.add_argument("--seconds", type=float,
                        help="camera: length of each concurrency trial (default 8); pipeline: latency phase (default 20)")
     bench.add_argument("--events", type=int, default=200_000, help="pipeline: events in the throughput phase")
+    bench.add_argument("--scale", choices=["province", "national"], default="province",
+                       help="pipeline: the dossiers' units: the province's, or all 34 provinces' (goal p99 <= 2 s)")
+    bench.add_argument("--rss-dossiers", type=int, default=0, metavar="N",
+                       help="pipeline: then N more open dossiers: the worker's RSS per million open dossiers")
+    bench.add_argument("--import-file", metavar="FILE",
+                       help="pipeline: then `ioc import FILE` into the running pipeline (a year's replay): events/s")
+    bench.add_argument("--store", choices=["memory", "rocksdb"], help="pipeline: the worker's table store (worker.store)")
     bench.add_argument("--format", choices=["text", "json"], default="text")
     bench.add_argument("--video", metavar="FILE", help="camera: footage (default ../shared/data/vtest.avi)")
 
@@ -489,14 +496,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise UserInputError("ioc bench: --seconds must be positive")
     if args.name == "wall":
-        from dashboards.bench import run as run_wall
+        from dashboards.wall.bench import run as run_wall
 
         if args.viewers <= 0:
             raise UserInputError("ioc bench wall: --viewers must be positive")
         _print_bench(run_wall(viewers=args.viewers, seconds=args.seconds or 20.0), args.format)
         return 0
     if args.name == "public":
-        from ioc.bench.public import run as run_public
+        from dashboards.public.bench import run as run_public
 
         if args.clients <= 0:
             raise UserInputError("ioc bench public: --clients must be positive")
@@ -505,9 +512,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.name == "pipeline":
         from ioc.bench.pipeline import run as run_pipeline
 
-        if args.events <= 0:
-            raise UserInputError("ioc bench pipeline: --events must be positive")
-        report = run_pipeline(events=args.events, seconds=args.seconds or 20.0)
+        if args.events <= 0 or args.rss_dossiers < 0:
+            raise UserInputError("ioc bench pipeline: --events must be positive, --rss-dossiers not negative")
+        if args.import_file and not Path(args.import_file).is_file():
+            raise UserInputError(f"ioc bench pipeline: no file {args.import_file}")
+        report = run_pipeline(events=args.events, seconds=args.seconds or 20.0, scale=args.scale,
+                              rss_dossiers=args.rss_dossiers,
+                              import_file=Path(args.import_file).resolve() if args.import_file else None,
+                              store=args.store)
         _print_bench(report, args.format)
         return 0
     from camera.bench import run

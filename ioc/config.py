@@ -111,7 +111,7 @@ class WebSettings(StrictModel):
     operator_token: SecretStr | None = None
     wall_refresh_ms: int = Field(1000, ge=200, le=60_000)
     stale_after_s: float = Field(5.0, gt=0, description="a figure older than this is shown as stale")
-    # The wall's playlist (dashboards/wall.py): scenes shown in turn unless the URL pins one.
+    # The wall's playlist (dashboards/wall/app.py): scenes shown in turn unless the URL pins one.
     wall_scenes: Annotated[tuple[Literal["scorecard", "flow", "map", "services", "cameras", "alerts", "pakn"], ...],
                            BeforeValidator(_comma_list)] = Field(
         ("scorecard", "flow", "map", "services", "cameras", "alerts", "pakn"), min_length=1,
@@ -230,6 +230,10 @@ class WorkerSettings(StrictModel):
     judging_slice_s: float = Field(0.01, gt=0, le=1.0)
     # ... and takes at most this share of a tick when it has a backlog (the rest is the agent's).
     judging_share: float = Field(0.5, gt=0, le=1.0)
+    # Faust's table store: "memory", or "rocksdb" (rocksdict; under data_dir/faust). The agent writes
+    # the changelog itself and reads the table only when a partition is recovered, so this moves
+    # the recovered table out of memory, not the live states (ioc.kpi.live.LiveFigures).
+    store: Literal["memory", "rocksdb"] = "memory"
 
 
 def _token_hash(value: str) -> str:

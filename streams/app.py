@@ -18,7 +18,7 @@ def create_app(settings: Settings, bootstrap: str) -> faust.App:
     app = faust.App(
         settings.worker.app_id,
         broker=[f"kafka://{host}" for host in bootstrap.split(",")],
-        store="memory://",
+        store=f"{settings.worker.store}://",
         datadir=str(Path(settings.data_dir) / "faust"),
         autodiscover=False,
         web_enabled=False,

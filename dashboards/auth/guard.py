@@ -350,7 +350,7 @@ class WebSecurity:
         return flask.redirect("/login?" + urlencode({"lang": lang, "out": "1"}), 303)
 
     def _console(self) -> WebResponse:
-        # The console itself is a Dash app at /console/ (dashboards/console.py).
+        # The console itself is a Dash app at /console/ (dashboards/console/app.py).
         query = flask.request.query_string.decode("latin-1")
         return flask.redirect("/console/" + (f"?{query}" if query else ""), 303)
 

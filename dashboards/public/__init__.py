@@ -18,6 +18,7 @@
     ratelimit.py  requests per client address (429 with Retry-After)
     render.py     HTML and inline SVG, rendered on the server (why: see its docstring)
     app.py        routes, CSP frame-ancestors allow-list, Cache-Control; ``mount_public``
+    bench.py      `ioc bench public`: anonymous visitors against a real web process
 
 No Dash app: the public surface registers no callback at all, and its pages carry no script
 that could call one (widgets and the lookup have none; the index and /public/766 have one of

@@ -34,7 +34,7 @@ import flask
 from dashboards.auth import Access, Kind, WebSecurity, open_access
 from dashboards.clients import request_client
 from dashboards.i18n import t
-from dashboards.live import LiveState
+from dashboards.live_state import LiveState
 from dashboards.public.cache import TTLCache
 from dashboards.public.figures import figure, tally_for
 from dashboards.public.params import (
@@ -281,7 +281,7 @@ class PublicSurface:
     def _item_choices(self, lang: str) -> list[tuple[str, str]]:
         """Every widget of /public/766 for the index's picker: path after /public/widget/, label."""
         from dashboards.public.tables import registry_of
-        from dashboards.wall_scorecard import group_name, indicator_name
+        from dashboards.wall.scenes.scorecard import group_name, indicator_name
 
         registry = registry_of(parse_period(current_month(self.clock())))
         out = [(f"indicator/{r.id}", f"{r.id}. {indicator_name(r, lang)}") for r in registry.rules]

@@ -54,7 +54,7 @@ def look_up(events: Iterable[DossierEvent], code: str, now: datetime, units: Col
             hidden_procedures: Collection[str], calendar: WorkingCalendar | None = None) -> Answer | None:
     """The answer for ``code`` from its stored events, or None: unknown, or not to be shown
     (both None, decided after the same fold)."""
-    from ioc.commands.kpi_replay import fold
+    from ioc.domain.dossier import fold
 
     calendar = calendar or WorkingCalendar()
     states = [s for s in fold(events, now) if s.dossier_code == code]

@@ -28,7 +28,7 @@ from dashboards.public.tables import (
     registry_of,
 )
 from dashboards.public.texts import explain, tx
-from dashboards.wall_scorecard import flag_text, group_name, indicator_name, reason_text
+from dashboards.wall.scenes.scorecard import flag_text, group_name, indicator_name, reason_text
 from ioc.clock import LOCAL_TZ
 from ioc.kpi.periods import Period, parse_period
 from ioc.kpi.scoring import Registry

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from dashboards.live import LiveState
+from dashboards.live_state import LiveState
 from dashboards.public.history import month_tallies
 from dashboards.public.params import current_month
 from ioc.kpi.indicators import Tally

@@ -2,7 +2,7 @@
 English), and one plain sentence per indicator saying what it measures.
 
 Indicator and group names, the engine's reasons (``missing``) and data-quality flags are the
-wall's translations (:mod:`dashboards.wall_scorecard`, :mod:`dashboards.i18n`), so the public
+wall's translations (:mod:`dashboards.wall.scenes.scorecard`, :mod:`dashboards.i18n`), so the public
 pages and the wall name things alike."""
 
 from __future__ import annotations

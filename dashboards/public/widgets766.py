@@ -17,7 +17,7 @@ from dashboards.public.render import _bar, _head, fmt_time
 from dashboards.public.reports import PeriodReport
 from dashboards.public.tables import group_rows, indicator_rows, level_of, rankings, registry_of
 from dashboards.public.texts import tx
-from dashboards.wall_scorecard import group_name, indicator_name, reason_text
+from dashboards.wall.scenes.scorecard import group_name, indicator_name, reason_text
 
 RANKING_ROWS = 8
 

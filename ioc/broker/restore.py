@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ioc.config import Settings
-from ioc.domain.dossier import DossierState, encode_entry
+from ioc.domain.dossier import DossierState, encode_entry, fold
 from ioc.domain.events import DossierEvent
 from ioc.topics import Topics
 from ioc.warehouse.backends import Warehouse
@@ -77,10 +77,8 @@ def table_value(partition: int, state: Any) -> bytes:
 def fold_states(events: Iterable[DossierEvent], links: Iterable[tuple[str, datetime, str]] = ()
                 ) -> dict[str, DossierState]:
     """Every dossier's state from its events and the petitions naming it, whatever their order:
-    the fold `ioc verify` compares the live figures with (ioc.commands.verify.fold_all)."""
-    from ioc.commands.verify import fold_all
-
-    return fold_all(list(events), list(links))
+    the fold `ioc verify` compares the live figures with (ioc.domain.dossier.fold)."""
+    return {s.dossier_code: s for s in fold(events, None, links)}
 
 
 def table_records(states: dict[str, Any], partitions: int) -> list[tuple[int, bytes, bytes]]:

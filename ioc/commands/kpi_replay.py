@@ -16,14 +16,13 @@ of events only, even where events of one dossier disagree on its unit or procedu
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Collection, Iterable, Sequence
 
 from ioc.clock import LOCAL_TZ
-from ioc.domain.dossier import DossierState, apply_complaint, apply_event
+from ioc.domain.dossier import fold
 from ioc.domain.events import DossierEvent
 from ioc.errors import UserInputError
 from ioc.ingest.parsing import file_events
@@ -35,34 +34,6 @@ def read_events(path: Path, naive_tz: tzinfo = LOCAL_TZ) -> list[DossierEvent]:
     """Every event of ``path``, validated; the first bad row raises :class:`UserInputError`.
     Spreadsheet dates without an offset are read in ``naive_tz``, as ``ioc import`` does."""
     return [event for _, event in file_events(path, naive_tz, required=())]
-
-
-def _canonical(event: DossierEvent) -> str:
-    return json.dumps(event.to_json(), sort_keys=True, ensure_ascii=False)
-
-
-def fold(events: Iterable[DossierEvent], at: datetime,
-         complaints: Iterable[tuple[str, datetime, str]] = ()) -> list[DossierState]:
-    """Dossier states from the events that occurred by ``at``, independent of the events' order.
-
-    One event per ``event_id`` (the idempotency key); should two differ, the smaller canonical
-    JSON wins, so that even then the choice does not depend on the order of the lines.
-    ``complaints`` are petitions naming a dossier (ioc.kpi.pakn.complaint_links): each marks
-    its dossier as complained about (5.4), as the live dossier agent does."""
-    unique: dict[str, DossierEvent] = {}
-    for event in events:
-        if event.occurred_at > at:
-            continue
-        seen = unique.get(event.event_id)
-        if seen is None or (seen != event and _canonical(event) < _canonical(seen)):
-            unique[event.event_id] = event
-    states: dict[str, DossierState] = {}
-    for event in sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id)):
-        states[event.dossier_code] = apply_event(states.get(event.dossier_code), event)
-    for code, when, link_id in complaints:
-        if when <= at:
-            states[code] = apply_complaint(states.get(code), code, when, link_id)
-    return [states[code] for code in sorted(states)]
 
 
 def replay(

@@ -21,10 +21,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ioc.commands.kpi_replay import read_events, replay
-from ioc.domain.dossier import DossierState, apply_complaint, apply_event
+from ioc.domain.dossier import DossierState, fold
 from ioc.domain.events import DossierEvent
 from ioc.errors import IocError
 from ioc.kpi.indicators import Tally
@@ -80,17 +80,6 @@ def warehouse_events(wh: Warehouse) -> list[DossierEvent]:
 
 
 # --- comparing -------------------------------------------------------------------------------------
-
-
-def fold_all(events: list[DossierEvent], links: Iterable[tuple[str, datetime, str]] = ()) -> dict[str, DossierState]:
-    """States as the live agents hold them: every event, whatever its time (order-independent),
-    and every petition naming a dossier (``links``, ioc.kpi.pakn.complaint_links)."""
-    states: dict[str, DossierState] = {}
-    for ev in sorted(events, key=lambda e: (e.occurred_at, e.event_id)):
-        states[ev.dossier_code] = apply_event(states.get(ev.dossier_code), ev)
-    for code, when, link_id in links:
-        states[code] = apply_complaint(states.get(code), code, when, link_id)
-    return states
 
 
 def tally_differences(where: str, live: dict[str, Tally], recomputed: dict[str, Tally]) -> list[str]:
@@ -173,7 +162,7 @@ def verify(wh: Warehouse, partitions: int, events_file: Path | None = None, wait
     except ValueError as exc:
         raise VerifyFailed(f"ioc verify: {exc}") from None
     clock = Judging(catalogue=catalogue if catalogue.rows else None)
-    states = fold_all(events, links)
+    states = {s.dossier_code: s for s in fold(events, None, links)}
     period = period_of(at, "month")
     report = VerifyReport(period=period.label, events=len(events), dossiers=len(states),
                           partitions={p: s.computed_at.isoformat() for p, s in snapshots.items()}, notes=notes)

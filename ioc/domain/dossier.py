@@ -7,10 +7,11 @@ order, or delivered twice, give the same state. Everything else is derived when 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import msgspec
 
@@ -208,3 +209,33 @@ def apply_complaint(state: DossierState | None, dossier_code: str, at: datetime,
     if current is not None and _stamp_key(current[:2]) <= _stamp_key(stamp):
         return state
     return replace(state, flags={**state.flags, PAKN_COMPLAINT: [*stamp, True]})
+
+
+def _canonical(event: DossierEvent) -> str:
+    return json.dumps(event.to_json(), sort_keys=True, ensure_ascii=False)
+
+
+def fold(events: Iterable[DossierEvent], at: datetime | None = None,
+         complaints: Iterable[tuple[str, datetime, str]] = ()) -> list[DossierState]:
+    """Dossier states from the events that occurred by ``at`` (None: all), sorted by code, independent
+    of the events' order: the one fold of `ioc kpi`, `ioc verify`, `ioc restore`, the console and
+    the public lookup (the live agent applies the same :func:`apply_event` as events come).
+
+    One event per ``event_id`` (the idempotency key); should two differ, the smaller canonical
+    JSON wins, so that even then the choice does not depend on the order of the lines.
+    ``complaints`` are petitions naming a dossier (ioc.kpi.pakn.complaint_links): each marks
+    its dossier as complained about (5.4), as the live dossier agent does."""
+    unique: dict[str, DossierEvent] = {}
+    for event in events:
+        if at is not None and event.occurred_at > at:
+            continue
+        seen = unique.get(event.event_id)
+        if seen is None or (seen != event and _canonical(event) < _canonical(seen)):
+            unique[event.event_id] = event
+    states: dict[str, DossierState] = {}
+    for event in sorted(unique.values(), key=lambda e: (e.occurred_at, e.event_id)):
+        states[event.dossier_code] = apply_event(states.get(event.dossier_code), event)
+    for code, when, link_id in complaints:
+        if at is None or when <= at:
+            states[code] = apply_complaint(states.get(code), code, when, link_id)
+    return [states[code] for code in sorted(states)]

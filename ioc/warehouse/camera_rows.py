@@ -5,7 +5,7 @@ Records of the camera-events topic (contracts.md §4) become ``camera_events`` r
 seconds per camera; the warehouse keeps a sample (:class:`ThumbnailSampler`, one per camera
 per ``THUMBNAIL_STORE_EVERY_S``) for 7 days, enough to see what a camera showed at the time
 of an alert without storing gigabytes a day. The newest picture is served from memory by the
-web process (dashboards/camera_feed.py); the warehouse answers when memory has none.
+web process (dashboards/wall/camera_routes.py); the warehouse answers when memory has none.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ import requests
 from camera.config import CameraConfig
 from camera.publish import CameraPublisher
 from camera.stack import CameraStack
-from dashboards.camera_feed import CameraState
 from dashboards.server import SinkThread, WebProcess
+from dashboards.wall.camera_state import CameraState
 from ioc.alerts.model import Signal, parse_alert_event
 from ioc.config import Settings
 from ioc.process import free_port, wait_until
@@ -252,7 +252,7 @@ def test_ioc_run_cameras_runs_the_demo_set_and_stops_on_sigterm(kafka_bootstrap,
     proc = spawn([sys.executable, "-m", "ioc", "run", "cameras"], log_path=log, env=env)
     try:
         state = CameraState()
-        from dashboards.camera_feed import CameraFeed
+        from dashboards.wall.camera_feed import CameraFeed
 
         feed = CameraFeed(kafka_bootstrap, topics.camera_events, topics.camera_frames, state).start()
         try:

@@ -99,10 +99,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from waitress.server import create_server
 
     from dashboards.auth import WebSecurity
-    from dashboards.live import LiveState
+    from dashboards.live_state import LiveState
     from dashboards.public import mount_public
+    from dashboards.public.bench import fill_warehouse, live_tallies
     from dashboards.server import unit_levels, unit_names
-    from ioc.bench.public import fill_warehouse, live_tallies
     from ioc.config import Settings
     from ioc.warehouse.backends import ChdbWarehouse, ensure_schema
 

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from dashboards import wall
 from dashboards.server import WebProcess
+from dashboards.wall import app as wall
 from ioc import clock
 from ioc.config import Settings
 from ioc.process import free_port, wait_until
@@ -180,7 +180,7 @@ def text_of(driver: Any, element_id: str) -> str:
 def assert_whole_index(driver: Any, where: str) -> None:
     """The scorecard shows the 5 groups and all 23 indicators with their names whole and in view
     (wrapped, never cut: no ellipsis, not clipped by the panel), "n/100" and the national rank."""
-    from dashboards.wall_scorecard import indicator_rules
+    from dashboards.wall.scenes.scorecard import indicator_rules
     from ioc.kpi.scoring import registry_for
 
     rules = [r for group in indicator_rules(registry_for(clock.now())).values() for r in group]

@@ -17,8 +17,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from dashboards import wall_services
 from dashboards.server import WebProcess
+from dashboards.wall.scenes import services as wall_services
 from ioc import clock
 from ioc.config import Settings
 from ioc.process import free_port

@@ -1,4 +1,4 @@
-"""The web process's camera state (dashboards/camera_feed.py) and the live view's overlay (camera/overlay.py)."""
+"""The web process's camera state (dashboards/wall/camera_*.py) and the live view's overlay (camera/overlay.py)."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from camera.overlay import annotate
-from dashboards.camera_feed import CameraState, camera_tiles, cameras_page
+from dashboards.wall.camera_routes import cameras_page
+from dashboards.wall.camera_state import CameraState, camera_tiles
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 

@@ -74,3 +74,10 @@ def test_the_parts_web_healthz_requires_come_as_name_url_pairs(tmp_path):
     path.write_text("web: {parts: {worker: 'ftp://x'}}\nhealth: {port: 0}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="web.parts.worker"):
         load_settings(path, environ={})
+
+
+def test_the_workers_table_store_is_memory_or_rocksdb():
+    assert load_settings(None, environ={}).worker.store == "memory"
+    assert load_settings(None, environ={"IOC_WORKER__STORE": "rocksdb"}).worker.store == "rocksdb"
+    with pytest.raises(ConfigError, match="worker.store"):
+        load_settings(None, environ={"IOC_WORKER__STORE": "redis"})

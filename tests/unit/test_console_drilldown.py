@@ -1,4 +1,4 @@
-"""The console's dossier drill-down, pure part (dashboards/console_drilldown.py): given events,
+"""The console's dossier drill-down, pure part (dashboards/console/drilldown.py): given events,
 the right dossiers behind each KPI of a unit, judged by the live figures' own rules.
 
 All times local (+07:00). Judged at Wed 14 Oct 2026 10:00 (Mon 5 Oct 2026 is a Monday).
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dashboards.console_drilldown import (
+from dashboards.console.drilldown import (
     KPIS,
     dossiers_behind,
     drilldown,
@@ -16,7 +16,7 @@ from dashboards.console_drilldown import (
     table_rows,
     unit_options,
 )
-from ioc.commands.kpi_replay import fold
+from ioc.domain.dossier import fold
 from ioc.domain.events import parse_event
 from ioc.domain.outcome import Outcome
 from ioc.kpi.live import figures_for

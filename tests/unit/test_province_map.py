@@ -13,7 +13,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from dashboards import province_map as pm
+from dashboards.wall import province_map as pm
 from ioc.reference import geometry as geo
 from ioc.reference import units as u
 

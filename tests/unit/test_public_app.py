@@ -13,7 +13,7 @@ import flask
 import pytest
 
 from dashboards.auth import WebSecurity
-from dashboards.live import LiveState
+from dashboards.live_state import LiveState
 from dashboards.public import PublicSurface, mount_public
 from dashboards.server import unit_names
 from ioc.clock import LOCAL_TZ

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dashboards.alerts_feed import AlertReplica, ServiceHealth, build_action, parse_state
-from dashboards.console import filter_alerts, table_rows
+from dashboards.console.actions import build_action, parse_state
+from dashboards.console.alert_state import AlertReplica, ServiceHealth
+from dashboards.console.views import filter_alerts, table_rows
 from ioc.alerts.desk import AlertDesk, LogEntry, decode_log_entry
 from ioc.alerts.model import Action, AlertKind, Signal
 from ioc.services.model import ServiceMetric

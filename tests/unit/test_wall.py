@@ -10,10 +10,16 @@ from typing import Any
 import plotly
 import pytest
 
-from dashboards import wall, wall_alerts, wall_cameras, wall_flow, wall_map, wall_scorecard, wall_services
-from dashboards.live import LiveState
-from dashboards.wall_data import build_wall_data, unit_directory
-from dashboards.wall_model import ModelCache, diff, version_of
+from dashboards.live_state import LiveState
+from dashboards.wall import app as wall
+from dashboards.wall.data import build_wall_data, unit_directory
+from dashboards.wall.model import ModelCache, diff, version_of
+from dashboards.wall.scenes import alerts as wall_alerts
+from dashboards.wall.scenes import cameras as wall_cameras
+from dashboards.wall.scenes import flow as wall_flow
+from dashboards.wall.scenes import map as wall_map
+from dashboards.wall.scenes import scorecard as wall_scorecard
+from dashboards.wall.scenes import services as wall_services
 from ioc.kpi.live import wall_view
 
 NOW = datetime(2026, 3, 10, 3, 0, tzinfo=timezone.utc)  # 10:00 in Vietnam
@@ -303,9 +309,9 @@ def test_alerts_ticker_and_scene(directory):
 
 # --- the whole index on the scorecard, its periods, the national score; the petitions scene ------
 
-from dashboards import period_reports as pr  # noqa: E402
-from dashboards import wall_pakn  # noqa: E402
-from dashboards.wall_data import WallData  # noqa: E402
+from dashboards.wall import period_reports as pr  # noqa: E402
+from dashboards.wall.data import WallData  # noqa: E402
+from dashboards.wall.scenes import pakn as wall_pakn  # noqa: E402
 from ioc.domain.events import parse_event  # noqa: E402
 from ioc.kpi.indicators import Sources  # noqa: E402
 from ioc.kpi.national import rank_scores  # noqa: E402

@@ -1,4 +1,4 @@
-"""The IT scene's model (dashboards/wall_services.py): every system's figures beside its health,
+"""The IT scene's model (dashboards/wall/scenes/services.py): every system's figures beside its health,
 fed by the real simulator and monitor; declared systems' cards; the service centre's queue."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Iterator
 import plotly
 import pytest
 
-from dashboards import wall_services
-from dashboards.service_queue import QueueCameraState, service_queue
-from dashboards.wall_data import build_wall_data, unit_directory
+from dashboards.wall.data import build_wall_data, unit_directory
+from dashboards.wall.scenes import services as wall_services
+from dashboards.wall.service_queue import QueueCameraState, service_queue
 from ioc.services.catalogue import province_communes
 from ioc.services.monitor import ServiceMonitor
 from ioc.services.settings import ServicesSettings

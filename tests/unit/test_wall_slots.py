@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dashboards import wall, wall_slots
-from dashboards.live import LiveState
-from dashboards.wall_data import unit_directory
+from dashboards.live_state import LiveState
+from dashboards.wall import app as wall
+from dashboards.wall import slots as wall_slots
+from dashboards.wall.data import unit_directory
 from tests.unit.test_wall import NOW, tallies
 
 PLAYLIST = ("scorecard", "flow", "map")

@@ -75,7 +75,7 @@ class WallData:
     national: list[NationalScore] = field(default_factory=list)  # the portal's published table
     index_sources: Sources = field(default_factory=Sources)  # catalogue etc. behind the views
     # Quarter and year to date, replayed from the warehouse in the background
-    # (dashboards/period_reports.py): kind -> PeriodResult; absent until the first result.
+    # (dashboards/wall/period_reports.py): kind -> PeriodResult; absent until the first result.
     period_reports: dict[str, Any] = field(default_factory=dict)
     # The IT systems the services scene shows (ioc.services.catalogue.SystemSpec), in order.
     systems: tuple[Any, ...] = ()

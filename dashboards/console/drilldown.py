@@ -10,7 +10,7 @@ cannot follow two sets of rules.
 
 The events carry no personal data (codes, statuses, times), and the rows show nothing else.
 The pure part (events in, rows out) is unit-tested; :func:`panel` and :func:`register` are the
-Dash side, registered by :mod:`dashboards.console` inside its operator-only declaration.
+Dash side, registered by :mod:`dashboards.console.app` inside its operator-only declaration.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import Any, Callable, Iterable, Mapping
 import dash
 from dash import Input, Output, State, ctx, dash_table, dcc, html
 
+from dashboards.console import ids
 from dashboards.i18n import pick_lang, t
 from ioc import clock as ioc_clock
 from ioc.clock import LOCAL_TZ
-from ioc.commands.kpi_replay import fold
 from ioc.domain.calendar import WorkingCalendar
-from ioc.domain.dossier import DossierState
+from ioc.domain.dossier import DossierState, fold
 from ioc.domain.events import DossierEvent
 from ioc.domain.outcome import Outcome, deadline_rule, supplement_pause
 from ioc.kpi.indicators import Judged, Tally, judge, tally
@@ -180,7 +180,7 @@ class DrilldownSources:
 
 def warehouse_sources(warehouse: Callable[[], Any], live: Any, unit_names: Mapping[str, str]) -> DrilldownSources:
     """Sources of the web process: its warehouse (read at call time) and its
-    :class:`~dashboards.live.LiveState`."""
+    :class:`~dashboards.live_state.LiveState`."""
     from ioc.warehouse.queries import unit_events
 
     return DrilldownSources(events=lambda unit, since: unit_events(warehouse(), unit, since),
@@ -229,18 +229,18 @@ def panel(lang: str, dropdown_labels: Mapping[str, str] | None = None) -> html.S
         html.P(t("dd_intro", lang), style={"color": "#9fb3d1", "margin": "0 0 8px"}),
         html.Div([
             html.Div([html.Label(t("c_unit", lang), className="console-filter-label"),
-                      dcc.Dropdown(id="console-dd-unit", options=[], placeholder=t("dd_pick_unit", lang),
+                      dcc.Dropdown(id=ids.DD_UNIT, options=[], placeholder=t("dd_pick_unit", lang),
                                    labels=dict(dropdown_labels or {}))], className="console-filter"),
             html.Div([html.Label(t("dd_kpi", lang), className="console-filter-label"),
-                      dcc.RadioItems(id="console-dd-kpi", options=kpi_options(None, lang), value=None, inline=True,
+                      dcc.RadioItems(id=ids.DD_KPI, options=kpi_options(None, lang), value=None, inline=True,
                                      inputStyle={"marginRight": "4px"},
                                      labelStyle={"marginRight": "16px", "cursor": "pointer", "color": "#e8eef8"})],
                      className="console-filter", style={"flex": "3"}),
-            html.Button(t("dd_refresh", lang), id="console-dd-refresh", n_clicks=0, className="console-btn"),
+            html.Button(t("dd_refresh", lang), id=ids.DD_REFRESH, n_clicks=0, className="console-btn"),
         ], className="console-filters", style={"alignItems": "flex-end"}),
-        html.Div(t("dd_pick", lang), id="console-dd-count", role="status", style={"margin": "6px 0"}),
+        html.Div(t("dd_pick", lang), id=ids.DD_COUNT, role="status", style={"margin": "6px 0"}),
         dash_table.DataTable(
-            id="console-dd-table", columns=[{"name": t(key, lang), "id": cid} for cid, key in COLUMNS], data=[],
+            id=ids.DD_TABLE, columns=[{"name": t(key, lang), "id": cid} for cid, key in COLUMNS], data=[],
             sort_action="native", page_action="native", page_size=PAGE_SIZE,
             style_table={"overflowX": "auto"}, style_cell=cell,
             style_header={"backgroundColor": "#16233d", "fontWeight": "bold"},
@@ -249,9 +249,9 @@ def panel(lang: str, dropdown_labels: Mapping[str, str] | None = None) -> html.S
                         "column_id": "days_overdue"}, "backgroundColor": "#7a1f2b"},
             ],
         ),
-        dcc.Interval(id="console-dd-tick", interval=REFRESH_MS),
-        dcc.Store(id="console-dd-version", data=None),
-    ], id="console-drilldown", className="console-drilldown", style={"marginTop": "18px"})
+        dcc.Interval(id=ids.DD_TICK, interval=REFRESH_MS),
+        dcc.Store(id=ids.DD_VERSION, data=None),
+    ], id=ids.DRILLDOWN, className="console-drilldown", style={"marginTop": "18px"})
 
 
 def _version(rows: list[dict[str, Any]]) -> str:
@@ -262,9 +262,9 @@ def register(app: dash.Dash, sources: DrilldownSources | None, now: Callable[[],
     """The panel's callbacks on ``app`` (call inside the console's role declaration)."""
     clock = now or ioc_clock.now
 
-    @app.callback(Output("console-dd-unit", "options"), Output("console-dd-kpi", "options"),
-                  Input("console-tick", "n_intervals"), Input("console-dd-unit", "value"),
-                  State("console-lang", "data"))
+    @app.callback(Output(ids.DD_UNIT, "options"), Output(ids.DD_KPI, "options"),
+                  Input(ids.TICK, "n_intervals"), Input(ids.DD_UNIT, "value"),
+                  State(ids.LANG, "data"))
     def options(_n: Any, unit: str | None, lang: str | None) -> tuple[Any, Any]:
         lang = pick_lang(lang)
         if sources is None:
@@ -273,16 +273,16 @@ def register(app: dash.Dash, sources: DrilldownSources | None, now: Callable[[],
         figures = live.get(unit, {}) if unit else None
         return unit_options(live, sources.unit_names, lang), kpi_options(figures, lang)
 
-    @app.callback(Output("console-dd-table", "data"), Output("console-dd-count", "children"),
-                  Output("console-dd-version", "data"), Output("console-dd-table", "page_current"),
-                  Input("console-dd-unit", "value"), Input("console-dd-kpi", "value"),
-                  Input("console-dd-refresh", "n_clicks"), Input("console-dd-tick", "n_intervals"),
-                  State("console-dd-version", "data"), State("console-lang", "data"))
+    @app.callback(Output(ids.DD_TABLE, "data"), Output(ids.DD_COUNT, "children"),
+                  Output(ids.DD_VERSION, "data"), Output(ids.DD_TABLE, "page_current"),
+                  Input(ids.DD_UNIT, "value"), Input(ids.DD_KPI, "value"),
+                  Input(ids.DD_REFRESH, "n_clicks"), Input(ids.DD_TICK, "n_intervals"),
+                  State(ids.DD_VERSION, "data"), State(ids.LANG, "data"))
     def dossiers(unit: str | None, kpi: str | None, _clicks: Any, _n: Any, version: str | None,
                  lang: str | None) -> tuple[Any, Any, Any, Any]:
         lang = pick_lang(lang)
         # Another unit or KPI is another list: back to its first page; a refresh keeps the page.
-        page = 0 if ctx.triggered_id in ("console-dd-unit", "console-dd-kpi") else dash.no_update
+        page = 0 if ctx.triggered_id in (ids.DD_UNIT, ids.DD_KPI) else dash.no_update
         if not unit or not kpi:
             return [], t("dd_pick", lang), None, 0
         if sources is None:

@@ -1,6 +1,6 @@
 """`ioc bench public`: N concurrent anonymous clients over the public pages of a real web process.
 
-The web process runs in its own Python process (``python -m ioc.bench.public serve``): the whole
+The web process runs in its own Python process (``python -m dashboards.public.bench serve``): the whole
 web app (``dashboards.server.WebProcess``: wall, console, public surface and their security
 layer) served by waitress with the thread count of ``ioc run web``, over a chDB warehouse
 filled with a simulated week of the province (``ioc simulate``'s generator: events, petitions,
@@ -23,22 +23,21 @@ apart (they would mean the clients went over the per-client budget, not that the
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dashboards.bench_cli import bench_main, start_server, stop_server
 from ioc import clock
 from ioc.process import free_port, wait_until
 
+MODULE = "dashboards.public.bench"  # `python -m` this: the web process under test
 GOAL_P95_MS = 200.0
 BACKFILL_DAYS = 7
 SEED = 17
@@ -87,7 +86,7 @@ def fill_warehouse(wh: Any, events_path: Path, pakn_path: Path | None, ingested_
 
 def live_tallies(events_path: Path, at: datetime) -> dict[str, dict[str, int]]:
     """The month-to-date tallies per unit the stream would hold at ``at`` (the month widgets)."""
-    from ioc.commands.kpi_replay import fold
+    from ioc.domain.dossier import fold
     from ioc.domain.events import parse_event
     from ioc.kpi.live import figures_for
 
@@ -258,9 +257,7 @@ def run(clients: int = 200, seconds: float = 20.0, warmup_s: float = 5.0, seed: 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = open(data_dir / "web.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "ioc.bench.public", "serve", "--port", str(port),
-                                 "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT,
-                                env=clock.child_environ())
+        proc = start_server(MODULE, port, data_dir, log)
         try:
             import urllib.request
 
@@ -285,11 +282,7 @@ def run(clients: int = 200, seconds: float = 20.0, warmup_s: float = 5.0, seed: 
             replays = [line.split(" public 766: ", 1)[-1] for line in _replays_total[len(replays_before):]]
             steady_from = min((s.at for s in samples), default=0.0) + warmup_s
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
             log.close()
 
     steady = [s for s in samples if s.at >= steady_from]
@@ -331,20 +324,7 @@ def run(clients: int = 200, seconds: float = 20.0, warmup_s: float = 5.0, seed: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ioc.bench.public")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="the benchmark's web process")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--data-dir", type=Path, required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--clients", type=int, default=200)
-    r.add_argument("--seconds", type=float, default=20.0)
-    args = p.parse_args(argv)
-    if args.command == "serve":
-        serve(args.port, args.data_dir)
-        return 0
-    print(json.dumps(run(args.clients, args.seconds)))
-    return 0
+    return bench_main(MODULE, serve, run, "clients", 200, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`ioc bench wall`: N signed-in viewers polling the wall once a second against a real web process.
 
-The web process runs in its own Python process (``python -m dashboards.bench serve``): the wall's
+The web process runs in its own Python process (``python -m dashboards.wall.bench serve``): the wall's
 Flask/Dash app behind its sign-in, served by waitress with the thread count of ``ioc run web``,
 its live state fed every 0.5 s with snapshots of four partitions over every agency of the
 province in which a tenth of the units change each time (far busier than the simulator's
@@ -22,13 +22,9 @@ updates (issue #7); p95 under 500 ms for the ticks of a scene change at 50 viewe
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,9 +33,11 @@ from typing import Any
 
 import requests
 
+from dashboards.bench_cli import bench_main, start_server, stop_server
 from ioc import clock
 from ioc.process import free_port, wait_until
 
+MODULE = "dashboards.wall.bench"  # `python -m` this: the web process under test
 GOAL_P95_MS = 100.0
 GOAL_BYTES = 20 * 1024
 GOAL_CHANGE_P95_MS = 500.0
@@ -204,9 +202,7 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         log = open(data_dir / "web.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "dashboards.bench", "serve", "--port", str(port),
-                                 "--data-dir", str(data_dir)], stdout=log, stderr=subprocess.STDOUT,
-                                env=clock.child_environ())
+        proc = start_server(MODULE, port, data_dir, log)
         try:
             wait_until(lambda: requests.get(f"{base}/healthz", timeout=1).status_code in (200, 503), 60,
                        f"web process on :{port}", alive=lambda: proc.poll() is None)
@@ -220,15 +216,11 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
             threads = _play(base, sessions, callback, [SCENES[i % len(SCENES)] for i in range(viewers)],
                             warmup_s, seconds)
             # The playlist: a first round of it as warm-up (each screen's page fills its scene
-            # slots once, dashboards/wall_slots.py), then measured.
+            # slots once, dashboards/wall/slots.py), then measured.
             round_s = len(WebSettings().wall_scenes) * ROTATE_S
             players = _play(base, sessions, callback, [None] * viewers, round_s + 2, seconds)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_server(proc)
             log.close()
 
     updates = [u for th in threads for u in th.updates]
@@ -280,20 +272,7 @@ def run(viewers: int = 50, seconds: float = 20.0, warmup_s: float = 5.0) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m dashboards.bench")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve", help="the benchmark's web process")
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--data-dir", type=Path, required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--viewers", type=int, default=50)
-    r.add_argument("--seconds", type=float, default=20.0)
-    args = p.parse_args(argv)
-    if args.command == "serve":
-        serve(args.port, args.data_dir)
-        return 0
-    print(json.dumps(run(args.viewers, args.seconds)))
-    return 0
+    return bench_main(MODULE, serve, run, "viewers", 50, argv)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ the WAN's commune links on a small map, parking per car park), the service centr
 Its sources: ``service_figures() -> {system_id: figures}`` given to ``wall.register`` (the
 figures of ``ioc.services.figures.FigureBoard``, flat or as ``ServiceHealth.latest()``'s
 ``{"figures", "at", "age_s"}``), the camera tiles (their ``queues`` and ``zones``,
-dashboards/service_queue.py), and the systems to show (``WallData.systems``: the built-in ten
+dashboards/wall/service_queue.py), and the systems to show (``WallData.systems``: the built-in ten
 and the declared ones). Until wired, or when a source fails, the cards read "no data"."""
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboards import province_map as pm
 from dashboards.i18n import t
-from dashboards.service_queue import service_queue
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_rate, is_stale
-from dashboards.wall_model import Model, put, slot
+from dashboards.wall import province_map as pm
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_dec, fmt_int, fmt_rate, is_stale
+from dashboards.wall.model import Model, put, slot
+from dashboards.wall.service_queue import service_queue
 from ioc.reference import geometry
 from ioc.services.catalogue import SYSTEMS, SystemSpec
 
@@ -180,7 +180,7 @@ def _detail(fig: dict[str, Any], lang: str) -> str:
 
 def flatten(entry: Any) -> dict[str, Any] | None:
     """A system's figures, whether given flat or as ``{"figures", "at", "age_s"}``
-    (dashboards.alerts_feed.ServiceHealth.latest)."""
+    (dashboards.console.alert_state.ServiceHealth.latest)."""
     if not isinstance(entry, dict):
         return None
     if isinstance(entry.get("figures"), dict):

@@ -6,14 +6,14 @@ six province tiles, the current scene, the alert ticker. One server callback per
 
 * the view comes from the URL: ``?scene=map`` (pinned to that scene; ``&pin=1`` is accepted
   too), ``?lang=en``, ``?period=quarter`` (the scorecard's period: month, live, by default;
-  quarter or year to date, replayed in the background by dashboards/period_reports.py); with
+  quarter or year to date, replayed in the background by dashboards/wall/period_reports.py); with
   no scene the playlist shows ``scene_at(now)``, the same scene on every screen of the room,
   changing every ``rotate_s`` seconds;
 * the browser echoes the version of the model it shows (``wall-seen``); the server answers with
   the props that changed since (``dash.set_props``; figures by ``Patch``; see
-  dashboards/wall_model.py), the whole scene only when the page has no slot of it yet: each
+  dashboards/wall/model.py), the whole scene only when the page has no slot of it yet: each
   scene keeps its own hidden box, so a scene change of the playlist is a class change plus what
-  changed in that scene since it was last shown (dashboards/wall_slots.py);
+  changed in that scene since it was last shown (dashboards/wall/slots.py);
 * figures are computed once a second for all browsers, the slow sources (warehouse trend)
   every 30 s, and every source another team owns is called inside a guard ("no data").
 
@@ -37,12 +37,19 @@ from urllib.parse import parse_qs, urlencode
 import dash
 from dash import Input, Output, dcc, html, no_update
 
-from dashboards import wall_alerts, wall_cameras, wall_flow, wall_map, wall_pakn, wall_scorecard, wall_services, wall_slots
 from dashboards.i18n import pick_lang, t
-from dashboards.live import LiveState
-from dashboards.wall_data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
-from dashboards.wall_format import fmt_int, fmt_rate, is_stale
-from dashboards.wall_model import Model, ModelCache, diff, put, slot, version_of
+from dashboards.live_state import LiveState
+from dashboards.wall import slots as wall_slots
+from dashboards.wall.data import UnitDirectory, WallData, build_wall_data, safe_call, unit_directory
+from dashboards.wall.formatting import fmt_int, fmt_rate, is_stale
+from dashboards.wall.model import Model, ModelCache, diff, put, slot, version_of
+from dashboards.wall.scenes import alerts as wall_alerts
+from dashboards.wall.scenes import cameras as wall_cameras
+from dashboards.wall.scenes import flow as wall_flow
+from dashboards.wall.scenes import map as wall_map
+from dashboards.wall.scenes import pakn as wall_pakn
+from dashboards.wall.scenes import scorecard as wall_scorecard
+from dashboards.wall.scenes import services as wall_services
 from ioc import clock as ioc_clock
 from ioc.clock import LOCAL_TZ
 from ioc.services.catalogue import SYSTEMS, SystemSpec
@@ -258,7 +265,7 @@ class WallEngine:
                  period_reports: Callable[[], dict[str, Any]] | None = None) -> None:
         self.state, self.options, self.directory = state, options, directory
         self.sources = {"services": service_figures, "cameras": camera_tiles, "alerts": alerts}
-        self.period_reports = period_reports  # quarter/year to date (dashboards/period_reports.py)
+        self.period_reports = period_reports  # quarter/year to date (dashboards/wall/period_reports.py)
         self.alerts_age_s = alerts_age_s
         self.trend_source = trend
         self.clock = clock
@@ -399,7 +406,7 @@ class WallEngine:
 
     def update(self, search: Any, seen: Any) -> tuple[dict[str, str], Any, Any, dict[str, dict[str, Any]]]:
         """For a browser at URL ``search`` holding ``seen``: (tile texts, scene box children or
-        no_update, the new seen marker or no_update, other props to set). See dashboards/wall_slots.py."""
+        no_update, the new seen marker or no_update, other props to set). See dashboards/wall/slots.py."""
         now = self.clock()
         view = parse_view(search, self.options.scenes, self.options.rotate_s, now)
         version, chrome, scene = self.models(view, now)

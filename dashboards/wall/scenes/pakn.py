@@ -1,7 +1,7 @@
 """Scene 7: petitions (PAKN: phản ánh, kiến nghị) — how many are open, near their limit and past
 it; the month's petitions by category; indicators 5.1-5.3 with their scores; petitions past their
-limit by commune on the offline province map (the drawing of the map scene, dashboards/wall_map.py
-and province_map.py); the units with most petitions past their limit.
+limit by commune on the offline province map (the drawing of the map scene: scenes/map.py and
+wall/province_map.py); the units with most petitions past their limit.
 
 Figures come from the live tallies' ``pakn:*`` keys (ioc.kpi.pakn.pakn_figures): a unit's petitions
 are summed into its tally by the stream. Petitions carry a commune code, but the tallies are per
@@ -17,12 +17,12 @@ from typing import Any
 
 from dash import dcc, html
 
-from dashboards import province_map as pm
 from dashboards.i18n import t
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_rate
-from dashboards.wall_model import Model, put, put_row, row, slot
-from dashboards.wall_scorecard import indicator_name, reason_text, registry_of
+from dashboards.wall import province_map as pm
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_dec, fmt_int, fmt_rate
+from dashboards.wall.model import Model, put, put_row, row, slot
+from dashboards.wall.scenes.scorecard import indicator_name, reason_text, registry_of
 from ioc.kpi.indicators import Tally, sum_tallies
 from ioc.kpi.pakn import PAKN_INDICATORS, has_pakn, pakn_figures
 from ioc.reference import geometry

@@ -5,7 +5,7 @@ communes, and the dossiers that will move the score (counts only, no personal da
 
 Periods (``?period=``): the month to date is live (the stream's tallies, ``data.province``); the
 quarter and the year to date are replayed from the warehouse in the background
-(dashboards/period_reports.py, ``data.period_reports``) and the scene says so while the first
+(dashboards/wall/period_reports.py, ``data.period_reports``) and the scene says so while the first
 result is being computed. The rankings and the movers stay live (this month): they are about
 what the operators can still act on.
 
@@ -24,16 +24,16 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards.i18n import TEXT, t
-from dashboards.wall_data import WallData, cached_view
-from dashboards.wall_format import age_badge, fmt_dec, fmt_int, fmt_points, fmt_rate
-from dashboards.wall_model import Model, put, put_row, row, slot
+from dashboards.wall.data import WallData, cached_view
+from dashboards.wall.formatting import age_badge, fmt_dec, fmt_int, fmt_points, fmt_rate
+from dashboards.wall.model import Model, put, put_row, row, slot
 from ioc.clock import LOCAL_TZ
 from ioc.kpi.indicators import PORTAL_GROUP, Scope, Tally, carried_by, sum_tallies
 from ioc.kpi.national import NationalScore, latest_for
 from ioc.kpi.periods import period_of, period_to_date
 from ioc.kpi.scoring import Kind, Registry, registry_for
 
-PERIODIC = True  # the scene takes ``period`` (dashboards/wall.py scene_args)
+PERIODIC = True  # the scene takes ``period`` (dashboards/wall/app.py scene_args)
 PERIODS = ("month", "quarter", "year")
 GROUPS = ("1", "2", "3", "4", "5")
 COLUMNS = (("1", "2", "3"), ("4", "5"))  # the indicator groups of each half of the table
@@ -384,7 +384,7 @@ def model(d: WallData, lang: str, period: str = "month") -> Model:
 
 
 def period_href(period: str, lang: str) -> str:
-    """The scorecard pinned to ``period`` (the same URL parameters as dashboards/wall.py view_href)."""
+    """The scorecard pinned to ``period`` (the same URL parameters as dashboards/wall/app.py view_href)."""
     query = ["scene=scorecard", "pin=1"] + (["lang=en"] if lang == "en" else []) + \
         ([f"period={period}"] if period != "month" else [])
     return "/?" + "&".join(query)

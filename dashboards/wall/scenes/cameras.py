@@ -12,9 +12,9 @@ from typing import Any
 from dash import html
 
 from dashboards.i18n import t
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_int, is_stale
-from dashboards.wall_model import Model, put, slot
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_int, is_stale
+from dashboards.wall.model import Model, put, slot
 
 TILES = 12
 HEALTHY = {"ok", "online", "healthy", "up"}

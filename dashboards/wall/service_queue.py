@@ -3,7 +3,7 @@
 A queue camera reports, per queue zone, its length and an estimated wait (the length over the
 counters' reception rate, which camera/service_rate.py takes from the dossier stream); its
 other zones are the counters (a counter with someone at it is open). :class:`QueueCameraState`
-keeps those per camera beside what :class:`~dashboards.camera_feed.CameraState` keeps;
+keeps those per camera beside what :class:`~dashboards.wall.camera_state.CameraState` keeps;
 :func:`service_queue` sums them for the wall, with the unit's dossiers received today.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from dashboards.camera_feed import CameraState
+from dashboards.wall.camera_state import CameraState
 
 
 class QueueCameraState(CameraState):

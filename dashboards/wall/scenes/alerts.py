@@ -11,9 +11,9 @@ from typing import Any
 from dash import html
 
 from dashboards.i18n import TEXT, t
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_age, fmt_int
-from dashboards.wall_model import Model, put, put_row, row, slot
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_age, fmt_int
+from dashboards.wall.model import Model, put, put_row, row, slot
 
 ROWS = 12
 TICKER_ITEMS = 3

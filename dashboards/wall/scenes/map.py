@@ -15,11 +15,11 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboards import province_map as pm
 from dashboards.i18n import t
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_rate
-from dashboards.wall_model import Model, put, put_row, row, slot
+from dashboards.wall import province_map as pm
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_rate
+from dashboards.wall.model import Model, put, put_row, row, slot
 from ioc.reference import geometry
 
 AGENCY_ROWS = 12

@@ -1,28 +1,21 @@
-"""Live state of the web process: the newest KPI snapshot of every partition and the
-pipeline counters of every process, read from their topics by a background thread (the
-snapshot topic through the one reader, ioc.broker.snapshot_feed, into the one merger,
-ioc.kpi.snapshots.LatestSnapshots)."""
+"""Live state of the web process: the newest KPI snapshot of every partition (in the one merger,
+ioc.kpi.snapshots.LatestSnapshots), the pipeline counters of every process, and the reference data
+the index needs. No I/O: :mod:`dashboards.live_feed` fills it; the wall, the console's drill-down,
+the public pages, ``/api/v1/live`` and ``/metrics`` read it."""
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dashboards.wall_data import cached_view
+from dashboards.wall.data import cached_view
 from ioc import clock
-from ioc.broker.background import BackgroundLoop
-from ioc.broker.consumer import DEFAULT_FETCH_MAX_WAIT_MS, LATEST, ConsumerLoop, Subscription
-from ioc.broker.reference_feed import CatalogueView, NationalView, reference_loop
-from ioc.broker.snapshot_feed import snapshot_loop
+from ioc.broker.reference_feed import CatalogueView, NationalView
 from ioc.kpi.indicators import Scope, Sources, Tally, carried_by
 from ioc.kpi.live import province_total
 from ioc.kpi.snapshots import LatestSnapshots
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -82,46 +75,3 @@ class LiveState:
     def counter_total(self, component: str, name: str) -> int:
         with self.lock:
             return sum(c.get(name, 0) for (comp, _), c in self.stats.items() if comp == component)
-
-
-class LiveFeed(BackgroundLoop):
-    """Background thread with its own event loop that keeps a :class:`LiveState` current:
-    snapshots and pipeline counters from now on, reference data from their beginning."""
-
-    thread_name = "live-feed"
-
-    def __init__(self, bootstrap: str, snapshots_topic: str, stats_topic: str, state: LiveState,
-                 catalogue_topic: str | None = None, national_topic: str | None = None, *,
-                 fetch_max_wait_ms: int = DEFAULT_FETCH_MAX_WAIT_MS) -> None:
-        super().__init__()
-        self.state = state
-        self._up = {"snapshots": False, "stats": False}  # the state is connected when both are read
-
-        def connected(loop: str, up: bool) -> Any:
-            def hook() -> None:
-                self._up[loop] = up
-                state.connected = all(self._up.values())
-            return hook
-
-        wait = fetch_max_wait_ms
-        snapshots = snapshot_loop(bootstrap, snapshots_topic, state.apply_snapshot, fetch_max_wait_ms=wait)
-        snapshots.on_connect, snapshots.on_disconnect = connected("snapshots", True), connected("snapshots", False)
-        self.loops = [
-            snapshots,
-            # Counters are cumulative heartbeats: the last few seconds are enough.
-            ConsumerLoop(bootstrap, [Subscription(stats_topic, LATEST)], self._apply_stats, name="live feed",
-                         fetch_max_wait_ms=wait, on_connect=connected("stats", True), on_disconnect=connected("stats", False)),
-            *(reference_loop(bootstrap, topic, apply, fetch_max_wait_ms=wait)
-              for topic, apply in ((catalogue_topic, state.catalogue.apply), (national_topic, state.national.apply))
-              if topic),
-        ]
-
-    async def _run(self) -> None:
-        await self._follow(*self.loops)
-
-    def _apply_stats(self, records: list[Any]) -> None:
-        for msg in records:
-            try:
-                self.state.apply_stats(json.loads(msg.value or b"{}"))
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("live feed: unreadable message on %s: %s", msg.topic, exc)

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboards.i18n import t
-from dashboards.wall_data import WallData
-from dashboards.wall_format import age_badge, fmt_int
-from dashboards.wall_model import Model, put, put_row, row, slot
+from dashboards.wall.data import WallData
+from dashboards.wall.formatting import age_badge, fmt_int
+from dashboards.wall.model import Model, put, put_row, row, slot
 
 FLOW = ("received_today", "in_processing", "due_today", "at_risk", "overdue")
 ROWS = 8
