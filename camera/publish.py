@@ -73,7 +73,7 @@ class CameraPublisher:
         try:
             self.producer.send(Record(topic, value, key.encode("utf-8"), headers=headers), on_ok=self._sent,
                                on_error=lambda exc: self._failed(exc, topic, key))
-        except Exception as exc:  # noqa: BLE001 - KafkaError, timeouts: drop, never stall a camera
+        except Exception as exc:  # KafkaError, timeouts: drop, never stall a camera
             self._failed(exc, topic, key)
 
     def _sent(self, _metadata: Any = None) -> None:
@@ -110,6 +110,6 @@ class CameraPublisher:
         """Send what is buffered (waiting at most ``timeout_s``) and disconnect."""
         try:
             self.producer.flush(timeout_s)
-        except Exception as exc:  # noqa: BLE001 - closing anyway
+        except Exception as exc:  # closing anyway
             log.warning("camera publisher: flush failed (%s)", exc)
         self.producer.close(timeout_s)

@@ -230,7 +230,7 @@ class CameraWorker:
                     try:
                         src.open()
                         opened = True
-                    except Exception as exc:  # noqa: BLE001 - any failure to open: back off, retry
+                    except Exception as exc:  # any failure to open: back off, retry
                         delay = backoff.next()
                         log.warning("camera %s: %s; retrying in %.1f s", self.camera_id, exc, delay)
                         self._stop.wait(delay)
@@ -242,7 +242,7 @@ class CameraWorker:
                     if min_gap and last_kept is not None and ts - last_kept < min_gap - 1e-6:
                         continue  # over the analysis rate: decoded, never converted
                     image = src.retrieve()
-                except Exception as exc:  # noqa: BLE001 - SourceError or OpenCV's: reconnect
+                except Exception as exc:  # SourceError or OpenCV's: reconnect
                     reason = exc if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
                     delay = backoff.next()
                     log.warning("camera %s: %s; reconnecting in %.1f s", self.camera_id, reason, delay)
@@ -300,7 +300,7 @@ class CameraWorker:
                 self._frame(item)
         except BrokenPipeError:
             pass  # stdout closed (`| head`): nothing more to say
-        except Exception as exc:  # noqa: BLE001 - one camera failing must not take the others down
+        except Exception as exc:  # one camera failing must not take the others down
             self.error = exc
             log.exception("camera %s: analysis stopped", self.camera_id)
         finally:

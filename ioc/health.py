@@ -82,7 +82,7 @@ class Health:
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         path = self.path.split("?", 1)[0]
         if path not in (LIVE_PATH, READY_PATH):
             self._answer(404, {"error": f"no such path; ask {LIVE_PATH} or {READY_PATH}"})
@@ -100,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - probes every few seconds: no log
+    def log_message(self, format: str, *args: Any) -> None:  # probes every few seconds: no log
         pass
 
 

@@ -76,7 +76,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - not ready yet, whatever the reason
+        except Exception:  # not ready yet, whatever the reason
             pass
         if alive is not None and not alive():
             raise DependencyError(f"{what} exited before it was ready")

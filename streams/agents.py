@@ -85,6 +85,14 @@ class SnapshotSender:
         return list(snapshot_messages(partition, at, self.sent if full else changed, base=base))
 
 
+def tables_ready(app: faust.App) -> bool:
+    """Faust has recovered the tables of this worker's current partitions. Not ``in_recovery``
+    alone: between the end of a rebalance and the start of recovery (``stream_recovery_delay``
+    and the reading of end offsets) neither flag is set while the table is still the old one (a
+    takeover lost half a partition's figures that way: tests/integration/test_two_workers.py)."""
+    return not app.rebalancing and not app.in_recovery and bool(app.tables.actives_ready)
+
+
 def deadletter_message(reason: str, text: str, topic: str, partition: int, offset: int, item: int = 0) -> bytes:
     """One rejected item: where it came from (message offset and its position in the batch),
     why, and its text (the item's JSON, or an undecodable message as received; cut at 64 KiB)."""
@@ -109,6 +117,7 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     table = app.Table(DOSSIER_TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
     live: dict[int, LiveFigures] = {}
     senders: dict[int, SnapshotSender] = {}
+    open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
     counters = {"consumed": 0, "dead_lettered": 0, "lag_ms": 0, "judged": 0, "judging_pending": 0}
     instance = f"{socket.gethostname()}-{os.getpid()}"
     # The procedure catalogue (paper result, fee, certified copy judge a dossier), followed on
@@ -125,6 +134,17 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     async def follow_catalogue() -> None:
         await follow(bootstrap, topics.catalogue, catalogue.apply, lambda: app.should_stop,
                      fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms)
+
+    async def forget_revoked(_app: Any, revoked: Any, *_: Any, **__: Any) -> None:
+        """A revoked partition's figures are dropped: if it comes back (a rebalance can move it
+        away and back between two ticks), another worker may have changed its dossiers, and they
+        are rebuilt from the table Faust recovers."""
+        for partition in {tp.partition for tp in revoked if tp.topic == topics.dossier_events}:
+            live.pop(partition, None)
+            senders.pop(partition, None)
+            open_rounds.pop(partition, None)
+
+    app.on_partitions_revoked.connect(cast(Any, forget_revoked))  # mode's signal types want a plain callable
 
     def live_for(partition: int) -> LiveFigures:
         """The partition's figures, rebuilt from the (recovered) table the first time."""
@@ -193,7 +213,6 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
                                   [(code.encode(), encode_entry(message.partition, state))
                                    for code, state in changed.items()])
 
-    open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
 
     async def final_snapshots(_app: Any, *_: Any, **__: Any) -> None:
         """A clean stop leaves each partition's whole figures, with every event consumed, on the
@@ -212,9 +231,9 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_snapshots() -> None:
-        # Not while the table is recovering: live_for() rebuilds a partition's figures from the
+        # Not until the table is recovered: live_for() rebuilds a partition's figures from the
         # table once, and a half-restored table would leave dossiers out for good.
-        if app.rebalancing or app.in_recovery:
+        if not tables_ready(app):
             return
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.dossier_events)
         for partition in set(live) - set(assigned):  # moved to another worker

@@ -61,7 +61,7 @@ def is_pakn_snapshot(value: bytes) -> bool:
 
 
 def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> None:
-    from streams.agents import deadletter_message
+    from streams.agents import deadletter_message, tables_ready
 
     topics = Topics.from_settings(settings.kafka)
     partitions = settings.kafka.partitions.dossier_events  # the pakn topic has as many (ioc.topics)
@@ -76,6 +76,12 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
     counters = {"consumed": 0, "dead_lettered": 0, "links_sent": 0}
     last_stats = [0.0]
     instance = f"{socket.gethostname()}-{os.getpid()}"
+
+    async def forget_revoked(_app: Any, revoked: Any, *_: Any, **__: Any) -> None:
+        for partition in {tp.partition for tp in revoked if tp.topic == topics.pakn_events}:
+            live.pop(partition, None)  # rebuilt from the recovered table (as streams/agents.py)
+
+    app.on_partitions_revoked.connect(cast(Any, forget_revoked))
 
     def live_for(partition: int) -> LivePakn:
         figures = live.get(partition)
@@ -149,7 +155,7 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
 
     @app.timer(settings.worker.snapshot_interval_s)
     async def emit_pakn_snapshots() -> None:
-        if app.rebalancing or app.in_recovery:  # live_for() would rebuild from a half-restored table
+        if not tables_ready(app):  # live_for() would rebuild from a half-restored table
             return
         assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.pakn_events)
         for partition in set(live) - set(assigned):

@@ -67,5 +67,5 @@ def commune_names(province_code: str) -> dict[str, str]:
         from ioc.reference.units import communes
 
         return {c.code: c.name for c in communes(province_code, date(2025, 7, 1))}
-    except Exception:  # noqa: BLE001 - names are cosmetic; never stop the agent for them
+    except Exception:  # names are cosmetic; never stop the agent for them
         return {}

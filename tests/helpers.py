@@ -139,7 +139,7 @@ def poll(fn: Callable[[], Any], ok: Callable[[Any], bool], timeout: float, what:
             last = fn()
             if ok(last):
                 return last
-        except Exception as exc:  # noqa: BLE001 - not ready yet
+        except Exception as exc:  # not ready yet
             last = exc
         time.sleep(interval)
     raise AssertionError(f"{what}: not reached in {timeout:.0f} s; last value {last!r}")

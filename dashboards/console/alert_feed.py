@@ -61,7 +61,7 @@ class AlertsFeed(BackgroundLoop):
             self._producer.send_and_wait(self.actions_topic, value, key=action.alert_id.encode()), self._loop)
         try:
             future.result(timeout)
-        except Exception as exc:  # noqa: BLE001 - Kafka down or slow: tell the operator
+        except Exception as exc:  # Kafka down or slow: tell the operator
             raise ActionRefused(f"Kafka did not accept the action ({exc.__class__.__name__})") from None
 
     def submit_silence(self, event: SilenceEvent, timeout: float = 5.0) -> bool:
@@ -80,7 +80,7 @@ class AlertsFeed(BackgroundLoop):
             self._loop)
         try:
             future.result(timeout)
-        except Exception as exc:  # noqa: BLE001 - Kafka down or slow: tell the operator
+        except Exception as exc:  # Kafka down or slow: tell the operator
             raise ActionRefused(f"Kafka did not accept the silence ({exc.__class__.__name__})") from None
         return self.silences.wait_seen(event.event_id, timeout)
 

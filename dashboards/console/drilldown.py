@@ -292,7 +292,7 @@ def register(app: dash.Dash, sources: DrilldownSources | None, now: Callable[[],
         at = clock()
         try:
             events = sources.events(unit, period_of(at, "month").start)
-        except Exception as exc:  # noqa: BLE001 - any engine error: say so, keep the rows shown
+        except Exception as exc:  # any engine error: say so, keep the rows shown
             log.warning("drill-down: reading the events of %s failed: %s", unit, exc)
             return dash.no_update, t("dd_failed", lang).format(reason=exc.__class__.__name__), dash.no_update, page
         rows = table_rows(drilldown(events, unit, kpi, at), lang)

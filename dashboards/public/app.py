@@ -243,7 +243,7 @@ class PublicSurface:
             return self._bad(error, "widget")
         try:
             figures, hit = self._month(query.month)
-        except Exception:  # noqa: BLE001 - the warehouse is down or refused: say so, cache nothing
+        except Exception:  # the warehouse is down or refused: say so, cache nothing
             log.exception("public: figures of %s cannot be read", query.month)
             return self._unavailable("widget")
         at = figures.as_of or self.clock()
@@ -326,7 +326,7 @@ class PublicSurface:
             return self._bad(error, "page")
         try:
             report, months = self._period_reports(query.period, trend=True)
-        except Exception as exc:  # noqa: BLE001 - computing, no warehouse, or it refused: say so, cache nothing
+        except Exception as exc:  # computing, no warehouse, or it refused: say so, cache nothing
             return self._failed(exc, "page", query.period)
         key = ("page", code is not None, query, report.version, *(m.version for m in months))
         body, etag, hit = self._rendered(key, lambda: report_page(PageView(
@@ -349,7 +349,7 @@ class PublicSurface:
             return self._bad(error, "data")
         try:
             report, months = self._period_reports(query.period, trend=query.table == "trend")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return self._failed(exc, "data", query.period)
 
         def render() -> str:
@@ -392,7 +392,7 @@ class PublicSurface:
             return self._bad(error, "widget")
         try:
             report, months = self._period_reports(query.period, trend=kind == "trend")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             return self._failed(exc, "widget", query.period)
         # No self-reload here (unlike the month widgets): a delayed meta refresh fails WCAG 2.2.1
         # (axe's meta-refresh); the embedding page's own reload gets figures at most cache_s old.
@@ -429,7 +429,7 @@ class PublicSurface:
             return self._unavailable("lookup")
         try:
             events = dossier_events_of(wh, query.code)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("public: a dossier lookup cannot be read")
             return self._unavailable("lookup")
         answer = look_up(events, query.code, self.clock(), self.units, self.settings.lookup_hidden_procedures)

@@ -313,7 +313,7 @@ class ReportStore:
                 with self._compute:
                     self._refresh(pending)
                 self.last_error = None
-            except Exception as exc:  # noqa: BLE001 - keep serving the previous reports, say why
+            except Exception as exc:  # keep serving the previous reports, say why
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("public 766: computing %s failed (%s); the previous reports stay",
                             ",".join(p.label for p in pending), self.last_error)

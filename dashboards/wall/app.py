@@ -374,7 +374,7 @@ class WallEngine:
                     if not view.pinned:  # the playlist's scene now: ready when a change's burst comes
                         self._models_of(frame, replace(view, scene=scene_at(now, self.options.scenes,
                                                                             self.options.rotate_s)))
-            except Exception:  # noqa: BLE001 - keep building; requests build their own meanwhile
+            except Exception:  # keep building; requests build their own meanwhile
                 log.exception("wall: building a frame failed")
             # Just after the next second of the clock the wall shows starts, so the frame is ready
             # before the browsers' ticks.

@@ -93,7 +93,7 @@ def register_camera_routes(server: flask.Flask, state: CameraState, warehouse: A
 
             try:
                 found = latest_thumbnail(warehouse, camera_id)
-            except Exception as exc:  # noqa: BLE001 - the warehouse is a fallback here
+            except Exception as exc:  # the warehouse is a fallback here
                 log.warning("camera %s: no thumbnail from the warehouse (%s)", camera_id, exc)
         if found is None:
             raise _Refused(_error(404, f"chưa có hình của camera '{camera_id}'", f"no picture of camera '{camera_id}'"))

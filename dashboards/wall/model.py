@@ -78,7 +78,7 @@ def diff(old: Model | None, new: Model) -> dict[str, dict[str, Any]]:
             patches = changed.pop("figure")
             merged = patches[0]
             for p in patches[1:]:
-                merged._operations.extend(p._operations)  # noqa: SLF001 - Patch has no public merge
+                merged._operations.extend(p._operations)  # Patch has no public merge
             changed["figure"] = merged
         if changed:
             out[cid] = changed

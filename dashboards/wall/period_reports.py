@@ -168,7 +168,7 @@ class PeriodReports:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception as exc:  # noqa: BLE001 - keep the previous figures, name the failure, retry
+            except Exception as exc:  # keep the previous figures, name the failure, retry
                 log.warning("wall: quarter/year replay failed: %s", exc)
                 why = f"{type(exc).__name__}: {exc}"
                 with self._lock:

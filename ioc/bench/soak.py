@@ -219,7 +219,7 @@ def wait_settled(base: str, token: str, echo: Callable[[str], None], timeout: fl
         try:
             stored = requests.get(f"{base}/api/v1/warehouse/counts", timeout=30,
                                   headers={"Authorization": f"Bearer {token}"}).json()["dossier_events"]
-        except Exception:  # noqa: BLE001 - busy: ask again
+        except Exception:  # busy: ask again
             stored = None
         if isinstance(stored, int) and isinstance(previous, int) and stored > 0 and stored - previous < quiet:
             return f"the simulator's history is stored ({stored} dossier events)"
@@ -412,7 +412,7 @@ def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rot
     except Interrupted:
         interrupted = True
         problems.append(f"FAIL interrupted after {len(samples)} sample(s)")
-    except Exception as exc:  # noqa: BLE001 - reported as the verdict, the stack still stopped
+    except Exception as exc:  # reported as the verdict, the stack still stopped
         problems.append(f"FAIL soak: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -421,7 +421,7 @@ def run(minutes: float, warmup_minutes: float, interval_s: float, out: Path, rot
         if driver is not None:
             try:
                 driver.quit()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if proc is not None:
             stop(proc, timeout=15)

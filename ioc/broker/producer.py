@@ -139,7 +139,7 @@ class AsyncProducer:
                     futures.append(await self.send(r.topic, r.value, key=r.key, partition=r.partition,
                                                    headers=r.headers))
                 await asyncio.wait(futures)
-        except Exception as exc:  # noqa: BLE001 - KafkaError, timeout, not started: reported with what landed
+        except Exception as exc:  # KafkaError, timeout, not started: reported with what landed
             failure = exc
         acknowledged, results = [], []
         for i, future in enumerate(futures):

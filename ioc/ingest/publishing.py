@@ -185,7 +185,7 @@ class KafkaEventPublisher:
         self._closed = True
         try:
             self._kafka.close(timeout)
-        except Exception:  # noqa: BLE001 - stopping anyway
+        except Exception:  # stopping anyway
             log.warning("closing the ingest producer failed", exc_info=True)
 
 

@@ -164,7 +164,7 @@ class Checkpointer:
             self._last_check = now
             try:
                 committed = await self.committed()
-            except Exception as exc:  # noqa: BLE001 - the broker is busy or gone: try again later
+            except Exception as exc:  # the broker is busy or gone: try again later
                 log.warning("simulator: the sink's offsets are unreadable (%s)", exc)
                 return
             stored = [i for i, (needed, _, _) in enumerate(self.pending)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
+from ioc.kpi.snapshots import UNITS_PER_PART
 from ioc.warehouse.backends import Warehouse
 from ioc.warehouse.schema import DEADLETTER, DOSSIER_DAILY, DOSSIER_EVENTS, KPI_SNAPSHOTS
 
@@ -149,18 +150,24 @@ def _events(rows: list[tuple[Any, ...]], what: str = "", parse: Callable[[Any], 
 def latest_snapshot_tallies(wh: Warehouse) -> dict[int, tuple[datetime, dict[str, dict[str, int]]]]:
     """Per source partition, its newest complete stored snapshot: (instant, unit -> tally).
 
-    A snapshot is published in parts (ioc.kpi.snapshots) that the sink may store in two
-    batches, so the newest instant can be half stored. The snapshot topic has one partition and
-    the sink stores it in order, so an instant followed by a newer one of its partition is
-    whole: that is the one read (the newest, when a partition has only one)."""
+    A snapshot is published in parts of ``UNITS_PER_PART`` units (ioc.kpi.snapshots), each
+    stored whole, in order (the snapshot topic has one partition), but a snapshot's parts may
+    land in two batches, so the newest instant can be half stored. Its stored units are then a
+    multiple of ``UNITS_PER_PART`` (its last, shorter part is missing): the newest instant is
+    read unless its count is such a multiple, else the one before it, which a newer one
+    followed and is therefore whole (the newest, when a partition has only one). A clean stop
+    ends on a whole snapshot of every partition (streams/agents.py), which is then the one read."""
     db, table = wh.database, KPI_SNAPSHOTS.name
     newest = wh.query(f"SELECT source_partition, max(computed_ms) FROM {db}.{table} GROUP BY source_partition")
     out: dict[int, tuple[datetime, dict[str, dict[str, int]]]] = {}
     for partition, ms in newest:
+        args = {"p": int(partition), "ms": int(ms)}
+        (units,), = wh.query(f"SELECT uniqExact(unit_code) FROM {db}.{table} "
+                             "WHERE source_partition = {p:UInt16} AND computed_ms = {ms:UInt64}", args)
         (before,), = wh.query(f"SELECT max(computed_ms) FROM {db}.{table} "
-                              "WHERE source_partition = {p:UInt16} AND computed_ms < {ms:UInt64}",
-                              {"p": int(partition), "ms": int(ms)})
-        chosen = int(before) if before else int(ms)
+                              "WHERE source_partition = {p:UInt16} AND computed_ms < {ms:UInt64}", args)
+        maybe_half = int(units) % UNITS_PER_PART == 0
+        chosen = int(before) if maybe_half and before else int(ms)
         rows = wh.query(
             f"SELECT unit_code, any(tally) FROM {db}.{table} "
             "WHERE source_partition = {p:UInt16} AND computed_ms = {ms:UInt64} GROUP BY unit_code",

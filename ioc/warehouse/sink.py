@@ -394,7 +394,7 @@ class WarehouseSink:
         """At start: does the warehouse answer? (Then every insert tells.)"""
         try:
             await asyncio.to_thread(self.wh.query, "SELECT 1")
-        except Exception as exc:  # noqa: BLE001 - any engine failure: not ready; the inserts retry
+        except Exception as exc:  # any engine failure: not ready; the inserts retry
             log.warning("sink: the warehouse does not answer (%s)", exc)
             self.health.set("warehouse", False)
         else:
@@ -408,7 +408,7 @@ class WarehouseSink:
                 await asyncio.to_thread(self.wh.insert, table, rows, token)
                 self.health.set("warehouse", True)
                 return
-            except Exception as exc:  # noqa: BLE001 - any engine failure: keep the batch, retry
+            except Exception as exc:  # any engine failure: keep the batch, retry
                 self.health.set("warehouse", False)
                 self.counters.insert_failures += 1
                 delay = backoff.next()

@@ -46,7 +46,7 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            def do_POST(self) -> None:  # the stdlib's name
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 key = self.headers.get("X-IOC-Delivery", "")
                 with receiver.lock:

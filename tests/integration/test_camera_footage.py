@@ -244,7 +244,7 @@ class MjpegStream(BaseHTTPRequestHandler):
     jpegs: list[bytes] = []
     frames_per_connection = 20
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         self.send_response(200)
         self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
         self.end_headers()

@@ -133,7 +133,7 @@ class SteadyProducer(threading.Thread):
     def run(self) -> None:
         try:
             asyncio.run(self._run())
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             self.error = exc
 
     async def _run(self) -> None:

@@ -85,7 +85,7 @@ class Served:
         # Closing the listening socket alone leaves the browser's keep-alive connections served
         # (waitress's loop runs until no channel is left; join(10) then timed out and the "down"
         # server went on answering): close them too, as a restart would.
-        for channel in list(self.httpd._map.values()):  # noqa: SLF001 - waitress has no public way
+        for channel in list(self.httpd._map.values()):  # waitress has no public way
             if isinstance(channel, HTTPChannel):
                 channel.will_close = True
         self.httpd.pull_trigger()

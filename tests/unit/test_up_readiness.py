@@ -25,7 +25,7 @@ class FakeWeb:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 status, body = outer.answers[0] if len(outer.answers) == 1 else outer.answers.pop(0)
                 data = json.dumps(body).encode()
                 self.send_response(status)

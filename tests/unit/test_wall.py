@@ -524,7 +524,7 @@ def test_period_reports_job_keeps_the_last_result_and_names_a_failure():
     try:
         job.start()
         deadline = datetime.now() + timedelta(seconds=10)
-        while "quarter" not in job._results and datetime.now() < deadline:  # noqa: SLF001
+        while "quarter" not in job._results and datetime.now() < deadline:
             import time as _t
             _t.sleep(0.02)
         got = job.latest()

@@ -204,7 +204,7 @@ def province_names(code: str) -> set[str]:
 
         p = province(code)
         names |= {p.name, p.short_name}
-    except Exception:  # noqa: BLE001 - an unknown code: match by code only
+    except Exception:  # an unknown code: match by code only
         pass
     return names
 
