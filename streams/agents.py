@@ -86,10 +86,10 @@ class SnapshotSender:
 
 
 def tables_ready(app: faust.App) -> bool:
-    """Faust has recovered the tables of this worker's current partitions. Not ``in_recovery``
-    alone: between the end of a rebalance and the start of recovery (``stream_recovery_delay``
-    and the reading of end offsets) neither flag is set while the table is still the old one (a
-    takeover lost half a partition's figures that way: tests/integration/test_two_workers.py)."""
+    """Faust has recovered the tables of this worker's current partitions: ``rebalancing`` lasts
+    until recovery ends ("Worker ready"), ``in_recovery`` and the table manager's own
+    ``actives_ready`` say the same from the recovery's side; all three are checked, as a figure
+    built from a table still being recovered would miss dossiers for good."""
     return not app.rebalancing and not app.in_recovery and bool(app.tables.actives_ready)
 
 
