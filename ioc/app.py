@@ -359,10 +359,19 @@ def _until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]])
 def _run_worker(settings: Settings, bootstrap: str) -> int:
     import faust
 
+    from ioc.broker.admin import ensure_topics
+    from ioc.broker.restore import changelog_specs
+    from ioc.domain.calendar import WorkingCalendar
     from ioc.health import serve_health
+    from ioc.process import tune_gc_for_streams
     from streams.app import create_app
     from streams.health import WORKER_CONDITIONS, WorkerHealth
 
+    tune_gc_for_streams()
+    # The holidays package loads its country data at the first judging round (~1 s): now instead.
+    WorkingCalendar().next_working_day(clock.now_local().date())
+    # The dossier checkpoint is no Faust table: Faust would not create it.
+    ensure_topics(bootstrap, changelog_specs(settings), settings.kafka.replication_factor)
     app = create_app(settings, bootstrap)
     health, _ = serve_health(settings, "worker", WORKER_CONDITIONS)
     worker = faust.Worker(app, WorkerHealth(app, health), loglevel="info", quiet=True)
@@ -382,9 +391,11 @@ def _run_sink(settings: Settings, bootstrap: str) -> int:
     import socket
 
     from ioc.health import serve_health
+    from ioc.process import tune_gc_for_streams
     from ioc.topics import Topics
     from ioc.warehouse.sink import SINK_CONDITIONS, WarehouseSink, run_sink
 
+    tune_gc_for_streams()
     warehouse = stack.open_warehouse(settings)
     topics = Topics.from_settings(settings.kafka)
     ch = settings.clickhouse

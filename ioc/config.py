@@ -230,9 +230,12 @@ class WorkerSettings(StrictModel):
     judging_slice_s: float = Field(0.01, gt=0, le=1.0)
     # ... and takes at most this share of a tick when it has a backlog (the rest is the agent's).
     judging_share: float = Field(0.5, gt=0, le=1.0)
-    # Faust's table store: "memory", or "rocksdb" (rocksdict; under data_dir/faust). The agent writes
-    # the changelog itself and reads the table only when a partition is recovered, so this moves
-    # the recovered table out of memory, not the live states (ioc.kpi.live.LiveFigures).
+    # The dossier states changed since the last checkpoint go to the checkpoint topic this often,
+    # with the source offset they cover: a recovery replays the source after it (streams/checkpoint.py).
+    checkpoint_s: float = Field(10.0, ge=0.5, le=600.0)
+    # Faust's table store (the petition table): "memory", or "rocksdb" (rocksdict; under
+    # data_dir/faust). The dossier states live in ioc.kpi.live.LiveFigures, recovered from the
+    # checkpoint topic and the source, not in a Faust table.
     store: Literal["memory", "rocksdb"] = "memory"
 
 

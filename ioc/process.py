@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import socket
@@ -26,6 +27,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except OSError:
         pass
+
+
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc_for_streams() -> None:
+    """A stream process allocates a few objects per event and keeps millions (the worker's dossier
+    states): with Python's default young-generation threshold (700 allocations) the collector's
+    passes over them took half the fold's time (decode + fold + touch: 8.4 us an event -> 4.3 us
+    at 10,000; measured on 300,000 new dossiers). Cycles are rare in these processes."""
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
 def spawn(argv: Sequence[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

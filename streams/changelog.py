@@ -1,5 +1,6 @@
-"""A table's changelog written by the agent itself: the records one source message changed, as
-produce batches on the changelog partition of the source partition.
+"""A table's changelog written by the agent itself: the records one source message changed (the
+petition agent) or one checkpoint (the dossier agent, streams/checkpoint.py), as produce batches on
+the changelog partition of the source partition.
 
 Faust's per-key table writes cost a produce call each; one batch per message costs one. Not
 awaited to delivery: Faust flushes its producer before it commits the source offset, so a
@@ -18,12 +19,11 @@ from typing import Any, cast
 import faust
 
 
-async def write_changelog(app: faust.App, table: Any, partition: int, records: list[tuple[bytes, bytes]]) -> None:
+async def write_changelog(app: faust.App, topic: str, partition: int, records: list[tuple[bytes, bytes]]) -> None:
     if not records:
         return
     # aiokafka's producer inside Faust's (a private accessor): the one Faust flushes before committing.
     producer = cast(Any, app.producer)._ensure_producer()
-    topic = table.changelog_topic.get_topic_name()
     batch = producer.create_batch()
     for key, value in records:
         if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another

@@ -124,7 +124,7 @@ def register_pakn_agents(app: faust.App, settings: Settings, bootstrap: str) -> 
                 figures.touch(new)
                 changed[ev.pakn_code] = (changed[ev.pakn_code][0] if ev.pakn_code in changed else state, new)
             # Before the message is acknowledged: a committed offset never runs ahead of the table.
-            await write_changelog(app, table, message.partition, [
+            await write_changelog(app, table.changelog_topic.get_topic_name(), message.partition, [
                 (code.encode(), json.dumps({"partition": message.partition, "state": new.to_json()},
                                            separators=(",", ":")).encode())
                 for code, (_, new) in changed.items()])

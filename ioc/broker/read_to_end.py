@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Sequence
 
-from ioc.broker.consumer import Handler, call_handler, new_consumer
+from ioc.broker.consumer import Handler, Records, call_handler, new_consumer
 
 POLL_MS = 200  # one fetch round; the stop test and the caller's heartbeat run between rounds
+STALLED_MS = 30_000  # read_partition: no record this long below its stop offset is an error, not a wait
 
 
 async def read_to_end(consumer: Any, partitions: Iterable[Any], handler: Handler,
@@ -63,5 +64,45 @@ async def end_offsets(bootstrap: str, partitions: Sequence[tuple[str, int]], *,
     try:
         ends = await consumer.end_offsets([TopicPartition(topic, p) for topic, p in partitions])
         return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def read_partition(bootstrap: str, topic: str, partition: int, handler: Handler, *, start: int = 0,
+                         stop: int | None = None, fetch_max_wait_ms: int) -> int:
+    """Hand ``handler`` the records of one partition from offset ``start`` up to ``stop``
+    (exclusive; None: its end as of this call), a fetch at a time, with a consumer of its own.
+    ``stop`` is an offset the caller has seen (the worker's committed or next offset), so no end
+    is asked of the broker for it. Returns how many records were handed on."""
+    from aiokafka import TopicPartition
+
+    if stop is not None and stop <= start:
+        return 0
+    # A start the log no longer holds (retention) reads from its first record, never from its end.
+    consumer = new_consumer(bootstrap, fetch_max_wait_ms=fetch_max_wait_ms, max_partition_fetch_bytes=8 << 20,
+                            auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        consumer.seek(tp, start)
+        if stop is None:
+            seen = [0]
+
+            async def count(records: Records) -> None:
+                seen[0] += len(records)
+                await call_handler(handler, records)
+
+            await read_to_end(consumer, [tp], count)
+            return seen[0]
+        seen_n, idle = 0, 0
+        while (position := await consumer.position(tp)) < stop:
+            records = [m for m in (await consumer.getmany(tp, timeout_ms=POLL_MS)).get(tp, ()) if m.offset < stop]
+            seen_n += len(records)
+            idle = 0 if records or await consumer.position(tp) > position else idle + 1
+            if idle * POLL_MS >= STALLED_MS:
+                raise RuntimeError(f"{topic} partition {partition} ends at offset {position}, before {stop}")
+            await call_handler(handler, records)
+        return seen_n
     finally:
         await consumer.stop()

@@ -52,7 +52,7 @@ from ioc.wire import partition_for
 log = logging.getLogger(__name__)
 
 RESTORED_HEADER = "ioc-restored"
-DOSSIER_TABLE = "dossiers"  # the worker's Faust table of dossier states (streams/agents.py)
+DOSSIER_TABLE = "dossiers"  # the worker's dossier states: their checkpoint topic (streams/checkpoint.py)
 PAKN_TABLE = "pakn"  # ... and of petition states (streams/pakn.py)
 
 
@@ -64,6 +64,21 @@ def is_restored(headers: Iterable[tuple[str, bytes]] | None) -> bool:
 def changelog_topic(app_id: str, table: str = DOSSIER_TABLE) -> str:
     """Faust's name for a table's changelog topic (``{app id}-{table}-changelog``)."""
     return f"{app_id}-{table}-changelog"
+
+
+def checkpoint_topic(app_id: str) -> str:
+    """The dossier agent's checkpoint topic: states keyed by dossier code (streams/checkpoint.py),
+    under the name of the Faust table it replaced, so restored and older brokers read the same."""
+    return changelog_topic(app_id, DOSSIER_TABLE)
+
+
+def changelog_specs(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The worker's compacted state topics, as ``ensure_topics`` takes them: the dossier checkpoint
+    and the petition table's changelog, each with the source's partition count (the petition topic
+    has as many partitions as the dossier topic)."""
+    compacted = {"partitions": settings.kafka.partitions.dossier_events, "config": {"cleanup.policy": "compact"}}
+    return {checkpoint_topic(settings.worker.app_id): compacted,
+            changelog_topic(settings.worker.app_id, PAKN_TABLE): dict(compacted)}
 
 
 def table_value(partition: int, state: Any) -> bytes:
@@ -214,13 +229,10 @@ def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
     started = time.monotonic()
     topics = Topics.from_settings(settings.kafka)
     partitions = settings.kafka.partitions.dossier_events
-    changelog = changelog_topic(settings.worker.app_id)
+    changelog = checkpoint_topic(settings.worker.app_id)
     pakn_changelog = changelog_topic(settings.worker.app_id, PAKN_TABLE)
-    # Faust would create its changelogs as it does (compacted, the source's partition count; the
-    # petition topic has as many partitions as the dossier topic); created here first so they can
-    # be filled before the worker starts.
-    compacted = {"partitions": partitions, "config": {"cleanup.policy": "compact"}}
-    ensure_topics(bootstrap, {changelog: compacted, pakn_changelog: compacted}, settings.kafka.replication_factor)
+    # Created here first (the worker creates them too) so they can be filled before the worker starts.
+    ensure_topics(bootstrap, changelog_specs(settings), settings.kafka.replication_factor)
     held = asyncio.run(_held(bootstrap, {changelog: partitions, pakn_changelog: partitions,
                                          topics.alert_log: 1, topics.silences: 1, topics.notify_log: 1},
                              settings.kafka.fetch_max_wait_ms))

@@ -10,9 +10,12 @@ aiokafka's producer out of Faust's (``app.producer._ensure_producer()``) and sen
 batches itself, which needs a connected producer: test_context starts the agent alone, not the
 app's producer. So the agents' calls to ``write_changelog`` are recorded (the records each
 message writes), and ``write_changelog`` itself is tested against a stand-in producer (one batch
-per partition and message, a full batch sent and another begun). The timers (snapshots, stats,
-escalation) and the catalogue follower are not started by test_context either; the pure parts
-they call have tests of their own.
+per partition and message, a full batch sent and another begun). The dossier agent writes no
+state per message (streams/checkpoint.py): its partitions' states are read from
+``app.dossier_partitions``, and its recovery reads an in-memory log instead of the broker
+(recovery and checkpoints themselves: tests/unit/test_checkpoint.py). The timers (snapshots,
+stats, checkpoints, escalation) and the catalogue follower are not started by test_context
+either; the pure parts they call have tests of their own.
 
 ``put()`` of a test context returns once the agent has *taken* the value, not handled it (our
 agents yield nothing), so :func:`handled` puts an empty batch after it: the agent takes that only
@@ -65,7 +68,10 @@ def rec() -> Any:
     async def send(topic: Any, *args: Any, **kw: Any) -> None:
         await r.send(topic, **kw)
 
-    with mock.patch("faust.topics.Topic.send", send), \
+    async def empty_log(*_: Any, **__: Any) -> int:  # no checkpoint, nothing before the first message
+        return 0
+
+    with mock.patch("faust.topics.Topic.send", send), mock.patch("streams.agents.read_partition", empty_log), \
             mock.patch("streams.agents.write_changelog", r.write), mock.patch("streams.pakn.write_changelog", r.write):
         yield r
 
@@ -108,18 +114,24 @@ def dossier_agent() -> Any:
     return app.agents["dossier-agent"]
 
 
-def test_dossier_agent_writes_the_changed_states_and_dead_letters_bad_items_with_their_position(rec):
+def partitions_of(agent: Any) -> Any:
+    return agent.app.dossier_partitions
+
+
+def test_dossier_agent_folds_the_changed_states_and_dead_letters_bad_items_with_their_position(rec):
+    agent = dossier_agent()
+
     async def body(ctx: Any) -> None:
         await handled(ctx, batch(dossier_event("e1"), {"dossier_code": "x"}, dossier_event("e2", status=4)),
                       partition=2)
 
-    run(dossier_agent(), body)
-    (partition, records), = rec.written  # one write for the message: the dossier it changed
-    assert partition == 2
-    (key, value), = records
-    entry = json.loads(value)
-    assert key == b"H44.07-260105-0001" and entry["partition"] == 2
-    assert [fact[2] for fact in entry["state"]["facts"]] == ["e1", "e2"]
+    run(agent, body)
+    parts = partitions_of(agent)
+    assert rec.written == []  # no state is written per message: the source is the changelog
+    state = parts.live[2].get("H44.07-260105-0001")
+    assert [f.event_id for f in state.facts] == ["e1", "e2"]
+    assert parts.unsaved[2] == {"H44.07-260105-0001"}  # for the next checkpoint
+    assert parts.next_offset[2] == 2  # the message and the empty batch after it
     dead, = rec.values(TOPICS.deadletter)
     assert dead["source_topic"] == TOPICS.dossier_events and dead["source_partition"] == 2
     assert dead["source_item"] == 1 and "event_id: Field required" in dead["reason"]
@@ -127,37 +139,44 @@ def test_dossier_agent_writes_the_changed_states_and_dead_letters_bad_items_with
 
 
 def test_dossier_agent_dead_letters_an_undecodable_message_and_goes_on(rec):
+    agent = dossier_agent()
+
     async def body(ctx: Any) -> None:
         await handled(ctx, b"\xff not json", partition=1)
         await handled(ctx, batch(dossier_event("e1")), partition=1)
 
-    run(dossier_agent(), body)
+    run(agent, body)
     dead, = rec.values(TOPICS.deadletter)
     assert dead["source_partition"] == 1 and dead["source_offset"] == 0 and dead["reason"].startswith("not UTF-8 JSON")
-    assert len(rec.written) == 1  # the next message is handled
+    assert partitions_of(agent).live[1].get("H44.07-260105-0001") is not None  # the next message is handled
 
 
-def test_a_redelivered_event_writes_nothing(rec):
+def test_a_redelivered_event_changes_nothing(rec):
+    agent = dossier_agent()
+    states = []
+
     async def body(ctx: Any) -> None:
         await handled(ctx, batch(dossier_event("e1")))
+        states.append(partitions_of(agent).live[0].get("H44.07-260105-0001"))
+        partitions_of(agent).unsaved[0].clear()
         await handled(ctx, batch(dossier_event("e1")))  # the same event id again
 
-    run(dossier_agent(), body)
-    assert len(rec.written) == 1 and rec.values(TOPICS.deadletter) == []
+    run(agent, body)
+    assert partitions_of(agent).live[0].get("H44.07-260105-0001") is states[0]
+    assert partitions_of(agent).unsaved[0] == set() and rec.values(TOPICS.deadletter) == []
 
 
 def test_a_petition_link_is_a_complaint_of_its_dossier_and_a_bad_link_is_dead_lettered(rec):
+    agent = dossier_agent()
     link = {"type": "pakn_link", "event_id": "pakn:P1", "dossier_code": "H44.07-260105-0001",
             "occurred_at": AT.isoformat()}
 
     async def body(ctx: Any) -> None:
         await handled(ctx, batch(dossier_event("e1"), link, {**link, "occurred_at": "yesterday"}))
 
-    run(dossier_agent(), body)
-    (_, records), = rec.written
-    (_, value), = records
-    state = json.loads(value)["state"]
-    assert "pakn:P1" in json.dumps(state)  # the complaint is a fact of the dossier (5.4)
+    run(agent, body)
+    state = partitions_of(agent).live[0].get("H44.07-260105-0001")
+    assert state.flag("pakn_complaint") is True  # the complaint is a fact of the dossier (5.4)
     dead, = rec.values(TOPICS.deadletter)
     assert dead["reason"].startswith("pakn link:") and dead["source_item"] == 2
 
@@ -309,11 +328,9 @@ def test_write_changelog_sends_one_batch_per_message_and_starts_another_when_ful
     producer.send_batch = send_batch
     app = mock.Mock()
     app.producer._ensure_producer.return_value = producer
-    table = mock.Mock()
-    table.changelog_topic.get_topic_name.return_value = "app-dossiers-changelog"
     records = [(f"k{i}".encode(), b"v") for i in range(3)]
-    asyncio.run(write_changelog(app, table, 5, records))
+    asyncio.run(write_changelog(app, "app-dossiers-changelog", 5, records))
     assert sent == [("app-dossiers-changelog", 5, records[:2]), ("app-dossiers-changelog", 5, records[2:])]
     sent.clear()
-    asyncio.run(write_changelog(app, table, 5, []))
+    asyncio.run(write_changelog(app, "app-dossiers-changelog", 5, []))
     assert sent == []  # nothing changed: nothing written

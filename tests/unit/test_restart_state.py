@@ -153,7 +153,7 @@ def test_restored_table_is_what_the_agent_folds_in_any_order():
     records = table_records(states, 4)
     assert sorted(k for _, k, _ in records) == [b"H44.07-A", b"H44.07-B"]
     for partition, key, value in records:
-        entry = json.loads(value)  # as streams/agents.py live_for reads the table
+        entry = json.loads(value)  # as streams/checkpoint.py reads a checkpoint
         assert entry["partition"] == partition == partition_for(key.decode(), 4)
         assert DossierState.from_json(entry["state"]) == states[key.decode()]
     assert changelog_topic("ioc-streams") == "ioc-streams-dossiers-changelog"
@@ -186,11 +186,16 @@ def test_sink_batches_of_a_restarted_broker_do_not_pass_for_earlier_ones():
     assert is_restored([(RESTORED_HEADER, b"1")]) and not is_restored([]) and not is_restored(None)
 
 
-def test_every_table_of_the_worker_is_restored(tmp_path: Path):
-    """A table the worker keeps and `ioc restore` does not fill would start empty after a crash."""
+def test_every_state_topic_of_the_worker_is_restored(tmp_path: Path):
+    """A table or checkpoint the worker keeps and `ioc restore` does not fill (changelog_specs
+    names what it fills) would start empty after a crash."""
+    from ioc.broker.restore import changelog_specs, checkpoint_topic
     from ioc.config import Settings
     from streams.app import create_app
 
-    app = create_app(Settings(data_dir=tmp_path), "127.0.0.1:1")  # no I/O until started
-    assert set(app.tables.keys()) == {DOSSIER_TABLE, PAKN_TABLE}
-    assert app.tables[DOSSIER_TABLE].changelog_topic.get_topic_name() == changelog_topic("ioc-streams")
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings, "127.0.0.1:1")  # no I/O until started
+    assert set(app.tables.keys()) == {PAKN_TABLE}  # the dossier states are checkpointed, not a Faust table
+    written = {app.tables[PAKN_TABLE].changelog_topic.get_topic_name(), app.dossier_partitions.checkpoint_topic}
+    assert written == set(changelog_specs(settings))
+    assert checkpoint_topic("ioc-streams") == changelog_topic("ioc-streams", DOSSIER_TABLE)
