@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import datetime
 from typing import Any, Awaitable, Callable, Iterable
 
 from ioc.domain.dossier import DossierState, apply_complaint, apply_event, decode_entry, encode_entry
@@ -62,12 +63,23 @@ class CheckpointLog:
                 yield state
 
 
+def read_links(decoded: Decoded) -> tuple[list[tuple[str, datetime, str]], list[tuple[int, Any, str]]]:
+    """A message's petition links (streams/pakn.py: a petition naming a dossier is a complaint for
+    its 5.4) as (dossier code, time, link id), and those that cannot be read as (position, item,
+    reason)."""
+    links, bad = [], []
+    for position, item in decoded.links:
+        try:
+            links.append((item["dossier_code"], datetime.fromisoformat(item["occurred_at"]), item["event_id"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            bad.append((position, item, f"pakn link: {exc}"))
+    return links, bad
+
+
 def fold_message(figures: LiveFigures, decoded: Decoded, changed: set[str]) -> list[tuple[int, Any, str]]:
     """One decoded source message folded into its partition's figures (each changed dossier is
     judged at the next round, and its code added to ``changed``); returns the petition links
     that could not be read, as (position, item, reason)."""
-    from datetime import datetime
-
     states = figures.states
     for ev in decoded.events:
         code = ev.dossier_code
@@ -76,14 +88,8 @@ def fold_message(figures: LiveFigures, decoded: Decoded, changed: set[str]) -> l
         if new is not state:
             figures.touch(new)
             changed.add(code)
-    bad: list[tuple[int, Any, str]] = []
-    for position, item in decoded.links:
-        # A petition names this dossier (streams/pakn.py): a complaint for its 5.4.
-        try:
-            code, when, link = item["dossier_code"], datetime.fromisoformat(item["occurred_at"]), item["event_id"]
-        except (KeyError, TypeError, ValueError) as exc:
-            bad.append((position, item, f"pakn link: {exc}"))
-            continue
+    links, bad = read_links(decoded)
+    for code, when, link in links:
         state = figures.get(code)
         new = apply_complaint(state, code, when, link)
         if new is not state:

@@ -2,7 +2,7 @@
 the warehouse, and event-to-snapshot latency, against a bare consumer in the same run.
 
 * Baseline: an aiokafka consumer reads the same topic in the same wire format and decodes
-  every event (JSON), doing nothing else.
+  every event (JSON), doing nothing else; the fastest of three such reads.
 * Throughput: a topic pre-filled with N events; the Faust worker and the warehouse sink
   start on it; measured from the first event consumed to the last one stored.
 * Latency: once the snapshots count the throughput phase (steady state), new dossiers produced
@@ -394,7 +394,10 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
             ensure_topics(broker.bootstrap, topic_specs(kafka))
             asyncio.run(_produce(broker.bootstrap, topics.dossier_events, bench_events(events, 0, units)))
             wait = kafka.fetch_max_wait_ms
-            baseline = asyncio.run(_baseline(broker.bootstrap, topics.dossier_events, events, wait))
+            # The best of three reads: the bare consumer's rate varies run to run (268k-438k events/s
+            # seen on this machine), and the ratio is not to profit from a slow one.
+            baselines = [asyncio.run(_baseline(broker.bootstrap, topics.dossier_events, events, wait)) for _ in range(3)]
+            baseline = max(baselines)
 
             env = {**os.environ, "IOC_KAFKA_BOOTSTRAP": broker.bootstrap, "IOC_KAFKA__TOPIC_PREFIX": prefix,
                    "IOC_KAFKA__PARTITIONS__DOSSIER_EVENTS": str(partitions), "IOC_WORKER__APP_ID": prefix,
@@ -464,7 +467,7 @@ def run(events: int = 200_000, seconds: float = 20.0, rate: float = 2_000.0, par
                     "worker_consume_lag_p99_s": round(_pct(worker_lag, 99), 3),
                     "judging_wait_p50_s": round(max(0.0, p50 - _pct(worker_lag, 50) - _pct(delivery, 50)), 3),
                     "partitions": partitions, "scale": scale, "units": len(units)},
-        "baseline": {"bare_consumer_events_per_s": round(baseline)},
+        "baseline": {"bare_consumer_events_per_s": round(baseline), "runs": [round(b) for b in baselines]},
         "goals": goals,
         "load_average_1min": {"start": load_start, "end": load_average()},
         "issue_bar": {  # what issue #15 calls done: both in one run

@@ -76,7 +76,8 @@ def dossier_rows(value: bytes | None, ingested_at: datetime) -> list[Row]:
         "agency_code": ev.agency_code or "",
         "channel": ev.channel or 0,
         "due_at": ev.due_at,
-        "payload": encode(ev.to_json()).decode(),
+        # An event with no unknown field encodes as its to_json() does (omit_defaults): one C call.
+        "payload": (encode(ev) if ev.extras is None else encode(ev.to_json())).decode(),
         "ingested_at": ingested_at,
     } for ev in events]
 

@@ -166,6 +166,23 @@ def test_a_redelivered_event_changes_nothing(rec):
     assert partitions_of(agent).unsaved[0] == set() and rec.values(TOPICS.deadletter) == []
 
 
+def test_a_message_its_partition_recovery_folded_is_not_folded_again_but_its_bad_items_are_dead_lettered(rec):
+    from ioc.kpi.live import LiveFigures
+
+    agent = dossier_agent()
+    parts = partitions_of(agent)
+    parts.live[0], parts.next_offset[0] = LiveFigures(), 5  # the timer recovered it up to offset 5
+
+    async def body(ctx: Any) -> None:
+        await handled(ctx, batch(dossier_event("e1"), {"dossier_code": "x"}))
+
+    run(agent, body)
+    assert parts.live[0].get("H44.07-260105-0001") is None  # folded by the recovery, not here
+    assert parts.next_offset[0] == 5
+    dead, = rec.values(TOPICS.deadletter)
+    assert dead["source_item"] == 1
+
+
 def test_a_petition_link_is_a_complaint_of_its_dossier_and_a_bad_link_is_dead_lettered(rec):
     agent = dossier_agent()
     link = {"type": "pakn_link", "event_id": "pakn:P1", "dossier_code": "H44.07-260105-0001",
