@@ -194,6 +194,26 @@ def test_shuffled_partitions_merge_to_the_same_totals():
 
 
 
+def test_equal_tallies_are_shared_and_a_shared_one_is_never_changed_in_place(monkeypatch):
+    import ioc.kpi.live as live_module
+    from ioc.kpi.live import LiveFigures
+
+    states = [fold([received(f"E{i}", f"U{i % 2}", due="2026-10-16T17:00:00")]) for i in range(6)]
+    now = at("2026-10-09T12:00:00")
+    live = LiveFigures()
+    for s in states:
+        live.update(s, now)
+    shared = {id(t) for t in live._contrib.values()}
+    assert len(shared) == 1  # six open dossiers of one day and procedure: one dict
+    # One of them finishes: its tally changes, the others' (the shared dict) do not.
+    live.update(apply_event(states[0], ev(9, 9, "2026-10-09T11:00:00", "E0")), now)
+    assert all(not s.__dict__ for s in live.states.values())  # judging caches dropped once judged
+    assert live.figures() == figures_for([live.get(f"E{i}") for i in range(6)], now)
+    monkeypatch.setattr(live_module, "MAX_SHARED_TALLIES", 1)
+    live.advance(at("2026-10-10T12:00:00"))  # the table is emptied when full, the figures hold
+    assert live.figures() == figures_for([live.get(f"E{i}") for i in range(6)], at("2026-10-10T12:00:00"))
+
+
 def test_touched_dossiers_are_judged_once_at_the_next_advance():
     from ioc.kpi.live import LiveFigures
 
