@@ -106,13 +106,18 @@ def test_a_checkpoint_holds_the_changed_states_then_the_offset_they_cover():
     assert asyncio.run(parts.checkpoint(backlog=False, every_s=10)) == 0  # nothing moved since
 
 
-def test_a_backlog_puts_checkpoints_off_for_ten_intervals():
-    log = Log()
+def first_message_folded(log: Log) -> Partitions:
+    """Partition 0 of ``log`` recovered (nothing in it) and the first source message folded, as the agent does."""
     parts = partitions(log)
     figures = asyncio.run(parts.get(0, None))
     changed: set[str] = set()
     fold_message(figures, decode_events(source_messages()[0]), changed)
     parts.folded(0, 0, changed)
+    return parts
+
+
+def test_a_backlog_puts_checkpoints_off_for_ten_intervals():
+    parts = first_message_folded(Log())
     assert asyncio.run(parts.checkpoint(backlog=True, every_s=10)) == 0
     offset, saved_at = parts.saved[0]
     parts.saved[0] = (offset, saved_at - 100)  # the last checkpoint is ten intervals old
@@ -137,11 +142,7 @@ def test_a_partition_revoked_while_its_checkpoint_is_encoded_writes_nothing(monk
 
     monkeypatch.setattr(checkpoint, "ENCODE_SLICE", 1)
     log = Log()
-    parts = partitions(log)
-    figures = asyncio.run(parts.get(0, None))
-    changed: set[str] = set()
-    fold_message(figures, decode_events(source_messages()[0]), changed)
-    parts.folded(0, 0, changed)
+    parts = first_message_folded(log)
 
     async def main() -> int:
         task = asyncio.create_task(parts.checkpoint(backlog=False, every_s=10))
