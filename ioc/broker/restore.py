@@ -8,11 +8,13 @@ server) is what persists: the sink stores every valid dossier event once and the
 by entry. Before the stream worker starts, :func:`restore` puts back what the stream needs to go
 on where it stopped:
 
-* the worker's tables: every stored dossier event folded per dossier with the stored petitions
+* the worker's states: every stored dossier event folded per dossier with the stored petitions
   that name it (a dossier's state is a function of the *set* of its facts, so the fold is the
-  state the agent had built; it is the fold `ioc verify` recomputes), and every stored petition
-  folded per petition, written to the tables' changelogs, from which Faust recovers them before
-  its agents and timers run (the same path as a worker restarting against a durable broker);
+  state the agent had built; it is the fold `ioc verify` recomputes), written to the dossier
+  checkpoint topic (streams/checkpoint.py: with no offset marker, the states cover an empty
+  source), and every stored petition folded per petition, written to the petition table's
+  changelog, from which Faust recovers it before its agents and timers run (the same paths as a
+  worker restarting against a durable broker);
 * the alert log: every stored entry in ``seq`` order, so the alerts agent (its single writer)
   and the web's replica rebuild the same book, open alerts and operators' actions included;
 * the silences' events in time order (the silences and maintenance windows in force come back)
@@ -221,9 +223,9 @@ async def _publish(bootstrap: str, messages: list[tuple[str, int, bytes, bytes]]
 
 
 def restore(settings: Settings, bootstrap: str, wh: Warehouse) -> RestoreReport:
-    """Put the dossier table's changelog and the alert log back on an empty broker (see the
-    module). A broker that already holds either is left alone (restoring twice would append the
-    log again)."""
+    """Put the dossier checkpoint, the petition table's changelog and the alert log back on an empty
+    broker (see the module). A broker that already holds any of them is left alone (restoring
+    twice would append the log again)."""
     from ioc.broker.admin import ensure_topics
 
     started = time.monotonic()
