@@ -116,6 +116,8 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     deadletter = app.topic(topics.deadletter, value_serializer="raw")
     snapshots = app.topic(topics.kpi_snapshots, key_serializer="raw", value_serializer="raw")
     stats = app.topic(topics.pipeline_stats, value_serializer="raw")
+    # The procedure catalogue (paper result, fee, certified copy judge a dossier), followed on
+    # its compacted topic; a new version re-judges every dossier (in slices) at the next tick.
     catalogue = CatalogueView()
 
     def new_figures() -> LiveFigures:
@@ -134,7 +136,7 @@ def register_dossier_agents(app: faust.App, settings: Settings, bootstrap: str) 
     # states and their running tallies) are recovered from its checkpoint and the source after it.
     checkpoint = checkpoint_topic(settings.worker.app_id)
     parts = Partitions(topics.dossier_events, checkpoint, read, write, new_figures)
-    app.dossier_partitions = parts  # type: ignore[attr-defined]  # for tests and the health report
+    app.dossier_partitions = parts  # type: ignore[attr-defined]  # read by tests
     live = parts.live
     senders: dict[int, SnapshotSender] = {}
     open_rounds: dict[int, int] = {}  # partition -> judged count when its round began
