@@ -54,15 +54,8 @@ class AlertsFeed(BackgroundLoop):
             self.replica.check(action)
         except AlertRejected as exc:
             raise ActionRefused(str(exc)) from None
-        if self._loop is None or self._producer is None:
-            raise ActionRefused("Kafka is not connected yet; try again in a moment")
         value = json.dumps(action.to_json(), ensure_ascii=False).encode()
-        future = asyncio.run_coroutine_threadsafe(
-            self._producer.send_and_wait(self.actions_topic, value, key=action.alert_id.encode()), self._loop)
-        try:
-            future.result(timeout)
-        except Exception as exc:  # Kafka down or slow: tell the operator
-            raise ActionRefused(f"Kafka did not accept the action ({exc.__class__.__name__})") from None
+        self._publish(self.actions_topic, value, action.alert_id.encode(), "action", timeout)
 
     def submit_silence(self, event: SilenceEvent, timeout: float = 5.0) -> bool:
         """Check ``event`` against the silences known here, publish it, and wait (True) until it
@@ -73,16 +66,19 @@ class AlertsFeed(BackgroundLoop):
             self.silences.check(event)
         except SilenceRejected as exc:
             raise ActionRefused(str(exc)) from None
+        self._publish(self.silences_topic, event.encode(), event.silence_id.encode(), "silence", timeout)
+        return self.silences.wait_seen(event.event_id, timeout)
+
+    def _publish(self, topic: str, value: bytes, key: bytes, what: str, timeout: float) -> None:
+        """Send through the feed's producer on its loop and wait for the broker's ack; ActionRefused
+        (naming ``what``) when Kafka is not connected, down or slow."""
         if self._loop is None or self._producer is None:
             raise ActionRefused("Kafka is not connected yet; try again in a moment")
-        future = asyncio.run_coroutine_threadsafe(
-            self._producer.send_and_wait(self.silences_topic, event.encode(), key=event.silence_id.encode()),
-            self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._producer.send_and_wait(topic, value, key=key), self._loop)
         try:
             future.result(timeout)
         except Exception as exc:  # Kafka down or slow: tell the operator
-            raise ActionRefused(f"Kafka did not accept the silence ({exc.__class__.__name__})") from None
-        return self.silences.wait_seen(event.event_id, timeout)
+            raise ActionRefused(f"Kafka did not accept the {what} ({exc.__class__.__name__})") from None
 
     # -- the thread --------------------------------------------------------------------
 
