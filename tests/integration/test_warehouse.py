@@ -125,3 +125,29 @@ def test_silences_and_notifications_are_stored_once_and_come_back_for_a_restore(
     assert [(d.key, d.status, d.attempts, d.error) for d in back] == [
         ("a-1|firing:critical|oncall", "sent", 1, None), ("a-1|firing:critical|mail", "dead", 5, "refused")]
     assert back[0].at == t0
+
+
+def test_times_nulls_and_arrays_are_stored_as_given(warehouse):
+    """Aware times of any zone are the same instants once stored (chDB reads them from Arrow,
+    the server from the driver); a missing due date is NULL; an array column round-trips."""
+    from datetime import datetime, timezone
+
+    from ioc.warehouse.schema import PROCEDURE_CATALOGUE
+
+    local = datetime(2026, 1, 5, 8, 30, 15, 250_000, tzinfo=timezone(timedelta(hours=7)))
+    row = {"event_id": "t-1", "dossier_code": "H44.101-T1", "status": 2, "occurred_at": local,
+           "unit_code": "H44.101", "procedure_code": "1.001193", "agency_code": "", "channel": 2,
+           "due_at": None, "payload": "{}", "ingested_at": local.astimezone(timezone.utc)}
+    warehouse.insert(DOSSIER_EVENTS, [row])
+    db = warehouse.database
+    (shown, epoch, due_null, same), = warehouse.query(
+        f"SELECT toString(occurred_at), toUnixTimestamp(occurred_at), isNull(due_at), occurred_at = ingested_at "
+        f"FROM {db}.dossier_events WHERE event_id = 't-1'")
+    assert shown.startswith("2026-01-05 08:30:15")  # Vietnam's wall clock, the column's zone
+    assert int(epoch) == int(local.timestamp()) and int(due_null) == 1 and int(same) == 1
+    catalogue_row = {c.name: "" for c in PROCEDURE_CATALOGUE.columns}
+    catalogue_row.update({"procedure_code": "1.0", "unit_codes": ["H44.101", "H44.102"], "imported_at": local,
+                          **{c.name: None for c in PROCEDURE_CATALOGUE.columns if c.type.startswith("Nullable")}})
+    warehouse.insert(PROCEDURE_CATALOGUE, [catalogue_row])
+    (codes,), = warehouse.query(f"SELECT unit_codes FROM {db}.procedure_catalogue")
+    assert list(codes) == ["H44.101", "H44.102"]
