@@ -14,18 +14,37 @@ as our batches that contain that dossier.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
+import msgspec
 from kafka.partitioner.default import murmur2
 
 
+@lru_cache(maxsize=65_536)
 def partition_for(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key`` (Java-compatible murmur2)."""
+    """The partition Kafka's default partitioner gives ``key`` (Java-compatible murmur2). Cached:
+    kafka-python's murmur2 is pure Python (~11 us a key), and a dossier's events come together."""
     return (int(murmur2(key.encode("utf-8"))) & 0x7FFFFFFF) % partitions
 
 
+_JSON = msgspec.json.Encoder()
+
+
 def encode_batch(events: Iterable[Mapping[str, Any]]) -> bytes:
-    return json.dumps(list(events), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON: the values ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))``
+    gives (floats maybe written shorter: ``1e-7`` for ``1e-07``), encoded by msgspec, ~10x faster
+    (`ioc import` spent a third of its time here). msgspec writes a NaN or infinite float as
+    ``null``, so output holding ``null`` (rare: events leave out absent fields) or that msgspec
+    refuses is encoded by the standard library, which keeps such a value what it was."""
+    items = events if isinstance(events, list) else list(events)
+    try:
+        out: bytes = _JSON.encode(items)
+    except (TypeError, ValueError, OverflowError):
+        out = b"null"
+    if b"null" not in out:
+        return out
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class UndecodableMessage(ValueError):

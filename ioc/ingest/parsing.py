@@ -39,6 +39,8 @@ from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Mapping
 
+import msgspec
+
 from ioc.domain.events import DossierEvent, EventRejected, parse_event
 from ioc.errors import DependencyError, UserInputError
 from ioc.wire import encode_batch
@@ -109,7 +111,15 @@ def _no_constants(name: str) -> Any:
 
 
 def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_no_constants)
+    # msgspec first (~5x faster; it refuses NaN and Infinity as JSON does); on any refusal the
+    # standard library decides, and words its error (line and column).
+    try:
+        return _DECODE(text)
+    except msgspec.DecodeError:
+        return json.loads(text, parse_constant=_no_constants)
+
+
+_DECODE = msgspec.json.Decoder().decode
 
 
 def _json_problem(exc: BaseException, lines: bool = True) -> str:

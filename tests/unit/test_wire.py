@@ -24,3 +24,21 @@ def test_partition_matches_kafka_default_partitioner():
         expected = (murmur2(key.encode()) & 0x7FFFFFFF) % 12
         assert partition_for(key, 12) == expected
     assert len({partition_for(f"d{i}", 4) for i in range(100)}) == 4
+
+
+def test_encoding_is_the_standard_librarys_compact_json():
+    """msgspec encodes (fast); what it gives is the JSON json.dumps(ensure_ascii=False, compact)
+    gave (the same values: strings byte for byte, floats maybe shorter: 1.5e16 for 1.5e+16), and a
+    non-finite float is still written as the library wrote it."""
+    import json
+    import math
+
+    events = [{"event_id": "e1", "dossier_code": "H44.101-Đ", "status": 2, "note": "Hồ sơ \"gấp\"\n\t\x01\\ \u2028",
+               "fee_amount": 1.5e16, "digitized": True, "legal_duration": {"value": 5, "unit": "day"}, "list": [1, 2.25]}]
+    std = json.dumps(events, ensure_ascii=False, separators=(",", ":")).encode()
+    assert json.loads(encode_batch(events)) == json.loads(std)
+    assert encode_batch(events).replace(b"e16", b"e+16") == std
+    assert encode_batch(events[:1][0:1]) == encode_batch(iter(events))
+    assert encode_batch([{"a": None}]) == b'[{"a":null}]'
+    inf = encode_batch([{"fee_amount": math.inf}])
+    assert inf == b'[{"fee_amount":Infinity}]'  # not null: the value is not silently lost
