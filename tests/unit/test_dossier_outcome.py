@@ -248,3 +248,20 @@ def test_a_judging_round_in_slices_gives_the_figures_of_one_pass():
     assert sliced.take_changed_units() == {"U0", "U1", "U2", "U3"} and not sliced.take_changed_units()
     sliced.start_round(now)  # nothing touched, nothing due: nobody judged again
     assert sliced.round_pending == 0
+
+
+def test_new_states_share_their_codes_and_an_empty_flags_dict():
+    """Memory per open dossier: two dossiers of one unit and procedure hold one string of each
+    code (decoded separately, they are two), and states without flags one empty dict."""
+    from ioc.domain.events import decode_events
+    from ioc.wire import encode_batch
+
+    raw = [{"event_id": f"M{i}", "dossier_code": f"D{i}", "status": 2, "occurred_at": "2026-10-09T08:00:00+07:00",
+            "unit_code": "H44.101", "procedure_code": "1.001193"} for i in range(2)]
+    one, two = decode_events(encode_batch(raw)).events
+    assert one.unit_code == two.unit_code and one.unit_code is not two.unit_code  # msgspec makes two
+    a, b = apply_event(None, one), apply_event(None, two)
+    assert a.unit_code is b.unit_code and a.procedure_code is b.procedure_code
+    assert a.flags == {} and a.flags is b.flags
+    flagged = apply_event(None, decode_events(encode_batch([{**raw[0], "digitized": True}])).events[0])
+    assert flagged.flag("digitized") is True and a.flags == {}  # its own dict; the shared one stays empty
