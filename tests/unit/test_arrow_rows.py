@@ -34,3 +34,13 @@ def test_a_missing_key_is_null_and_a_wrong_value_names_table_and_column():
     assert t.column("occurred_at").to_pylist() == [at]
     with pytest.raises(ValueError, match=r"dossier_events\.occurred_at"):
         arrow_table(DOSSIER_EVENTS, [{**row, "occurred_at": "2026-01-05T08:00:00+07:00"}])
+    with pytest.raises(ValueError, match=r"dossier_events\.status"):
+        arrow_table(DOSSIER_EVENTS, [{**row, "status": "two"}])
+
+
+def test_a_naive_time_is_read_in_the_columns_zone_as_clickhouse_reads_text():
+    at = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+    row = {"event_id": "e", "dossier_code": "d", "status": 2, "occurred_at": datetime(2026, 1, 5, 8, 0),
+           "unit_code": "u", "procedure_code": "p", "agency_code": "", "channel": 1, "payload": "{}", "ingested_at": at}
+    t = arrow_table(DOSSIER_EVENTS, [row])
+    assert t.column("occurred_at").to_pylist() == [at]  # 08:00 in Vietnam is 01:00 UTC
